@@ -1,0 +1,1 @@
+"""Settings models, YAML loading with ${ENV} interpolation, and readable configuration errors."""

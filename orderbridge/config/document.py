@@ -1,0 +1,199 @@
+"""Read a YAML configuration file into plain data, remembering the line of every key and list item,
+refusing duplicate keys, and filling in ${VAR} references from the environment."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+import yaml
+
+from orderbridge.config.errors import KeyPath, Problem, format_key_path
+
+_BOOL = "tag:yaml.org,2002:bool"
+_TIMESTAMP = "tag:yaml.org,2002:timestamp"
+_MERGE = "tag:yaml.org,2002:merge"
+
+
+class _Loader(yaml.SafeLoader):
+    """Safe YAML, minus two YAML 1.1 surprises: only true/false are booleans (a status map may well
+    have a code `NO` or `OFF`), and dates stay text (timestamps are parsed by the field that needs them)."""
+
+
+_Loader.yaml_implicit_resolvers = {
+    first: [(tag, regexp) for tag, regexp in resolvers if tag not in (_BOOL, _TIMESTAMP)]
+    for first, resolvers in yaml.SafeLoader.yaml_implicit_resolvers.items()
+}
+_Loader.add_implicit_resolver(_BOOL, re.compile(r"^(?:true|True|TRUE|false|False|FALSE)$"), list("tTfF"))
+
+# `$${` is a literal `${`; `${` without its `}` is an error rather than silently kept.
+_REFERENCE = re.compile(r"\$\$\{|\$\{([^}]*)\}|\$\{")
+_INNER = re.compile(r"([A-Za-z_][A-Za-z0-9_]*)(?::-(.*))?", re.DOTALL)
+
+
+@dataclass
+class Document:
+    data: Any = None
+    lines: dict[KeyPath, int] = field(default_factory=dict)
+    from_env: dict[KeyPath, tuple[str, ...]] = field(default_factory=dict)  # values built from ${VAR}
+    unresolved: set[KeyPath] = field(default_factory=set)  # values naming a variable that is not set
+    problems: list[Problem] = field(default_factory=list)
+
+    def line_of(self, path: KeyPath) -> int | None:
+        """Line of the key (or item) at `path`, else of its nearest ancestor that is in the file."""
+        for end in range(len(path), -1, -1):
+            line = self.lines.get(path[:end])
+            if line is not None:
+                return line
+        return None
+
+    def problem(self, path: KeyPath, message: str, line: int | None = None) -> None:
+        self.problems.append(Problem(format_key_path(path), line or self.line_of(path), message))
+
+
+def read_document(text: str, environ: Mapping[str, str]) -> Document:
+    document = Document()
+    loader = _Loader(text)
+    try:
+        root = loader.get_single_node()
+    except yaml.MarkedYAMLError as exc:
+        document.problems.append(_syntax_problem(exc, text))
+        return document
+    except yaml.YAMLError as exc:  # reader errors: control characters and the like
+        document.problems.append(Problem("", None, f"not readable as YAML: {exc}"))
+        return document
+    finally:
+        loader.dispose()
+    if root is None:
+        document.problems.append(
+            Problem("", None, "the file is empty; it needs at least a `systems:` section")
+        )
+        return document
+    document.lines[()] = root.start_mark.line + 1
+    _Builder(loader, document, environ).build_root(root)
+    return document
+
+
+def _syntax_problem(exc: yaml.MarkedYAMLError, text: str) -> Problem:
+    # Built from the parser's words and position only: its excerpt of the line might show a secret.
+    mark = exc.problem_mark or exc.context_mark
+    what = exc.problem or exc.context or "invalid YAML"
+    if exc.context and exc.problem:
+        what = f"{exc.problem} ({exc.context})"
+    if mark is None:
+        return Problem("", None, f"YAML syntax error: {what}")
+    lines = text.splitlines()
+    source_line = lines[mark.line] if mark.line < len(lines) else ""
+    if "${" in source_line and ("{" in what or "}" in what):
+        what += '; inside {...} quote a value holding ${VAR}, e.g. {bearer: "${TOKEN}"}'
+    return Problem("", mark.line + 1, f"YAML syntax error at column {mark.column + 1}: {what}")
+
+
+class _Builder:
+    def __init__(self, loader: _Loader, document: Document, environ: Mapping[str, str]) -> None:
+        self.loader = loader
+        self.document = document
+        self.environ = environ
+        self.active: set[int] = set()  # nodes being built: an alias into one of them is a cycle
+
+    def build_root(self, root: yaml.Node) -> None:
+        self.document.data = self.build(root, ())
+
+    def build(self, node: yaml.Node, path: KeyPath) -> Any:
+        if id(node) in self.active:
+            self.document.problem(path, "an alias refers to a node that contains it")
+            return None
+        if isinstance(node, yaml.ScalarNode):
+            return self._scalar(node, path)
+        self.active.add(id(node))
+        try:
+            if isinstance(node, yaml.SequenceNode):
+                items = []
+                for index, child in enumerate(node.value):
+                    self.document.lines[(*path, index)] = child.start_mark.line + 1
+                    items.append(self.build(child, (*path, index)))
+                return items
+            if isinstance(node, yaml.MappingNode):
+                return self._mapping(node, path)
+        finally:
+            self.active.discard(id(node))
+        return None
+
+    def _scalar(self, node: yaml.ScalarNode, path: KeyPath) -> Any:
+        try:
+            value = self.loader.construct_object(node)
+        except yaml.constructor.ConstructorError as exc:
+            self.document.problem(path, exc.problem or "cannot read this value", node.start_mark.line + 1)
+            return None
+        return self._interpolate(value, path) if isinstance(value, str) else value
+
+    def _mapping(self, node: yaml.MappingNode, path: KeyPath) -> dict[str, Any]:
+        result: dict[str, Any] = {}
+        explicit: list[tuple[yaml.Node, yaml.Node]] = []
+        for key_node, value_node in node.value:
+            if key_node.tag == _MERGE:
+                # `<<: *defaults` fills in keys; keys written here win, whatever their order.
+                sources = value_node.value if isinstance(value_node, yaml.SequenceNode) else [value_node]
+                for source in sources:
+                    merged = self.build(source, path)
+                    if isinstance(merged, dict):
+                        for key, value in merged.items():
+                            result.setdefault(key, value)
+                    else:
+                        self.document.problem(path, "`<<` merges mappings only", key_node.start_mark.line + 1)
+            else:
+                explicit.append((key_node, value_node))
+        first_seen: dict[str, int] = {}
+        for key_node, value_node in explicit:
+            line = key_node.start_mark.line + 1
+            if not isinstance(key_node, yaml.ScalarNode):
+                self.document.problem(path, "a key must be plain text, not a list or mapping", line)
+                continue
+            # Keys are the text as written: a status map's `10` or `NO` is a native code, not a number.
+            key = key_node.value
+            if key in first_seen:
+                self.document.problem(
+                    (*path, key),
+                    f"duplicate key {key!r} (first at line {first_seen[key]}); keep only one",
+                    line,
+                )
+            first_seen[key] = line
+            self.document.lines[(*path, key)] = line
+            result[key] = self.build(value_node, (*path, key))
+        return result
+
+    def _interpolate(self, text: str, path: KeyPath) -> str:
+        if "${" not in text:
+            return text
+        names: list[str] = []
+
+        def replace(match: re.Match[str]) -> str:
+            if match.group(0) == "$${":
+                return "${"
+            inner = match.group(1)
+            if inner is None:
+                self.document.problem(path, "`${` without its closing `}`; write $${ for a literal ${")
+                return match.group(0)
+            reference = _INNER.fullmatch(inner)
+            if reference is None:
+                self.document.problem(
+                    path, f"invalid reference ${{{inner}}}; expected ${{NAME}} or ${{NAME:-default}}"
+                )
+                return match.group(0)
+            name, default = reference.groups()
+            names.append(name)
+            value = self.environ.get(name)
+            if default is not None and not value:
+                return str(default)
+            if value is None:
+                self.document.problem(path, f"environment variable {name} is not set")
+                self.document.unresolved.add(path)
+                return ""
+            return value
+
+        result = _REFERENCE.sub(replace, text)
+        if names:
+            self.document.from_env[path] = tuple(dict.fromkeys(names))
+        return result

@@ -1,0 +1,287 @@
+"""Load the configuration file: read it, validate every section and every system, and refuse it with
+all its problems listed at once, never quoting a secret or a value taken from the environment."""
+
+from __future__ import annotations
+
+import difflib
+import os
+import re
+import types
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Annotated, Any, Union, get_args, get_origin
+
+from pydantic import BaseModel, SecretStr, ValidationError
+
+from orderbridge.config.document import Document, read_document
+from orderbridge.config.errors import ConfigError, KeyPath, Problem, format_key_path
+from orderbridge.config.models import (
+    SKIP_REFERENCE_CHECKS,
+    SYSTEM_NAME,
+    SYSTEM_NAME_RULE,
+    OrderbridgeConfig,
+    config_json_schema,
+    reference_problems,
+)
+from orderbridge.connectors.base import SystemSettings
+from orderbridge.connectors.registry import REGISTRY
+
+__all__ = ["ConfigError", "LoadedConfig", "Problem", "config_json_schema", "load_config", "parse_config"]
+
+# Key names whose values are credentials, whatever the model says (matched case-insensitively).
+_SENSITIVE_KEY = re.compile(r"token|passw|pwd|secret|key|salt|credential|authoriz|cookie|signature")
+_SENSITIVE_SECTIONS = frozenset({"auth", "headers"})
+_URL_USERINFO = re.compile(r"://\S*@")  # greedy: a password may hold an unescaped @ or /
+_NOTHING: Any = object()
+
+
+@dataclass(frozen=True)
+class LoadedConfig:
+    config: OrderbridgeConfig
+    path: Path  # absolute
+    base_dir: Path  # the config file's folder: relative paths in the file resolve against it
+
+    def resolve(self, value: str | Path) -> Path:
+        path = Path(value).expanduser()
+        return path if path.is_absolute() else self.base_dir / path
+
+
+def load_config(path: str | Path, environ: Mapping[str, str] | None = None) -> LoadedConfig:
+    """Read and validate the file; raise ConfigError listing every problem in it."""
+    source = str(path)
+    file = Path(path)
+    try:
+        text = file.read_text(encoding="utf-8-sig")
+    except UnicodeDecodeError as exc:
+        raise ConfigError(
+            source, [Problem("", None, f"not UTF-8 text (bad byte at offset {exc.start})")]
+        ) from None
+    except OSError as exc:
+        raise ConfigError(
+            source, [Problem("", None, f"cannot read the file: {exc.strerror or exc}")]
+        ) from None
+    config = parse_config(text, source, environ)
+    absolute = file.resolve()
+    return LoadedConfig(config=config, path=absolute, base_dir=absolute.parent)
+
+
+def parse_config(
+    text: str, source: str = "<config>", environ: Mapping[str, str] | None = None
+) -> OrderbridgeConfig:
+    """Validate configuration text; `source` names it in problems."""
+    document = read_document(text, os.environ if environ is None else environ)
+    data = document.data
+    if not isinstance(data, dict):
+        if not document.problems:
+            sections = ", ".join(OrderbridgeConfig.model_fields)
+            document.problems.append(
+                Problem(
+                    "",
+                    document.lines.get(()),
+                    f"expected a mapping of sections ({sections}), not {_kind(data)}",
+                )
+            )
+        raise ConfigError(source, document.problems)
+
+    checker = _Checker(document)
+    systems = checker.systems(data.get("systems"))
+    checker.sections(data)
+    checker.references(data)
+    if document.problems:
+        raise ConfigError(source, document.problems)
+    try:
+        return OrderbridgeConfig.model_validate({**data, "systems": systems})
+    except ValidationError as exc:  # not expected: every part was checked above
+        checker.validation_error(exc, OrderbridgeConfig, data, ())
+        raise ConfigError(source, document.problems) from None
+
+
+class _Checker:
+    """Turns validation errors into problems at their place in the file."""
+
+    def __init__(self, document: Document) -> None:
+        self.document = document
+
+    def add(self, path: KeyPath, message: str, found: Any = _NOTHING, *, secret: bool = False) -> None:
+        problem = Problem(
+            format_key_path(path), self.document.line_of(path), message + self._found(path, found, secret)
+        )
+        if problem not in self.document.problems:
+            self.document.problems.append(problem)
+
+    def systems(self, raw: Any) -> dict[str, SystemSettings]:
+        """Each system on its own, by the settings model of its `type`: one bad system hides nothing."""
+        if raw is None:
+            return {}
+        if not isinstance(raw, dict):
+            self.add(("systems",), "expected a mapping of system name -> settings", raw)
+            return {}
+        known = ", ".join(sorted(REGISTRY))
+        instances: dict[str, SystemSettings] = {}
+        for name, block in raw.items():
+            path: KeyPath = ("systems", name)
+            if not SYSTEM_NAME.match(name):
+                self.add(path, f"system name {name!r} must {SYSTEM_NAME_RULE}")
+            if not isinstance(block, dict):
+                self.add(
+                    path, f"expected the system's settings, starting with `type` (one of {known})", block
+                )
+                continue
+            if "type" not in block:
+                self.add(path, f"missing `type`; known types: {known}")
+                continue
+            type_name = block["type"]
+            if not isinstance(type_name, str) or type_name not in REGISTRY:
+                self.add((*path, "type"), f"unknown connector type; known types: {known}", type_name)
+                continue
+            settings_model = REGISTRY[type_name].settings
+            try:
+                instances[name] = settings_model.model_validate(block)
+            except ValidationError as exc:
+                self.validation_error(exc, settings_model, block, path)
+        return instances
+
+    def sections(self, data: dict[str, Any]) -> None:
+        """Everything but the systems (checked above) and the cross-references (checked below)."""
+        stubbed = {**data, "systems": {}}
+        try:
+            OrderbridgeConfig.model_validate(stubbed, context={SKIP_REFERENCE_CHECKS: True})
+        except ValidationError as exc:
+            self.validation_error(exc, OrderbridgeConfig, stubbed, ())
+
+    def references(self, data: dict[str, Any]) -> None:
+        systems = data.get("systems")
+        names = [name for name in systems if isinstance(name, str)] if isinstance(systems, dict) else []
+        for found in reference_problems(names, data.get("reconcile")):
+            self.add(
+                ("reconcile", *found.path), found.message, _NOTHING if found.found is None else found.found
+            )
+
+    def validation_error(
+        self, exc: ValidationError, model: type[BaseModel], data: Any, prefix: KeyPath
+    ) -> None:
+        for error in exc.errors(include_url=False):
+            loc, kind = error["loc"], error["type"]
+            path = (*prefix, *_data_path(data, loc, kind))
+            if any(path[: len(missing)] == missing for missing in self.document.unresolved):
+                continue  # already reported: the environment variable it names is not set
+            if kind == "extra_forbidden":
+                self.add(path, _unknown_key(str(loc[-1]), _field_names(_annotation_at(model, loc[:-1]))))
+                continue
+            found = error.get("input", _NOTHING)
+            secret = _is_secret(_annotation_at(model, loc))
+            message = error["msg"]
+            if kind in ("value_error", "assertion_error"):
+                cause = error.get("ctx", {}).get("error")
+                message = str(cause) if cause is not None else message.split(", ", 1)[-1]
+                if self._sensitive(path, secret):
+                    message = _scrub(message, found)
+                elif isinstance(found, str | int | float) and repr(found) in message:
+                    found = _NOTHING  # the message already quotes it
+            self.add(path, message, found, secret=secret)
+
+    def _sensitive(self, path: KeyPath, secret: bool) -> bool:
+        if secret or path in self.document.from_env or (path and path[0] == "store"):
+            return True
+        return any(
+            isinstance(part, str) and (part in _SENSITIVE_SECTIONS or _SENSITIVE_KEY.search(part.lower()))
+            for part in path
+        )
+
+    def _found(self, path: KeyPath, found: Any, secret: bool) -> str:
+        if found is _NOTHING:
+            return ""
+        names = self.document.from_env.get(path)
+        if names:
+            return f" (found a value from {', '.join('${' + name + '}' for name in names)})"
+        if not isinstance(found, str | int | float | bool | None) or path[:1] == ("store",):
+            return ""  # a mapping or list may hold secrets; the store URL a password
+        if self._sensitive(path, secret):
+            return " (found a secret)"
+        if found is None:
+            return " (found nothing)"
+        if isinstance(found, str):
+            found = _URL_USERINFO.sub("://***@", found)
+            found = found if len(found) <= 80 else found[:77] + "..."
+        return f" (found {found!r})"
+
+
+def _data_path(data: Any, loc: Sequence[str | int], kind: str) -> KeyPath:
+    """The place in the file an error's `loc` points to. Parts that do not index the data are
+    pydantic's own (union members, `[key]`) or reshaping by a validator, and are left out; a
+    missing key is kept."""
+    path: list[str | int] = []
+    node = data
+    for index, part in enumerate(loc):
+        in_dict = isinstance(node, dict) and part in node
+        in_list = isinstance(node, list) and isinstance(part, int) and -len(node) <= part < len(node)
+        if in_dict or in_list:
+            node = node[part]
+            path.append(part)
+        elif kind == "missing" and index == len(loc) - 1:
+            path.append(part)
+    return tuple(path)
+
+
+def _members(annotation: Any) -> list[Any]:
+    origin = get_origin(annotation)
+    if origin is Annotated:
+        return _members(get_args(annotation)[0])
+    if origin is Union or origin is types.UnionType:
+        return [m for arg in get_args(annotation) for m in _members(arg) if m is not type(None)]
+    return [annotation]
+
+
+def _annotation_at(model: type[BaseModel], loc: Sequence[str | int]) -> Any:
+    """The declared type at `loc`, stepping over parts that are not fields (union member tags)."""
+    current: Any = model
+    for part in loc:
+        for member in _members(current):
+            if isinstance(member, type) and issubclass(member, BaseModel) and isinstance(part, str):
+                found = next((f for n, f in member.model_fields.items() if part in (n, f.alias)), None)
+                if found is not None:
+                    current = found.annotation
+                    break
+            elif get_origin(member) is dict and isinstance(part, str) and part != "[key]":
+                current = get_args(member)[1]
+                break
+            elif get_origin(member) is list and isinstance(part, int):
+                current = get_args(member)[0]
+                break
+    return current
+
+
+def _field_names(annotation: Any) -> list[str]:
+    for member in _members(annotation):
+        if isinstance(member, type) and issubclass(member, BaseModel):
+            return [info.alias or name for name, info in member.model_fields.items()]
+    return []
+
+
+def _is_secret(annotation: Any) -> bool:
+    return any(member is SecretStr for member in _members(annotation))
+
+
+def _unknown_key(key: str, expected: list[str]) -> str:
+    if not expected:
+        return f"unknown key {key!r}"
+    close = difflib.get_close_matches(key, expected, n=1)
+    hint = f" (did you mean {close[0]!r}?)" if close else ""
+    return f"unknown key {key!r}; expected one of {', '.join(expected)}{hint}"
+
+
+def _scrub(message: str, value: Any) -> str:
+    """A validator's own message may quote its input; take a secret out of it."""
+    if isinstance(value, str | int | float) and str(value):
+        for text in (repr(value), str(value)):
+            message = message.replace(text, "<hidden>")
+    return message
+
+
+def _kind(value: Any) -> str:
+    if value is None:
+        return "an empty document"
+    if isinstance(value, list):
+        return "a list"
+    return f"a single value ({type(value).__name__})"

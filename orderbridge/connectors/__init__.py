@@ -1,0 +1,1 @@
+"""Connectors: the contract every source system implements, the registry, and one package per kind."""

@@ -1,0 +1,250 @@
+"""The connector contract: settings every system block shares, the Batch a poll yields, and the
+shared step that turns a native record (a JSON object, a spreadsheet row) into a SourceRecord."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import threading
+from abc import ABC, abstractmethod
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from datetime import timedelta
+from decimal import Decimal, InvalidOperation
+from pathlib import Path
+from typing import Any, ClassVar
+
+import httpx
+from pydantic import BaseModel, ConfigDict, Field, field_validator
+
+from orderbridge.config.types import Duration
+from orderbridge.mapping.ids import OrderIdRule
+from orderbridge.mapping.model import Amounts, Quantities, SourceRecord
+from orderbridge.mapping.status import StatusTable
+from orderbridge.mapping.timeparse import TimestampError, parse_timestamp, zone
+
+
+class PollSettings(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    every: Duration = Field(default=timedelta(minutes=5), description="Interval between incremental polls.")
+
+
+class FieldMap(BaseModel):
+    """Where each canonical field is found in a native record (dotted paths into JSON, or column names)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    record_id: str | None = Field(default=None, description="Unique record id; defaults to the order field.")
+    external_ref: str | None = None
+    updated: str | None = Field(default=None, description="When the record's status last changed.")
+    ordered_qty: str | None = None
+    shipped_qty: str | None = None
+    invoiced_qty: str | None = None
+    order_amount: str | None = None
+    invoiced_amount: str | None = None
+    paid_amount: str | None = None
+    currency: str | None = None
+    reason: str | None = None
+    links: dict[str, str] = Field(
+        default_factory=dict, description="Link type -> field, e.g. {tracking_number: tracking_no}."
+    )
+
+
+class SystemSettings(BaseModel):
+    """Settings every system block has, whatever its connector type."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    type: str
+    enabled: bool = True
+    poll: PollSettings = Field(default_factory=PollSettings)
+    order_id: OrderIdRule = Field(default_factory=OrderIdRule)
+    status: list[StatusTable] = Field(default_factory=list, description="One status table per dimension.")
+    fields: FieldMap = Field(default_factory=FieldMap)
+    timezone: str = Field(default="UTC", description="Zone of timestamps the system sends without one.")
+    link_by: list[str] = Field(
+        default_factory=list,
+        description="Link types used to attach records without an order number, e.g. [tracking_number].",
+    )
+
+    @field_validator("status", mode="before")
+    @classmethod
+    def _one_or_many(cls, value: Any) -> Any:
+        return [value] if isinstance(value, dict) else value
+
+    @field_validator("link_by", mode="before")
+    @classmethod
+    def _link_list(cls, value: Any) -> Any:
+        return [value] if isinstance(value, str) else value
+
+    @field_validator("timezone")
+    @classmethod
+    def _known_zone(cls, value: str) -> str:
+        try:
+            zone(value)
+        except Exception:
+            raise ValueError(f"unknown time zone {value!r}; use an IANA name such as Asia/Shanghai") from None
+        return value
+
+
+@dataclass(frozen=True)
+class RecordProblem:
+    """A native record that could not be read; it is quarantined, the rest of its batch goes on."""
+
+    location: str
+    reason: str
+    raw: Any
+
+
+@dataclass
+class Batch:
+    """One unit of work a poll yields: records, problems, and the cursor to commit with them."""
+
+    label: str
+    records: list[SourceRecord] = field(default_factory=list)
+    problems: list[RecordProblem] = field(default_factory=list)
+    cursor: dict[str, Any] | None = None
+    done: int | None = None
+    total: int | None = None
+
+
+class RecordError(ValueError):
+    pass
+
+
+class SourceError(RuntimeError):
+    """The source as a whole failed (unreachable, refused, answered garbage); the poll is retried later.
+
+    Its message names the system and what went wrong, never a credential."""
+
+
+@dataclass(frozen=True)
+class ConnectorContext:
+    """What a connector gets from the daemon besides its settings."""
+
+    base_dir: Path = field(default_factory=Path.cwd)  # relative paths in the config resolve here
+    transport: httpx.BaseTransport | None = None  # tests and the demo may inject one
+
+
+class Connector(ABC):
+    """A source system. `poll` yields batches; the pipeline commits each batch with its cursor."""
+
+    settings_model: ClassVar[type[SystemSettings]]
+
+    def __init__(self, name: str, settings: SystemSettings, context: ConnectorContext | None = None) -> None:
+        self.name = name
+        self.settings = settings
+        self.context = context or ConnectorContext()
+
+    @abstractmethod
+    def poll(self, cursor: dict[str, Any] | None, stop: threading.Event) -> Iterator[Batch]:
+        """Yield batches of what changed since `cursor`; check `stop` between batches."""
+
+    def close(self) -> None:  # noqa: B027 - optional hook
+        """Release connections."""
+
+
+def get_path(data: Any, path: str) -> Any:
+    """A value by exact key, else by dotted path (`customer.ref`, `lines.0.qty`); None when absent."""
+    if isinstance(data, dict) and path in data:
+        return data[path]
+    current = data
+    for part in path.split("."):
+        if isinstance(current, dict):
+            current = current.get(part)
+        elif isinstance(current, list) and part.lstrip("-").isdigit():
+            index = int(part)
+            current = current[index] if -len(current) <= index < len(current) else None
+        else:
+            return None
+        if current is None:
+            return None
+    return current
+
+
+def content_hash(raw: Any) -> str:
+    text = json.dumps(raw, sort_keys=True, default=str, ensure_ascii=False)
+    return hashlib.sha256(text.encode()).hexdigest()
+
+
+def build_record(
+    system: str,
+    data: dict[str, Any],
+    settings: SystemSettings,
+    *,
+    record_id: str | None = None,
+    raw: dict[str, Any] | None = None,
+) -> SourceRecord:
+    """Read the configured fields out of one native record. Raises RecordError saying what is wrong."""
+    fm = settings.fields
+    order_ref = _text(get_path(data, settings.order_id.field))
+    links = {kind: v for kind, path in fm.links.items() if (v := _text(get_path(data, path))) is not None}
+    if record_id is None:
+        record_id = _text(get_path(data, fm.record_id)) if fm.record_id else order_ref
+    if record_id is None:
+        wanted = fm.record_id or settings.order_id.field
+        if not links:
+            raise RecordError(f"no record id: field {wanted!r} is missing or empty, and no link field is set")
+        kind, value = next(iter(links.items()))
+        record_id = f"{kind}:{value}"
+    native_status: dict[str, str | None] = {}
+    for table in settings.status:
+        for name in table.fields:
+            native_status[name] = _text(get_path(data, name))
+    tz = zone(settings.timezone)
+    status_at = None
+    if fm.updated:
+        try:
+            status_at = parse_timestamp(get_path(data, fm.updated), tz)
+        except TimestampError as exc:
+            raise RecordError(f"field {fm.updated!r}: {exc}") from None
+    return SourceRecord(
+        system=system,
+        record_id=record_id,
+        order_ref=order_ref,
+        external_ref=_text(get_path(data, fm.external_ref)) if fm.external_ref else None,
+        native_status=native_status,
+        status_at=status_at,
+        quantities=Quantities(
+            ordered=_number(data, fm.ordered_qty),
+            shipped=_number(data, fm.shipped_qty),
+            invoiced=_number(data, fm.invoiced_qty),
+        ),
+        amounts=Amounts(
+            order=_number(data, fm.order_amount),
+            invoiced=_number(data, fm.invoiced_amount),
+            paid=_number(data, fm.paid_amount),
+            currency=_text(get_path(data, fm.currency)) if fm.currency else None,
+        ),
+        links=links,
+        reason=_text(get_path(data, fm.reason)) if fm.reason else None,
+        raw=raw if raw is not None else data,
+    )
+
+
+def _text(value: Any) -> str | None:
+    if value is None:
+        return None
+    if isinstance(value, float) and value.is_integer():
+        value = int(value)
+    text = str(value).strip()
+    return text or None
+
+
+def _number(data: dict[str, Any], path: str | None) -> Decimal | None:
+    if path is None:
+        return None
+    value = get_path(data, path)
+    if value is None or (isinstance(value, str) and not value.strip()):
+        return None
+    if isinstance(value, bool):
+        raise RecordError(f"field {path!r}: {value!r} is not a number")
+    text = str(value).strip().replace(",", "").replace("¥", "").replace("$", "").replace("€", "")
+    try:
+        number = Decimal(text)
+    except InvalidOperation:
+        raise RecordError(f"field {path!r}: {str(value)!r} is not a number") from None
+    if not number.is_finite():
+        raise RecordError(f"field {path!r}: {str(value)!r} is not a finite number")
+    return number

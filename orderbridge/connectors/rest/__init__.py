@@ -1,0 +1,1 @@
+"""Declarative REST connector: an HTTP/JSON API described entirely in YAML."""

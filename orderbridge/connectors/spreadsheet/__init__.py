@@ -1,0 +1,1 @@
+"""Spreadsheet connector: CSV and XLSX files, re-read when they change."""

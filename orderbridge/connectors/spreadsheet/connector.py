@@ -1,0 +1,229 @@
+"""Spreadsheet connector: CSV and XLSX files (one file or a glob), each re-read only when it changed.
+
+A row is identified by its file and order number, never by its position. Files that disappear from
+the folder are dropped from the cursor; the records already read from them stay stored."""
+
+from __future__ import annotations
+
+import csv
+import glob
+import hashlib
+import io
+import threading
+from collections import Counter
+from collections.abc import Iterator
+from datetime import date, datetime, time, timedelta
+from pathlib import Path
+from typing import Any
+
+import openpyxl
+from pydantic import ValidationError
+
+from orderbridge.connectors.base import (
+    Batch,
+    Connector,
+    RecordError,
+    RecordProblem,
+    SourceError,
+    build_record,
+)
+from orderbridge.connectors.spreadsheet.settings import SpreadsheetSettings
+
+SUPPORTED = (".csv", ".xlsx", ".xlsm")
+LOCK_PREFIXES = ("~$", ".~lock.")  # Excel's and LibreOffice's files for an open workbook
+Row = tuple[int, list[Any]]  # sheet row number (1-based), cell values
+
+
+class UnreadableFile(Exception):
+    pass
+
+
+class SpreadsheetConnector(Connector):
+    settings_model = SpreadsheetSettings
+    settings: SpreadsheetSettings
+
+    def poll(self, cursor: dict[str, Any] | None, stop: threading.Event) -> Iterator[Batch]:
+        files = self.files()
+        previous: dict[str, dict[str, Any]] = (cursor or {}).get("files", {})
+        entries = {name: entry for name, entry in previous.items() if name in files}
+        changed: list[tuple[str, Path]] = []
+        for name, path in files.items():
+            old = entries.get(name, {})
+            try:
+                stat = path.stat()
+                if (old.get("size"), old.get("mtime_ns")) == (stat.st_size, stat.st_mtime_ns):
+                    continue
+                if "sha256" in old:
+                    with path.open("rb") as handle:
+                        digest = hashlib.file_digest(handle, "sha256").hexdigest()
+                    if digest == old["sha256"]:  # touched, not edited
+                        entries[name] = {"size": stat.st_size, "mtime_ns": stat.st_mtime_ns, "sha256": digest}
+                        continue
+            except FileNotFoundError:
+                entries.pop(name, None)
+                continue
+            except OSError:
+                pass  # reading it reports the problem
+            changed.append((name, path))
+        for index, (name, path) in enumerate(changed, 1):
+            if stop.is_set():
+                return
+            batch, entry = self.read_file(name, path)
+            if entry is not None:
+                entries[name] = entry
+            batch.cursor, batch.done, batch.total = {"files": dict(entries)}, index, len(changed)
+            yield batch
+        if not changed and entries != previous and not stop.is_set():
+            yield Batch(label=self.settings.path, cursor={"files": entries})
+
+    def files(self) -> dict[str, Path]:
+        """The files to read, by their name relative to the folder of the glob."""
+        parts = Path(self.settings.path).expanduser().parts
+        split = next((i for i, part in enumerate(parts) if any(c in part for c in "*?[")), len(parts))
+        root = self.context.base_dir.joinpath(*parts[:split])
+        if split < len(parts):
+            names = glob.glob(str(Path(*parts[split:])), root_dir=root, recursive=True)
+        elif root.is_dir():
+            names = [p.name for p in root.iterdir() if p.suffix.lower() in SUPPORTED]
+        elif root.is_file():
+            return {root.name: root}
+        else:
+            raise SourceError(f"{self.name}: spreadsheet {root} does not exist")
+        return {
+            Path(name).as_posix(): root / name
+            for name in sorted(names)
+            if not Path(name).name.startswith(LOCK_PREFIXES) and (root / name).is_file()
+        }
+
+    def read_file(self, name: str, path: Path) -> tuple[Batch, dict[str, Any] | None]:
+        """One file's batch, and its new cursor entry (None when the file must be read again)."""
+        batch = Batch(label=name)
+
+        def unreadable(reason: str) -> tuple[Batch, None]:
+            batch.problems.append(RecordProblem(location=name, reason=reason, raw={"file": name}))
+            return batch, None
+
+        if path.suffix.lower() not in SUPPORTED:
+            return unreadable(
+                f"unsupported file type {path.suffix!r}; expected one of {', '.join(SUPPORTED)}"
+            )
+        try:
+            mtime_ns = path.stat().st_mtime_ns
+            data = path.read_bytes()
+            read = read_csv if path.suffix.lower() == ".csv" else read_xlsx
+            headers, rows = read(data, self.settings)
+        except UnreadableFile as exc:
+            return unreadable(f"cannot read the file: {exc}")
+        except Exception as exc:  # parsers of damaged files raise anything; the other files go on
+            return unreadable(f"cannot read the file: {type(exc).__name__}: {exc}")
+        by_text: dict[str, int] = {}
+        for position, header in enumerate(headers):
+            if header is not None:
+                by_text.setdefault(header.casefold(), position)
+        listed = {
+            field: by_text.get(text.strip().casefold()) for field, text in self.settings.columns.items()
+        }
+        missing = [
+            f"column {self.settings.columns[field]!r} ({field})" for field, at in listed.items() if at is None
+        ]
+        if missing:
+            shown = ", ".join(h for h in headers if h is not None) or "(none)"
+            return unreadable(f"{', '.join(missing)} not found; headers are: {shown}")
+        located = {field: at for field, at in listed.items() if at is not None}
+        unlisted = {h: at for at, h in enumerate(headers) if h is not None and at not in located.values()}
+        self._rows_to_records(batch, name, headers, rows, {**unlisted, **located})
+        entry = {"size": len(data), "mtime_ns": mtime_ns, "sha256": hashlib.sha256(data).hexdigest()}
+        return batch, entry
+
+    def _rows_to_records(
+        self, batch: Batch, name: str, headers: list[str | None], rows: list[Row], fields: dict[str, int]
+    ) -> None:
+        settings, seen = self.settings, Counter[str]()
+        for number, cells in rows:
+            if all(_blank(value) for value in cells):
+                continue
+            cell = dict(enumerate(cells))
+            raw = {h: _json_safe(cell.get(at)) for at, h in enumerate(headers) if h is not None}
+            values = {field: cell.get(at) for field, at in fields.items()}
+            location = f"{name} row {number}"
+            key = _text(values.get(settings.fields.record_id or settings.order_id.field))
+            if key is None:
+                links = [
+                    f"{kind}:{v}"
+                    for kind, at in settings.fields.links.items()
+                    if (v := _text(values.get(at)))
+                ]
+                key = links[0] if links else None
+            if key is None:
+                column = settings.columns.get(settings.order_id.field, settings.order_id.field)
+                batch.problems.append(
+                    RecordProblem(location, f"no order number: column {column!r} is empty", raw)
+                )
+                continue
+            seen[key] += 1
+            record_id = f"{name}:{key}" + (f"#{seen[key]}" if seen[key] > 1 else "")
+            try:
+                batch.records.append(build_record(self.name, values, settings, record_id=record_id, raw=raw))
+            except (RecordError, ValidationError) as exc:
+                batch.problems.append(RecordProblem(location, str(exc), raw))
+
+
+def read_csv(data: bytes, settings: SpreadsheetSettings) -> tuple[list[str | None], list[Row]]:
+    if b"\x00" in data:
+        raise UnreadableFile("binary content, not a CSV text file")
+    try:
+        text = data.decode(settings.encoding)
+    except UnicodeDecodeError as exc:
+        raise UnreadableFile(f"not {settings.encoding} text ({exc.reason} at byte {exc.start})") from None
+    delimiter = settings.delimiter
+    if delimiter is None:
+        try:
+            delimiter = csv.Sniffer().sniff("\n".join(text.splitlines()[:50]), delimiters=",;\t|").delimiter
+        except csv.Error:
+            delimiter = ","
+    try:
+        table = list(csv.reader(io.StringIO(text, newline=""), delimiter=delimiter))
+    except csv.Error as exc:
+        raise UnreadableFile(str(exc)) from None
+    return _split(table, settings.header_row)
+
+
+def read_xlsx(data: bytes, settings: SpreadsheetSettings) -> tuple[list[str | None], list[Row]]:
+    book = openpyxl.load_workbook(io.BytesIO(data), read_only=True, data_only=True)
+    try:
+        if settings.sheet is not None and settings.sheet not in book.sheetnames:
+            raise UnreadableFile(
+                f"sheet {settings.sheet!r} not found; sheets are: {', '.join(book.sheetnames)}"
+            )
+        sheet = book[settings.sheet] if settings.sheet else book.worksheets[0]
+        sheet.reset_dimensions()  # some writers record a wrong size; read what is there
+        table = [list(row) for row in sheet.iter_rows(values_only=True)]
+    finally:
+        book.close()
+    return _split(table, settings.header_row)
+
+
+def _split(table: list[list[Any]], header_row: int) -> tuple[list[str | None], list[Row]]:
+    header = table[header_row - 1] if len(table) >= header_row else []
+    headers = [None if _blank(h) else str(h).strip() for h in header]
+    return headers, [(number, cells) for number, cells in enumerate(table, 1) if number > header_row]
+
+
+def _blank(value: Any) -> bool:
+    return value is None or (isinstance(value, str) and not value.strip())
+
+
+def _text(value: Any) -> str | None:
+    if isinstance(value, float) and value.is_integer():
+        value = int(value)  # a numeric order number cell
+    return None if _blank(value) else str(value).strip()
+
+
+def _json_safe(value: Any) -> Any:
+    if isinstance(value, datetime | date | time):
+        return value.isoformat()
+    if isinstance(value, timedelta):
+        return value.total_seconds()
+    if value is None or isinstance(value, str | int | float | bool):
+        return value
+    return str(value)

@@ -1,0 +1,1 @@
+"""The canonical order model, order-id normalisation and status mapping."""

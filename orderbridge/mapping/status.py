@@ -1,0 +1,169 @@
+"""Status tables: map each system's native status words onto canonical statuses, per dimension.
+
+A simple vocabulary is a `map` over one field; a composite one is a list of first-match `rules`
+over several fields (Kingdee: document + close + cancel status). Unknown values become `unmapped`.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Self
+
+from pydantic import BaseModel, ConfigDict, Field, model_validator
+
+from orderbridge.mapping.model import (
+    SHIPMENT_IMPLIES_FULFILLMENT,
+    UNMAPPED,
+    CanonicalStatus,
+    Dimension,
+    is_valid_status,
+    statuses_of,
+)
+
+ANY = "*"
+
+
+class Condition(BaseModel):
+    """One test on a field: equal to one of `in`, absent/empty, or a numeric comparison."""
+
+    model_config = ConfigDict(extra="forbid", populate_by_name=True)
+
+    in_: list[str] | None = Field(default=None, alias="in")
+    gt: float | None = None
+    gte: float | None = None
+    lt: float | None = None
+    lte: float | None = None
+    empty: bool | None = None
+
+    def matches(self, value: Any) -> bool:
+        blank = value is None or (isinstance(value, str) and not value.strip())
+        if self.empty is not None and blank != self.empty:
+            return False
+        if self.in_ is not None and (blank or _text(value) not in self.in_):
+            return False
+        numeric = (self.gt, self.gte, self.lt, self.lte)
+        if any(bound is not None for bound in numeric):
+            try:
+                number = float(value)
+            except (TypeError, ValueError):
+                return False
+            if self.gt is not None and not number > self.gt:
+                return False
+            if self.gte is not None and not number >= self.gte:
+                return False
+            if self.lt is not None and not number < self.lt:
+                return False
+            if self.lte is not None and not number <= self.lte:
+                return False
+        return True
+
+
+class StatusRule(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    when: dict[str, str | list[str] | Condition] = Field(
+        description="Field -> value, list of values, '*' (any non-empty) or a condition; all must hold."
+    )
+    then: str
+
+    def matches(self, fields: dict[str, Any]) -> bool:
+        for name, expected in self.when.items():
+            value = fields.get(name)
+            if isinstance(expected, Condition):
+                if not expected.matches(value):
+                    return False
+            elif expected == ANY:
+                if value is None or _text(value) == "":
+                    return False
+            elif isinstance(expected, list):
+                if _text(value) not in expected:
+                    return False
+            elif _text(value) != expected:
+                return False
+        return True
+
+
+class StatusTable(BaseModel):
+    """The vocabulary of one system on one dimension."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    dimension: Dimension
+    field: str | None = Field(
+        default=None, description="The native field a simple `map` reads (default: status)."
+    )
+    map: dict[str, str] = Field(default_factory=dict)
+    rules: list[StatusRule] = Field(default_factory=list)
+    case_sensitive: bool = True
+
+    @model_validator(mode="after")
+    def _consistent(self) -> Self:
+        if not self.map and not self.rules:
+            raise ValueError("give a `map` (with `field`) or a list of `rules`")
+        if self.map and self.field is None:
+            self.field = "status"  # the usual column/field name; say `field:` when it is another
+        targets = list(self.map.values()) + [rule.then for rule in self.rules]
+        wrong = sorted({t for t in targets if t == UNMAPPED or not is_valid_status(self.dimension, t)})
+        if wrong:
+            allowed = ", ".join(statuses_of(self.dimension))
+            raise ValueError(
+                f"{', '.join(wrong)}: not a {self.dimension.value} status; expected one of: {allowed}"
+            )
+        return self
+
+    @property
+    def fields(self) -> list[str]:
+        names = [self.field] if self.field else []
+        for rule in self.rules:
+            names.extend(n for n in rule.when if n not in names)
+        return names
+
+    def lookup(self, fields: dict[str, Any]) -> CanonicalStatus | None:
+        """The canonical status for these native fields; None when the record says nothing here."""
+        native = self._native(fields)
+        if native is None:
+            return None
+        if self.map and self.field is not None:
+            value = fields.get(self.field)
+            if value is not None and _text(value) != "":
+                text = _text(value)
+                hit = self.map.get(text)
+                if hit is None and not self.case_sensitive:
+                    folded = {k.casefold(): v for k, v in self.map.items()}
+                    hit = folded.get(text.casefold())
+                if hit is not None:
+                    return CanonicalStatus(status=hit, native=native)
+        for rule in self.rules:
+            if rule.matches(fields):
+                return CanonicalStatus(status=rule.then, native=native)
+        return CanonicalStatus(status=UNMAPPED, native=native)
+
+    def _native(self, fields: dict[str, Any]) -> str | None:
+        present = [(n, fields.get(n)) for n in self.fields]
+        present = [(n, v) for n, v in present if v is not None and _text(v) != ""]
+        if not present:
+            return None
+        if len(self.fields) == 1:
+            return _text(present[0][1])
+        return ", ".join(f"{n}={_text(v)}" for n, v in present)
+
+
+def map_statuses(tables: list[StatusTable], fields: dict[str, Any]) -> dict[Dimension, CanonicalStatus]:
+    statuses: dict[Dimension, CanonicalStatus] = {}
+    for table in tables:
+        found = table.lookup(fields)
+        if found is not None and table.dimension not in statuses:
+            statuses[table.dimension] = found
+    shipment = statuses.get(Dimension.shipment)
+    if shipment is not None and Dimension.fulfillment not in statuses:
+        implied = SHIPMENT_IMPLIES_FULFILLMENT.get(shipment.status)
+        if implied is not None:
+            statuses[Dimension.fulfillment] = CanonicalStatus(
+                status=implied, native=shipment.native, implied=True
+            )
+    return statuses
+
+
+def _text(value: Any) -> str:
+    if isinstance(value, float) and value.is_integer():
+        return str(int(value))
+    return str(value).strip()

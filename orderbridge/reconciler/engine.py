@@ -1,0 +1,145 @@
+"""The reconcile pass: evaluate the orders that changed plus those whose deadlines expired (or every
+order, on request), turn what the rules see into discrepancy lifecycle changes, and queue the next
+deadline of each order."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+
+import structlog
+from sqlalchemy import Connection
+
+from orderbridge.mapping.model import Observation
+from orderbridge.reconciler import rules
+from orderbridge.reconciler.lifecycle import Change, settle
+from orderbridge.reconciler.settings import ReconcileSettings
+from orderbridge.reconciler.types import Finding, OrderSnapshot, RuleContext, Wake
+from orderbridge.storage import discrepancies as repo
+from orderbridge.storage import observations, queue
+from orderbridge.storage.db import Store
+
+log = structlog.get_logger("orderbridge.reconciler")
+ORPHAN = "orphan"
+CHUNK = 200
+
+
+@dataclass
+class PassResult:
+    evaluated: int = 0
+    changes: list[Change] = field(default_factory=list)
+    rule_errors: int = 0
+
+    def of(self, *kinds: str) -> list[Change]:
+        return [c for c in self.changes if c.kind in kinds]
+
+
+Progress = Callable[[int, int], None]
+
+
+class Reconciler:
+    def __init__(
+        self,
+        store: Store,
+        settings: ReconcileSettings,
+        systems: tuple[str, ...],
+        link_by: dict[str, list[str]] | None = None,
+    ) -> None:
+        self.store = store
+        self.settings = settings
+        self.systems = systems
+        self.link_by = link_by or {}
+        enabled = settings.rules
+        self.order_rules = {n: r for n, r in rules.ORDER_RULES.items() if enabled is None or n in enabled}
+        self.orphans_enabled = enabled is None or ORPHAN in enabled
+
+    def run(
+        self, now: datetime | None = None, *, full: bool = False, progress: Progress | None = None
+    ) -> PassResult:
+        now = now or datetime.now(UTC)
+        result = PassResult()
+        with self.store.begin() as conn:
+            observations.relink_orphans(conn, now, self.link_by)
+            keys = observations.order_keys(conn) if full else queue.due(conn, now)
+        ctx = RuleContext(now=now, settings=self.settings, systems=self.systems)
+        for start in range(0, len(keys), CHUNK):
+            chunk = keys[start : start + CHUNK]
+            with self.store.begin() as conn:
+                found, history = observations.load_orders(conn, chunk)
+                findings: dict[str, list[Finding]] = {}
+                wakes: dict[str, datetime] = {}
+                for key in chunk:
+                    snapshot = OrderSnapshot(key, found[key], history[key])
+                    findings[key], wake = self._evaluate(snapshot, ctx, result)
+                    if wake is not None:
+                        wakes[key] = wake
+                settled = settle(conn, findings, repo.active_for(conn, chunk), self.settings, now)
+                for key, at in settled.wakes.items():
+                    wakes[key] = min(at, wakes.get(key, at))
+                queue.done(conn, chunk, now)
+                for key, at in wakes.items():
+                    queue.enqueue(conn, [key], at)
+            result.evaluated += len(chunk)
+            result.changes.extend(settled.changes)
+            if progress is not None:
+                progress(min(start + CHUNK, len(keys)), len(keys))
+        if self.orphans_enabled:
+            with self.store.begin() as conn:
+                result.changes.extend(self._orphans(conn, ctx, now))
+        log.info(
+            "reconcile pass",
+            evaluated=result.evaluated,
+            full=full,
+            opened=len(result.of("opened", "reopened")),
+            resolved=len(result.of("resolved")),
+            rule_errors=result.rule_errors,
+        )
+        return result
+
+    def _evaluate(
+        self, snapshot: OrderSnapshot, ctx: RuleContext, result: PassResult
+    ) -> tuple[list[Finding], datetime | None]:
+        findings: list[Finding] = []
+        wake: datetime | None = None
+        for name, rule in self.order_rules.items():
+            try:
+                outcomes = list(rule(snapshot, ctx))
+            except Exception:
+                # One rule failing on one order must not stop the pass; it is logged loudly.
+                result.rule_errors += 1
+                log.exception("rule failed", rule=name, order_key=snapshot.order_key)
+                continue
+            for outcome in outcomes:
+                if isinstance(outcome, Wake):
+                    wake = outcome.at if wake is None else min(wake, outcome.at)
+                else:
+                    findings.append(outcome)
+        return findings, wake
+
+    def _orphans(self, conn: Connection, ctx: RuleContext, now: datetime) -> list[Change]:
+        unlinked = observations.unlinked(conn)
+        findings: dict[str, list[Finding]] = {}
+        for obs in unlinked:
+            findings.setdefault(orphan_key(obs), [])
+        for outcome in rules.orphan(unlinked, ctx):
+            if isinstance(outcome, Finding):
+                key = orphan_key_of(outcome)
+                findings.setdefault(key, []).append(outcome)
+        settled = settle(
+            conn,
+            findings,
+            repo.active_by_rule(conn, ORPHAN),
+            self.settings,
+            now,
+            resolution="the record now links to an order",
+        )
+        return settled.changes
+
+
+def orphan_key(obs: Observation) -> str:
+    return f"{obs.system}:{obs.record_id}"
+
+
+def orphan_key_of(finding: Finding) -> str:
+    return f"{finding.systems[0]}:{finding.details.get('record_id')}"

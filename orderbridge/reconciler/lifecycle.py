@@ -1,0 +1,302 @@
+"""Discrepancy lifecycle: findings become discrepancies once past their grace; the same problem seen
+again updates its discrepancy; age escalates it; a problem no longer seen resolves it; a person may
+acknowledge or snooze it. Every transition is an event."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any
+
+from sqlalchemy import Connection
+
+from orderbridge.reconciler.settings import ReconcileSettings
+from orderbridge.reconciler.types import Finding
+from orderbridge.storage import discrepancies as repo
+from orderbridge.storage.discrepancies import ACKNOWLEDGED, OPEN, RESOLVED, SNOOZED, Discrepancy
+from orderbridge.storage.queue import enqueue
+
+
+@dataclass(frozen=True)
+class Change:
+    kind: str  # opened, reopened, updated, escalated, snooze_ended, resolved
+    id: int
+    order_key: str
+    rule: str
+    dimension: str | None
+    systems: tuple[str, ...]
+    severity: str
+    summary: str
+
+
+@dataclass
+class Settled:
+    changes: list[Change]
+    wakes: dict[str, datetime]  # order key -> earliest time it must be looked at again
+
+
+def settle(
+    conn: Connection,
+    findings: dict[str, list[Finding]],
+    active: Iterable[Discrepancy],
+    settings: ReconcileSettings,
+    now: datetime,
+    resolution: str = "the systems agree again",
+) -> Settled:
+    """Reconcile stored discrepancies with what the rules see now, for the orders in `findings`
+    (keys with an empty list had no problem). `active` are the stored unresolved discrepancies of
+    that same scope."""
+    changes: list[Change] = []
+    wakes: dict[str, datetime] = {}
+
+    def wake(key: str, at: datetime) -> None:
+        if key not in wakes or at < wakes[key]:
+            wakes[key] = at
+
+    keyed = {
+        repo.fingerprint(key, f.rule, f.dimension.value if f.dimension else None, f.systems): (key, f)
+        for key, found in findings.items()
+        for f in found
+    }
+    known = repo.by_fingerprints(conn, list(keyed))
+    for fp, (key, finding) in keyed.items():
+        existing = known.get(fp)
+        if existing is not None and existing.status != RESOLVED:
+            changes.extend(_keep(conn, existing, finding, settings, now, wake))
+            continue
+        grace = timedelta(0) if finding.grace_exempt else settings.grace_for(finding.rule, finding.systems)
+        if now < finding.since + grace:
+            wake(key, finding.since + grace)
+            continue
+        if existing is not None:
+            changes.append(_reopen(conn, existing, finding, now))
+        else:
+            changes.append(_open(conn, fp, key, finding, now))
+        if settings.escalation:
+            wake(key, now + settings.escalation[0])
+    for stale in active:
+        if stale.fingerprint not in keyed:
+            repo.change(conn, stale.id, {"status": RESOLVED, "resolved_at": now, "resolution": resolution})
+            repo.add_event(conn, stale.id, now, "resolved", {"resolution": resolution})
+            changes.append(
+                _change(
+                    "resolved",
+                    stale.id,
+                    stale.order_key,
+                    stale.rule,
+                    stale.dimension,
+                    stale.systems,
+                    stale.severity,
+                    stale.summary,
+                )
+            )
+    return Settled(changes, wakes)
+
+
+def acknowledge(
+    conn: Connection, discrepancy_id: int, by: str, note: str | None, now: datetime
+) -> Discrepancy:
+    found = _active(conn, discrepancy_id)
+    repo.change(
+        conn,
+        found.id,
+        {"status": ACKNOWLEDGED, "acknowledged_by": by, "acknowledged_at": now, "snoozed_until": None},
+    )
+    repo.add_event(conn, found.id, now, "acknowledged", {"note": note} if note else {}, actor=by)
+    return found
+
+
+def snooze(
+    conn: Connection, discrepancy_id: int, until: datetime, by: str, note: str | None, now: datetime
+) -> Discrepancy:
+    found = _active(conn, discrepancy_id)
+    if until <= now:
+        raise ValueError("a snooze must end in the future")
+    repo.change(conn, found.id, {"status": SNOOZED, "snoozed_until": until})
+    details: dict[str, Any] = {"until": until.isoformat()}
+    if note:
+        details["note"] = note
+    repo.add_event(conn, found.id, now, "snoozed", details, actor=by)
+    enqueue(conn, [found.order_key], until)
+    return found
+
+
+class LifecycleError(ValueError):
+    pass
+
+
+def _active(conn: Connection, discrepancy_id: int) -> Discrepancy:
+    found = repo.get(conn, discrepancy_id)
+    if found is None:
+        raise LifecycleError(f"no discrepancy #{discrepancy_id}")
+    if found.status == RESOLVED:
+        raise LifecycleError(f"discrepancy #{discrepancy_id} is already resolved")
+    return found
+
+
+def _open(conn: Connection, fp: str, key: str, finding: Finding, now: datetime) -> Change:
+    values = {
+        "fingerprint": fp,
+        "order_key": key,
+        "rule": finding.rule,
+        "dimension": finding.dimension.value if finding.dimension else None,
+        "systems": list(finding.systems),
+        "severity": finding.severity,
+        "status": OPEN,
+        "tier": finding.tier,
+        "escalation": 0,
+        "summary": finding.summary,
+        "details": finding.details,
+        "since": finding.since,
+        "opened_at": now,
+        "last_seen_at": now,
+    }
+    new_id = repo.insert(conn, values)
+    repo.add_event(conn, new_id, now, "opened", {"summary": finding.summary, "severity": finding.severity})
+    return _change(
+        "opened",
+        new_id,
+        key,
+        finding.rule,
+        finding.dimension.value if finding.dimension else None,
+        finding.systems,
+        finding.severity,
+        finding.summary,
+    )
+
+
+def _reopen(conn: Connection, existing: Discrepancy, finding: Finding, now: datetime) -> Change:
+    repo.change(
+        conn,
+        existing.id,
+        {
+            "status": OPEN,
+            "resolved_at": None,
+            "resolution": None,
+            "acknowledged_by": None,
+            "acknowledged_at": None,
+            "snoozed_until": None,
+            "severity": finding.severity,
+            "tier": finding.tier,
+            "escalation": 0,
+            "summary": finding.summary,
+            "details": finding.details,
+            "since": finding.since,
+            "opened_at": now,
+            "last_seen_at": now,
+        },
+    )
+    repo.add_event(conn, existing.id, now, "reopened", {"summary": finding.summary})
+    return _change(
+        "reopened",
+        existing.id,
+        existing.order_key,
+        finding.rule,
+        existing.dimension,
+        finding.systems,
+        finding.severity,
+        finding.summary,
+    )
+
+
+def _keep(
+    conn: Connection,
+    existing: Discrepancy,
+    finding: Finding,
+    settings: ReconcileSettings,
+    now: datetime,
+    wake: Any,
+) -> list[Change]:
+    changes: list[Change] = []
+    values: dict[str, Any] = {"last_seen_at": now, "details": finding.details}
+    status = existing.status
+    if status == SNOOZED and existing.snoozed_until is not None:
+        if existing.snoozed_until <= now:
+            status = OPEN
+            values.update(status=OPEN, snoozed_until=None)
+            repo.add_event(conn, existing.id, now, "snooze_ended")
+            changes.append(
+                _change(
+                    "snooze_ended",
+                    existing.id,
+                    existing.order_key,
+                    existing.rule,
+                    existing.dimension,
+                    existing.systems,
+                    finding.severity,
+                    finding.summary,
+                )
+            )
+        else:
+            wake(existing.order_key, existing.snoozed_until)
+    altered = (finding.severity, finding.tier, finding.summary) != (
+        existing.severity,
+        existing.tier,
+        existing.summary,
+    )
+    if altered:
+        values.update(severity=finding.severity, tier=finding.tier, summary=finding.summary)
+        repo.add_event(
+            conn,
+            existing.id,
+            now,
+            "updated",
+            {
+                "summary": finding.summary,
+                "severity": finding.severity,
+                "tier": finding.tier,
+            },
+        )
+        changes.append(
+            _change(
+                "updated",
+                existing.id,
+                existing.order_key,
+                existing.rule,
+                existing.dimension,
+                existing.systems,
+                finding.severity,
+                finding.summary,
+            )
+        )
+    age = now - existing.opened_at
+    tiers = settings.escalation
+    escalation = sum(1 for limit in tiers if age >= limit)
+    if status == OPEN and escalation > existing.escalation:
+        values["escalation"] = escalation
+        repo.add_event(conn, existing.id, now, "escalated", {"tier": escalation, "age_hours": _hours(age)})
+        changes.append(
+            _change(
+                "escalated",
+                existing.id,
+                existing.order_key,
+                existing.rule,
+                existing.dimension,
+                existing.systems,
+                finding.severity,
+                finding.summary,
+            )
+        )
+    following = [limit for limit in tiers if age < limit]
+    if following and status == OPEN:
+        wake(existing.order_key, existing.opened_at + following[0])
+    repo.change(conn, existing.id, values)
+    return changes
+
+
+def _change(
+    kind: str,
+    id_: int,
+    key: str,
+    rule: str,
+    dimension: str | None,
+    systems: Iterable[str],
+    severity: str,
+    summary: str,
+) -> Change:
+    return Change(kind, id_, key, rule, dimension, tuple(systems), severity, summary)
+
+
+def _hours(age: timedelta) -> float:
+    return round(age.total_seconds() / 3600, 1)

@@ -1,0 +1,148 @@
+"""Rules with their own time limits: an order that never reached a system it should be in, and an
+order that stays in one stage past its SLA. Both ask to be woken at their next deadline."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+from orderbridge.config.types import format_duration
+from orderbridge.mapping.model import Dimension, Observation, dimension_of_status, is_valid_status, rank
+from orderbridge.reconciler.rules.common import (
+    Check,
+    entered,
+    findings,
+    hours,
+    iso,
+    most_advanced,
+    phrase,
+    progressing,
+    span,
+    statement,
+    when,
+)
+from orderbridge.reconciler.types import OrderSnapshot, Outcome, RuleContext, Severity, Wake
+
+
+def missing(snapshot: OrderSnapshot, ctx: RuleContext) -> Iterator[Outcome]:
+    fulfillment = Dimension.fulfillment
+    present = {obs.system for obs in snapshot.observations}
+    statuses = snapshot.by_system(fulfillment)
+    if any(obs.status(fulfillment) == "cancelled" for obs in statuses.values()):
+        return
+    checks = []
+    for expect in ctx.settings.expect:
+        floor = rank(fulfillment, expect.after)
+        if expect.system not in ctx.systems or expect.system in present or floor is None:
+            continue
+        reached = {
+            system: obs
+            for system, obs in statuses.items()
+            if (found := rank(fulfillment, obs.status(fulfillment))) is not None and found >= floor
+        }
+        if not reached:
+            continue
+        starts = [obs.effective_at for obs in reached.values()]
+        starts += [
+            entry.at
+            for entry in snapshot.history
+            if entry.dimension == fulfillment
+            and (found := rank(fulfillment, entry.status)) is not None
+            and found >= floor
+        ]
+        expected_since = min(starts)
+        deadline = expected_since + expect.within
+        if ctx.now < deadline:
+            yield Wake(deadline)
+            continue
+        seen = ", ".join(
+            f"{system} says {phrase(obs, fulfillment)}" for system, obs in sorted(reached.items())
+        )
+        says = {system: statement(snapshot, obs, fulfillment) for system, obs in reached.items()}
+        says[expect.system] = {"record_id": None, "status": None}
+        checks.append(
+            Check(
+                dimension=fulfillment,
+                systems=(expect.system,),
+                severity="warning",
+                # The problem begins when the window closes, not when the order became expected.
+                since=deadline,
+                summary=f"{expect.system} has no record of the order {span(ctx.now - expected_since)} after "
+                f"it reached {expect.after} ({seen}); expected within {format_duration(expect.within)}",
+                says=says,
+                facts={
+                    "expected_after": expect.after,
+                    "expected_since": iso(expected_since),
+                    "within": format_duration(expect.within),
+                    "deadline": iso(deadline),
+                },
+                grace_exempt=True,
+            )
+        )
+    yield from findings("missing", checks)
+
+
+def stuck(snapshot: OrderSnapshot, ctx: RuleContext) -> Iterator[Outcome]:
+    checks = []
+    for key, tiers in ctx.settings.sla.items():
+        target = sla_status(key)
+        if target is None or not tiers:
+            continue
+        dimension, status = target
+        current = current_status(snapshot, dimension, ctx.settings.authority.get(dimension))
+        if current is None or current.status(dimension) != status:
+            continue
+        limits = sorted(tiers)
+        entered_at = entered(snapshot, current, dimension)
+        age = ctx.now - entered_at
+        tier = sum(1 for limit in limits if limit <= age)
+        if tier < len(limits):
+            yield Wake(entered_at + limits[tier])
+        if tier == 0:
+            continue
+        severity: Severity = "critical" if tier == len(limits) and len(limits) > 1 else "warning"
+        sla = ", ".join(format_duration(limit) for limit in limits)
+        checks.append(
+            Check(
+                dimension=dimension,
+                systems=(current.system,),
+                severity=severity,
+                # Stuck from the moment the first limit passed; the tiers after it say how badly.
+                since=entered_at + limits[0],
+                summary=f"{current.system} has said {phrase(current, dimension)} for {span(age)} "
+                f"(since {when(entered_at)}); SLA {sla}",
+                says={current.system: statement(snapshot, current, dimension)},
+                facts={
+                    "status": status,
+                    "entered": iso(entered_at),
+                    "age_hours": hours(age),
+                    "tiers": [format_duration(limit) for limit in limits],
+                    "tier": tier,
+                },
+                tier=tier,
+                grace_exempt=True,
+            )
+        )
+    yield from findings("stuck", checks)
+
+
+def sla_status(key: str) -> tuple[Dimension, str] | None:
+    """An SLA key, `preparing` or `shipment.in_transit`, as (dimension, status); None when unknown."""
+    name, _, status = key.rpartition(".")
+    if not name:
+        found = dimension_of_status(status)
+        return (found, status) if found else None
+    if name not in Dimension.__members__ or not is_valid_status(Dimension(name), status):
+        return None
+    return Dimension(name), status
+
+
+def current_status(
+    snapshot: OrderSnapshot, dimension: Dimension, authority: str | None
+) -> Observation | None:
+    """Where the order is on `dimension`: what its authority says, else the most advanced system."""
+    statuses = snapshot.by_system(dimension)
+    if authority is not None and authority in statuses:
+        return statuses[authority]
+    reporting = progressing(snapshot, dimension)
+    leader = most_advanced(snapshot, dimension, reporting)
+    return reporting[leader] if leader else None

@@ -1,0 +1,192 @@
+"""Rules on where each system says an order is: behind the others, ahead of its authority,
+in incompatible states, or moved backwards."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+from orderbridge.mapping.model import PROGRESS, Dimension, Observation, rank
+from orderbridge.reconciler.rules.common import (
+    Check,
+    entered,
+    findings,
+    iso,
+    most_advanced,
+    pair,
+    phrase,
+    progress_rank,
+    progressing,
+    statement,
+    when,
+    words,
+)
+from orderbridge.reconciler.types import HistoryEntry, OrderSnapshot, Outcome, RuleContext, Severity
+
+SHIPPED = frozenset({"shipped", "delivered"})
+PAID = frozenset({"paid", "partially_paid"})
+LEFT_WAREHOUSE = PROGRESS[Dimension.shipment].index("picked_up")
+GOODS_LEFT = "goods left for a cancelled order"
+CANCELLED_PAID = "a cancelled order is paid"
+VOIDED_PAID = "a voided bill is paid"
+
+
+def status_lag(snapshot: OrderSnapshot, ctx: RuleContext) -> Iterator[Outcome]:
+    checks = []
+    for dimension in Dimension:
+        reporting = progressing(snapshot, dimension)
+        authority = ctx.settings.authority.get(dimension)
+        if authority is None:
+            reference = most_advanced(snapshot, dimension, reporting)
+        else:
+            reference = authority if authority in reporting else None
+        if reference is None:
+            continue
+        ahead = reporting[reference]
+        since = entered(snapshot, ahead, dimension)
+        for system, behind in sorted(reporting.items()):
+            if progress_rank(behind, dimension) >= progress_rank(ahead, dimension):
+                continue
+            checks.append(
+                Check(
+                    dimension=dimension,
+                    systems=pair(system, reference),
+                    severity="warning",
+                    since=since,
+                    summary=f"{system} says {phrase(behind, dimension)}; "
+                    f"{reference} says {phrase(ahead, dimension)} since {when(since)}",
+                    says={
+                        system: statement(snapshot, behind, dimension),
+                        reference: statement(snapshot, ahead, dimension),
+                    },
+                    facts={"behind": system, "reference": reference, "authority": authority},
+                )
+            )
+    return findings("status_lag", checks)
+
+
+def ahead_of_authority(snapshot: OrderSnapshot, ctx: RuleContext) -> Iterator[Outcome]:
+    checks = []
+    for dimension, authority in ctx.settings.authority.items():
+        reporting = progressing(snapshot, dimension)
+        confirmed = reporting.get(authority)
+        if confirmed is None:
+            continue
+        for system, claim in sorted(reporting.items()):
+            # A status implied from another dimension (carrier delivered => delivered) is not a claim.
+            if claim.statuses[dimension].implied:
+                continue
+            if progress_rank(claim, dimension) <= progress_rank(confirmed, dimension):
+                continue
+            since = entered(snapshot, claim, dimension)
+            checks.append(
+                Check(
+                    dimension=dimension,
+                    systems=pair(system, authority),
+                    severity="warning",
+                    since=since,
+                    summary=f"{system} says {phrase(claim, dimension)} since {when(since)}; "
+                    f"{authority}, the {dimension.value} authority, says {phrase(confirmed, dimension)}",
+                    says={
+                        system: statement(snapshot, claim, dimension),
+                        authority: statement(snapshot, confirmed, dimension),
+                    },
+                    facts={"ahead": system, "authority": authority},
+                )
+            )
+    return findings("ahead_of_authority", checks)
+
+
+def status_conflict(snapshot: OrderSnapshot, ctx: RuleContext) -> Iterator[Outcome]:
+    fulfillment = snapshot.by_system(Dimension.fulfillment)
+    shipment = snapshot.by_system(Dimension.shipment)
+    billing = snapshot.by_system(Dimension.billing)
+    checks = []
+    for system, cancelled in sorted(fulfillment.items()):
+        if cancelled.status(Dimension.fulfillment) != "cancelled":
+            continue
+        side = (cancelled, Dimension.fulfillment)
+        for other, obs in sorted(fulfillment.items()):
+            # An implied fulfilment status is checked through the shipment status it came from.
+            found = obs.statuses[Dimension.fulfillment]
+            if other != system and found.status in SHIPPED and not found.implied:
+                checks.append(_conflict(snapshot, side, (obs, Dimension.fulfillment), "critical", GOODS_LEFT))
+        for other, obs in sorted(shipment.items()):
+            moved = rank(Dimension.shipment, obs.status(Dimension.shipment))
+            if other != system and moved is not None and moved >= LEFT_WAREHOUSE:
+                checks.append(_conflict(snapshot, side, (obs, Dimension.shipment), "critical", GOODS_LEFT))
+        for other, obs in sorted(billing.items()):
+            if other != system and obs.status(Dimension.billing) in PAID:
+                checks.append(_conflict(snapshot, side, (obs, Dimension.billing), "warning", CANCELLED_PAID))
+    for system, voided in sorted(billing.items()):
+        if voided.status(Dimension.billing) != "voided":
+            continue
+        side = (voided, Dimension.billing)
+        for other, obs in sorted(billing.items()):
+            if other != system and obs.status(Dimension.billing) in PAID:
+                checks.append(_conflict(snapshot, side, (obs, Dimension.billing), "critical", VOIDED_PAID))
+    return findings("status_conflict", checks, listed=True)
+
+
+def _conflict(
+    snapshot: OrderSnapshot,
+    side: tuple[Observation, Dimension],
+    other: tuple[Observation, Dimension],
+    severity: Severity,
+    consequence: str,
+) -> Check:
+    """`side` holds the cancelled or voided state; the finding belongs to its dimension."""
+    (first, first_dimension), (second, second_dimension) = side, other
+    since = max(entered(snapshot, first, first_dimension), entered(snapshot, second, second_dimension))
+    return Check(
+        dimension=first_dimension,
+        systems=pair(first.system, second.system),
+        severity=severity,
+        since=since,
+        summary=f"{first.system} says {phrase(first, first_dimension)}; "
+        f"{second.system} says {second_dimension.value} {phrase(second, second_dimension)}: {consequence}",
+        says={
+            first.system: {first_dimension.value: statement(snapshot, first, first_dimension)},
+            second.system: {second_dimension.value: statement(snapshot, second, second_dimension)},
+        },
+        facts={
+            "conflict": consequence,
+            "statuses": {
+                first.system: f"{first_dimension.value} {first.status(first_dimension)}",
+                second.system: f"{second_dimension.value} {second.status(second_dimension)}",
+            },
+        },
+    )
+
+
+def regression(snapshot: OrderSnapshot, ctx: RuleContext) -> Iterator[Outcome]:
+    # Per record: two records of one system (a duplicate) taking turns is not a status moving back.
+    trails: dict[tuple[str, str, Dimension], list[HistoryEntry]] = {}
+    for entry in snapshot.history:
+        trails.setdefault((entry.system, entry.record_id, entry.dimension), []).append(entry)
+    checks = []
+    for (system, _record, dimension), trail in trails.items():
+        latest = trail[-1]
+        now_rank = rank(dimension, latest.status)
+        earlier = [(found, e) for e in trail[:-1] if (found := rank(dimension, e.status)) is not None]
+        if now_rank is None or not earlier:
+            continue
+        peak_rank, peak = max(earlier, key=lambda ranked: (ranked[0], ranked[1].at))
+        if peak_rank <= now_rank:
+            continue
+        checks.append(
+            Check(
+                dimension=dimension,
+                systems=(system,),
+                severity="warning",
+                since=latest.at,
+                summary=f"{system} moved {dimension.value} back from {words(peak.status, peak.native)} "
+                f"to {words(latest.status, latest.native)} on {when(latest.at)}",
+                says={system: _entry(latest)},
+                facts={"from": _entry(peak), "to": _entry(latest)},
+            )
+        )
+    return findings("regression", checks)
+
+
+def _entry(entry: HistoryEntry) -> dict[str, str | None]:
+    return {"status": entry.status, "native": entry.native, "at": iso(entry.at), "record_id": entry.record_id}

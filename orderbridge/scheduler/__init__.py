@@ -1,0 +1,1 @@
+"""The daemon and its entry points: scheduled polls and passes, the HTTP app, the CLI."""

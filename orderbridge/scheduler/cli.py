@@ -1,0 +1,374 @@
+"""The `orderbridge` command: the daemon and the tools people use around it."""
+
+from __future__ import annotations
+
+import json
+import threading
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.console import Console
+from rich.progress import (
+    BarColumn,
+    MofNCompleteColumn,
+    Progress,
+    SpinnerColumn,
+    TextColumn,
+    TimeElapsedColumn,
+)
+
+from orderbridge.config.errors import ConfigError
+from orderbridge.config.loader import LoadedConfig, load_config
+from orderbridge.config.types import parse_duration
+from orderbridge.connectors.base import Batch, ConnectorContext, SourceError
+from orderbridge.reconciler.engine import PassResult, Reconciler
+from orderbridge.reconciler.lifecycle import LifecycleError, acknowledge, snooze
+from orderbridge.scheduler import logs
+from orderbridge.scheduler.output import Format, emit
+from orderbridge.scheduler.sync import sync_system
+from orderbridge.storage import discrepancies, observations, quarantine
+from orderbridge.storage.db import Store, StoreError, safe_url
+
+app = typer.Typer(
+    name="orderbridge",
+    help="Reconciles what your ERP, WMS, CRM, spreadsheets and carriers say about each order.",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+)
+console = Console()
+err = Console(stderr=True)
+
+ConfigOption = Annotated[
+    Path, typer.Option("--config", "-c", help="The orderbridge YAML file.", envvar="ORDERBRIDGE_CONFIG")
+]
+FormatOption = Annotated[Format, typer.Option("--format", "-f", help="Output format.")]
+DEFAULT_CONFIG = Path("orderbridge.yaml")
+
+
+def _load(path: Path, *, log_to_stderr: bool = False) -> LoadedConfig:
+    try:
+        loaded = load_config(path)
+    except ConfigError as exc:
+        err.print(str(exc), markup=False, highlight=False, soft_wrap=True)
+        raise typer.Exit(2) from None
+    cfg = loaded.config.log
+    file = None if log_to_stderr or cfg.file is None else loaded.base_dir / cfg.file
+    logs.configure(cfg.level, cfg.format, file, logs.secrets_of(loaded.config))
+    return loaded
+
+
+def _store(loaded: LoadedConfig) -> Store:
+    try:
+        return Store(loaded.config.store.url, loaded.base_dir)
+    except StoreError as exc:
+        err.print(f"error: {exc}", markup=False)
+        raise typer.Exit(3) from None
+
+
+def _reconciler(loaded: LoadedConfig, store: Store) -> Reconciler:
+    systems = loaded.config.systems
+    return Reconciler(
+        store, loaded.config.reconcile, tuple(systems), {n: s.link_by for n, s in systems.items()}
+    )
+
+
+@app.command()
+def run(config: ConfigOption = DEFAULT_CONFIG) -> None:
+    """Run the daemon: scheduled polls and reconcile passes, and the HTTP endpoint."""
+    from orderbridge.scheduler.daemon import Daemon
+
+    loaded = _load(config, log_to_stderr=False)
+    try:
+        Daemon(loaded).run()
+    except StoreError as exc:
+        err.print(f"error: {exc}", markup=False)
+        raise typer.Exit(3) from None
+
+
+@app.command("check-config")
+def check_config(config: ConfigOption = DEFAULT_CONFIG) -> None:
+    """Validate a configuration file; exit 0 when valid, 2 with every problem listed."""
+    loaded = _load(config, log_to_stderr=True)
+    systems = loaded.config.systems
+    console.print(
+        f"{config}: valid — {len(systems)} systems ({', '.join(systems) or 'none'}), "
+        f"store {safe_url(loaded.config.store.url)}",
+        markup=False,
+        highlight=False,
+    )
+
+
+@app.command()
+def schema() -> None:
+    """Print the JSON Schema of the configuration file (for editors)."""
+    from orderbridge.config.loader import config_json_schema
+
+    typer.echo(json.dumps(config_json_schema(), indent=2, ensure_ascii=False))
+
+
+@app.command()
+def sync(
+    system: Annotated[str, typer.Argument(help="System name from the config.")],
+    config: ConfigOption = DEFAULT_CONFIG,
+) -> None:
+    """Run one incremental poll of SYSTEM now, with progress."""
+    loaded = _load(config)
+    settings = loaded.config.systems.get(system)
+    if settings is None:
+        err.print(
+            f"error: no system {system!r} in {config}; systems: {', '.join(loaded.config.systems)}",
+            markup=False,
+        )
+        raise typer.Exit(2)
+    store = _store(loaded)
+    stop = threading.Event()
+    with _progress() as progress:
+        task = progress.add_task(f"sync {system}", total=None)
+
+        def advance(batch: Batch) -> None:
+            progress.update(
+                task, description=f"sync {system}: {batch.label}", completed=batch.done, total=batch.total
+            )
+
+        try:
+            result = sync_system(
+                store, system, settings, ConnectorContext(base_dir=loaded.base_dir), stop, advance
+            )
+        except SourceError as exc:
+            err.print(f"error: {exc}", markup=False)
+            raise typer.Exit(1) from None
+        except KeyboardInterrupt:
+            stop.set()
+            raise
+    console.print(
+        f"{system}: {result.records} records in {result.batches} batches — {result.new} new, "
+        f"{result.changed} changed, {result.unchanged} unchanged, {result.quarantined} quarantined",
+        markup=False,
+    )
+    if result.quarantined:
+        console.print(f"see them with: orderbridge quarantine -c {config} --system {system}", markup=False)
+
+
+@app.command()
+def reconcile(
+    config: ConfigOption = DEFAULT_CONFIG,
+    full: Annotated[bool, typer.Option("--full", help="Evaluate every order, not only due ones.")] = False,
+    fmt: FormatOption = Format.table,
+) -> None:
+    """Run one reconcile pass now and print what opened, changed and resolved."""
+    loaded = _load(config)
+    store = _store(loaded)
+    with _progress() as progress:
+        task = progress.add_task("reconcile", total=None)
+        result = _reconciler(loaded, store).run(
+            full=full, progress=lambda done, total: progress.update(task, completed=done, total=total)
+        )
+    print_pass(result, fmt)
+
+
+def print_pass(result: PassResult, fmt: Format) -> None:
+    rows = [
+        {
+            "change": c.kind,
+            "id": c.id,
+            "order_key": c.order_key,
+            "rule": c.rule,
+            "severity": c.severity,
+            "summary": c.summary,
+        }
+        for c in result.changes
+    ]
+    if fmt != Format.table:
+        emit(rows, ["change", "id", "order_key", "rule", "severity", "summary"], fmt)
+        return
+    counts = {k: len(result.of(k)) for k in ("opened", "reopened", "updated", "escalated", "resolved")}
+    console.print(
+        f"evaluated {result.evaluated} orders: " + ", ".join(f"{v} {k}" for k, v in counts.items()),
+        markup=False,
+    )
+    if rows:
+        emit(rows, ["change", "id", "order_key", "rule", "severity", "summary"], fmt, console=console)
+
+
+@app.command("discrepancies")
+def list_discrepancies(
+    config: ConfigOption = DEFAULT_CONFIG,
+    status: Annotated[str, typer.Option(help="open (incl. acknowledged/snoozed), resolved or all.")] = "open",
+    rule: Annotated[str | None, typer.Option(help="Only this rule.")] = None,
+    fmt: FormatOption = Format.table,
+) -> None:
+    """List discrepancies."""
+    if status not in ("open", "resolved", "all"):
+        err.print("error: --status must be open, resolved or all", markup=False)
+        raise typer.Exit(2)
+    loaded = _load(config)
+    store = _store(loaded)
+    with store.engine.connect() as conn:
+        found = discrepancies.listing(conn, status=status, rule=rule)
+    rows = [d.as_dict() for d in found]
+    columns = [
+        "id",
+        "order_key",
+        "rule",
+        "dimension",
+        "systems",
+        "severity",
+        "status",
+        "opened_at",
+        "summary",
+    ]
+    if fmt == Format.csv:
+        columns = [*columns, "resolved_at", "details"]
+    emit(
+        rows,
+        columns if fmt != Format.json else list(rows[0]) if rows else [],
+        fmt,
+        title=f"{len(rows)} {status} discrepancies",
+    )
+
+
+@app.command()
+def order(
+    key: Annotated[str, typer.Argument(help="Canonical order key, e.g. SO-000042.")],
+    config: ConfigOption = DEFAULT_CONFIG,
+    fmt: FormatOption = Format.table,
+) -> None:
+    """Show an order's timeline: every status every system reported, in time order."""
+    from orderbridge.scheduler.http import timeline_item
+
+    loaded = _load(config)
+    store = _store(loaded)
+    with store.engine.connect() as conn:
+        entries = [timeline_item(e) for e in observations.timeline(conn, key)]
+        found = discrepancies.listing(conn, status="all", order_key=key)
+    if not entries and not found:
+        err.print(f"no order {key!r} is known", markup=False)
+        raise typer.Exit(1)
+    if fmt == Format.json:
+        typer.echo(
+            json.dumps(
+                {"order_key": key, "timeline": entries, "discrepancies": [d.as_dict() for d in found]},
+                ensure_ascii=False,
+                indent=2,
+            )
+        )
+        return
+    emit(entries, ["at", "system", "dimension", "status", "native", "record_id"], fmt, title=f"order {key}")
+    if fmt == Format.table and found:
+        emit(
+            [d.as_dict() for d in found],
+            ["id", "rule", "status", "severity", "summary"],
+            fmt,
+            title="discrepancies",
+        )
+
+
+@app.command()
+def ack(
+    discrepancy_id: Annotated[int, typer.Argument(help="Discrepancy id.")],
+    by: Annotated[str, typer.Option(help="Who acknowledges it.")],
+    note: Annotated[str | None, typer.Option(help="Why.")] = None,
+    config: ConfigOption = DEFAULT_CONFIG,
+) -> None:
+    """Acknowledge a discrepancy: someone is on it; it no longer escalates."""
+    loaded = _load(config)
+    store = _store(loaded)
+    try:
+        with store.begin() as conn:
+            acknowledge(conn, discrepancy_id, by, note, datetime.now(UTC))
+    except LifecycleError as exc:
+        err.print(f"error: {exc}", markup=False)
+        raise typer.Exit(1) from None
+    console.print(f"#{discrepancy_id} acknowledged by {by}", markup=False)
+
+
+@app.command("snooze")
+def snooze_cmd(
+    discrepancy_id: Annotated[int, typer.Argument(help="Discrepancy id.")],
+    for_: Annotated[str, typer.Option("--for", help="How long, e.g. 4h or 2d.")],
+    by: Annotated[str, typer.Option(help="Who snoozes it.")],
+    note: Annotated[str | None, typer.Option(help="Why.")] = None,
+    config: ConfigOption = DEFAULT_CONFIG,
+) -> None:
+    """Snooze a discrepancy for a while; it comes back if the problem is still there."""
+    try:
+        length = parse_duration(for_)
+    except ValueError as exc:
+        err.print(f"error: {exc}", markup=False)
+        raise typer.Exit(2) from None
+    loaded = _load(config)
+    store = _store(loaded)
+    now = datetime.now(UTC)
+    try:
+        with store.begin() as conn:
+            snooze(conn, discrepancy_id, now + length, by, note, now)
+    except (LifecycleError, ValueError) as exc:
+        err.print(f"error: {exc}", markup=False)
+        raise typer.Exit(1) from None
+    console.print(
+        f"#{discrepancy_id} snoozed until {(now + length).isoformat(timespec='minutes')}", markup=False
+    )
+
+
+@app.command("quarantine")
+def list_quarantine(
+    config: ConfigOption = DEFAULT_CONFIG,
+    system: Annotated[str | None, typer.Option(help="Only this system.")] = None,
+    fmt: FormatOption = Format.table,
+) -> None:
+    """List records that could not be read: where they came from and why."""
+    loaded = _load(config)
+    store = _store(loaded)
+    with store.engine.connect() as conn:
+        found = quarantine.listing(conn, system)
+    rows = [
+        {
+            "id": q.id,
+            "system": q.system,
+            "location": q.location,
+            "reason": q.reason,
+            "times_seen": q.times_seen,
+            "last_seen_at": q.last_seen_at.isoformat(),
+            "raw": q.raw,
+        }
+        for q in found
+    ]
+    emit(
+        rows,
+        ["id", "system", "location", "reason", "times_seen", "last_seen_at"]
+        + (["raw"] if fmt != Format.table else []),
+        fmt,
+        title=f"{len(rows)} quarantined records",
+    )
+
+
+@app.command()
+def demo(
+    directory: Annotated[Path, typer.Option("--dir", help="Where the demo writes its files.")] = Path(
+        "demo-output"
+    ),
+    serve: Annotated[bool, typer.Option("--serve", help="Keep the daemon running afterwards.")] = False,
+) -> None:
+    """Run the whole pipeline against simulated ERP, WMS, purchasing sheet and finance CSV."""
+    from orderbridge.scheduler.demo import run_demo
+
+    raise typer.Exit(run_demo(directory, serve=serve, console=console))
+
+
+def _progress() -> Progress:
+    return Progress(
+        SpinnerColumn(),
+        TextColumn("{task.description}"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TimeElapsedColumn(),
+        console=err,
+        transient=True,
+    )
+
+
+def main() -> None:
+    app()

@@ -1,0 +1,176 @@
+"""The daemon: one process running each system's poll and the reconcile pass on APScheduler, beside
+the HTTP app on uvicorn. SIGTERM finishes the current batch, commits it, and exits."""
+
+from __future__ import annotations
+
+import signal
+import threading
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import structlog
+import uvicorn
+from apscheduler.executors.pool import ThreadPoolExecutor
+from apscheduler.schedulers.background import BackgroundScheduler
+
+from orderbridge.config.loader import LoadedConfig
+from orderbridge.connectors.base import ConnectorContext, SourceError
+from orderbridge.reconciler.engine import Reconciler
+from orderbridge.scheduler.http import Metrics, create_app
+from orderbridge.scheduler.sync import sync_system
+from orderbridge.storage.db import Store
+
+log = structlog.get_logger("orderbridge.daemon")
+UNHEALTHY_AFTER = 3
+MAX_BACKOFF = timedelta(hours=1)
+
+
+@dataclass
+class Health:
+    """A system's poll health; repeated failures back off exponentially and mark it unhealthy."""
+
+    failures: int = 0
+    last_error: str | None = None
+    last_success: datetime | None = None
+    retry_at: datetime | None = None
+    history: list[str] = field(default_factory=list)
+
+    @property
+    def healthy(self) -> bool:
+        return self.failures < UNHEALTHY_AFTER
+
+
+class Daemon:
+    def __init__(self, loaded: LoadedConfig, context: ConnectorContext | None = None) -> None:
+        self.loaded = loaded
+        self.config = loaded.config
+        self.context = context or ConnectorContext(base_dir=loaded.base_dir)
+        self.store = Store(self.config.store.url, loaded.base_dir)
+        self.stop = threading.Event()
+        self.metrics = Metrics()
+        self.systems = {n: s for n, s in self.config.systems.items() if s.enabled}
+        self.health = {name: Health() for name in self.systems}
+        self.reconciler = Reconciler(
+            self.store,
+            self.config.reconcile,
+            tuple(self.config.systems),
+            {n: s.link_by for n, s in self.config.systems.items()},
+        )
+        self.scheduler = BackgroundScheduler(
+            executors={"default": ThreadPoolExecutor(max_workers=max(2, len(self.systems) + 1))},
+            job_defaults={"coalesce": True, "max_instances": 1, "misfire_grace_time": 300},
+            timezone=UTC,
+        )
+        self.metrics.watch_store(self.store, list(self.systems))
+
+    def schedule(self) -> None:
+        now = datetime.now(UTC)
+        for name, settings in self.systems.items():
+            self.scheduler.add_job(
+                self.poll,
+                "interval",
+                args=[name],
+                id=f"poll:{name}",
+                seconds=settings.poll.every.total_seconds(),
+                next_run_time=now,
+            )
+        self.scheduler.add_job(
+            self.reconcile,
+            "interval",
+            id="reconcile",
+            seconds=self.config.reconcile.every.total_seconds(),
+            next_run_time=now + timedelta(seconds=5),
+        )
+
+    def poll(self, name: str) -> None:
+        health = self.health[name]
+        now = datetime.now(UTC)
+        if self.stop.is_set() or (health.retry_at is not None and now < health.retry_at):
+            return
+        try:
+            result = sync_system(self.store, name, self.systems[name], self.context, self.stop)
+        except Exception as exc:
+            health.failures += 1
+            health.last_error = str(exc) if isinstance(exc, SourceError) else f"{type(exc).__name__}: {exc}"
+            every = self.systems[name].poll.every
+            health.retry_at = now + min(every * (2 ** (health.failures - 1)), MAX_BACKOFF)
+            self.metrics.poll_errors.labels(name).inc()
+            log.error(
+                "poll failed",
+                system=name,
+                error=health.last_error,
+                failures=health.failures,
+                retry_at=health.retry_at.isoformat(),
+                unhealthy=not health.healthy,
+            )
+            return
+        if health.failures >= UNHEALTHY_AFTER:
+            log.info("system healthy again", system=name)
+        health.failures, health.last_error, health.retry_at = 0, None, None
+        health.last_success = datetime.now(UTC)
+        self.metrics.poll_succeeded(name, result.records, result.quarantined)
+
+    def reconcile(self) -> None:
+        if self.stop.is_set():
+            return
+        try:
+            self.reconciler.run()
+            self.metrics.passes.inc()
+        except Exception:
+            log.exception("reconcile pass failed")
+
+    def ready(self) -> dict[str, Any]:
+        return {
+            "store": self.store.ping(),
+            "scheduler": bool(self.scheduler.running) and not self.stop.is_set(),
+            "systems": {
+                name: {
+                    "healthy": h.healthy,
+                    "failures": h.failures,
+                    "last_error": h.last_error,
+                    "last_success": h.last_success.isoformat() if h.last_success else None,
+                }
+                for name, h in self.health.items()
+            },
+        }
+
+    def run(self) -> None:
+        # uvicorn re-raises SIGTERM/SIGINT once it has stopped serving; our handler then only asks
+        # the jobs to stop, so they can commit their batch before the process ends.
+        previous = {sig: signal.signal(sig, self._on_signal) for sig in (signal.SIGTERM, signal.SIGINT)}
+        self.schedule()
+        self.scheduler.start()
+        log.info(
+            "orderbridge started",
+            listen=self.config.server.listen,
+            store=self.store.display_url,
+            systems=list(self.systems),
+        )
+        try:
+            server = uvicorn.Server(
+                uvicorn.Config(
+                    create_app(self.store, self.metrics, self.ready),
+                    host=self.config.server.host,
+                    port=self.config.server.port,
+                    log_config=None,
+                    access_log=False,
+                    lifespan="off",
+                )
+            )
+            server.run()
+        finally:
+            self.shutdown()
+            for sig, handler in previous.items():
+                signal.signal(sig, handler)
+
+    def shutdown(self) -> None:
+        self.stop.set()
+        if self.scheduler.running:
+            self.scheduler.shutdown(wait=True)
+        self.store.close()
+        log.info("orderbridge stopped")
+
+    def _on_signal(self, signum: int, _frame: Any) -> None:
+        log.info("stopping", signal=signal.Signals(signum).name)
+        self.stop.set()

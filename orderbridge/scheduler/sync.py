@@ -1,0 +1,118 @@
+"""One incremental sync of one system: poll its connector batch by batch, map each record, and
+commit the batch's observations, quarantined records and cursor in one transaction."""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import UTC, datetime
+
+import structlog
+from pydantic import ValidationError
+
+from orderbridge.connectors import registry
+from orderbridge.connectors.base import Batch, ConnectorContext, RecordProblem, SystemSettings
+from orderbridge.mapping.ids import OrderIdError
+from orderbridge.mapping.model import Observation
+from orderbridge.mapping.translate import to_observation
+from orderbridge.storage import cursors, quarantine
+from orderbridge.storage.db import Store
+from orderbridge.storage.observations import IngestResult, ingest
+
+log = structlog.get_logger("orderbridge.sync")
+
+
+@dataclass
+class SyncResult:
+    system: str
+    batches: int = 0
+    records: int = 0
+    quarantined: int = 0
+    stopped: bool = False
+    ingest: IngestResult | None = None
+
+    @property
+    def new(self) -> int:
+        return self.ingest.new if self.ingest else 0
+
+    @property
+    def changed(self) -> int:
+        return self.ingest.changed if self.ingest else 0
+
+    @property
+    def unchanged(self) -> int:
+        return self.ingest.unchanged if self.ingest else 0
+
+
+BatchProgress = Callable[[Batch], None]
+
+
+def sync_system(
+    store: Store,
+    name: str,
+    settings: SystemSettings,
+    context: ConnectorContext,
+    stop: threading.Event | None = None,
+    on_batch: BatchProgress | None = None,
+    clock: Callable[[], datetime] = lambda: datetime.now(UTC),
+) -> SyncResult:
+    """Poll `name` once. Raises SourceError when the source as a whole fails; what was committed
+    before that stays committed, and the next sync resumes from the last saved cursor."""
+    stop = stop or threading.Event()
+    result = SyncResult(system=name, ingest=IngestResult())
+    connector = registry.create(name, settings, context)
+    try:
+        with store.begin() as conn:
+            cursor = cursors.load(conn, name)
+        for batch in connector.poll(cursor, stop):
+            now = clock()
+            items, problems = _map(batch, settings, now)
+            with store.begin() as conn:
+                written = ingest(conn, items, now, settings.link_by)
+                for problem in problems:
+                    quarantine.add(conn, name, problem.location, problem.reason, problem.raw, now)
+                if batch.cursor is not None:
+                    cursors.save(conn, name, batch.cursor, now)
+            assert result.ingest is not None
+            result.ingest.add(written)
+            result.batches += 1
+            result.records += len(batch.records)
+            result.quarantined += len(problems)
+            for problem in problems:
+                log.warning(
+                    "record quarantined", system=name, location=problem.location, reason=problem.reason
+                )
+            if on_batch is not None:
+                on_batch(batch)
+            if stop.is_set():
+                result.stopped = True
+                break
+    finally:
+        connector.close()
+    log.info(
+        "sync done",
+        system=name,
+        batches=result.batches,
+        records=result.records,
+        new=result.new,
+        changed=result.changed,
+        quarantined=result.quarantined,
+        stopped=result.stopped,
+    )
+    return result
+
+
+def _map(
+    batch: Batch, settings: SystemSettings, now: datetime
+) -> tuple[list[tuple[Observation, object]], list[RecordProblem]]:
+    items: list[tuple[Observation, object]] = []
+    problems = list(batch.problems)
+    for record in batch.records:
+        try:
+            obs = to_observation(record, settings.order_id, settings.status, now)
+        except (OrderIdError, ValidationError) as exc:
+            problems.append(RecordProblem(f"{batch.label}: record {record.record_id}", str(exc), record.raw))
+            continue
+        items.append((obs, record.raw))
+    return items, problems

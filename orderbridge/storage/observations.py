@@ -1,0 +1,319 @@
+"""Observations, their status history and order links: writing a batch, reading an order back."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime
+from decimal import Decimal
+from typing import Any
+
+from sqlalchemy import Connection, RowMapping, and_, delete, func, or_, select, tuple_, update
+
+from orderbridge.mapping.model import (
+    Amounts,
+    CanonicalStatus,
+    Dimension,
+    HistoryEntry,
+    Observation,
+    Quantities,
+)
+from orderbridge.storage.queue import enqueue
+from orderbridge.storage.sql import chunks, upsert
+from orderbridge.storage.tables import observations, order_links, status_history
+
+EXTERNAL_REF = "external_ref"
+
+
+@dataclass
+class IngestResult:
+    new: int = 0
+    changed: int = 0
+    unchanged: int = 0
+    linked: int = 0
+    orders: set[str] = field(default_factory=set)
+
+    def add(self, other: IngestResult) -> None:
+        self.new += other.new
+        self.changed += other.changed
+        self.unchanged += other.unchanged
+        self.linked += other.linked
+        self.orders |= other.orders
+
+
+def fingerprint(obs: Observation, raw: Any) -> str:
+    """What makes a record 'changed': everything but the time we happened to look at it."""
+    body = obs.model_dump(mode="json", exclude={"observed_at"})
+    text = json.dumps([body, raw], sort_keys=True, default=str, ensure_ascii=False)
+    return hashlib.sha256(text.encode()).hexdigest()
+
+
+def ingest(
+    conn: Connection, items: Sequence[tuple[Observation, Any]], now: datetime, link_by: Iterable[str] = ()
+) -> IngestResult:
+    """Write observations of one system: new or changed ones replace the latest row, status changes
+    append history, linked orders are queued for reconciliation. Unchanged records are dropped."""
+    result = IngestResult()
+    if not items:
+        return result
+    system = items[0][0].system
+    link_types = list(link_by)
+    items = _link(conn, [(o, r) for o, r in items], link_types, result)
+    existing = _existing(conn, system, [obs.record_id for obs, _ in items])
+    rows: list[dict[str, Any]] = []
+    history: list[dict[str, Any]] = []
+    seen: set[str] = set()
+    for obs, raw in items:
+        if obs.record_id in seen:  # the same record twice in one batch: the later one wins
+            rows = [r for r in rows if r["record_id"] != obs.record_id]
+        seen.add(obs.record_id)
+        digest = fingerprint(obs, raw)
+        before = existing.get(obs.record_id)
+        if before is not None and before["content_hash"] == digest:
+            result.unchanged += 1
+            continue
+        if before is None:
+            result.new += 1
+        else:
+            result.changed += 1
+            if before["order_key"] and before["order_key"] != obs.order_key:
+                result.orders.add(before["order_key"])
+        rows.append(_row(obs, raw, digest, now))
+        history.extend(_history(obs, before["statuses"] if before is not None else {}))
+        if obs.order_key:
+            result.orders.add(obs.order_key)
+    upsert(conn, observations, rows, ["system", "record_id"])
+    if history:
+        for chunk in chunks(history):
+            conn.execute(status_history.insert(), list(chunk))
+    links = [
+        {
+            "link_type": kind,
+            "value": value,
+            "order_key": obs.order_key,
+            "system": obs.system,
+            "updated_at": now,
+        }
+        for obs, _ in items
+        if obs.order_key
+        for kind, value in _link_values(obs).items()
+    ]
+    upsert(conn, order_links, _unique(links, ("link_type", "value")), ["link_type", "value"])
+    enqueue(conn, result.orders, now)
+    return result
+
+
+def relink_orphans(conn: Connection, now: datetime, link_by: dict[str, list[str]]) -> set[str]:
+    """Attach unlinked observations whose link value has since become known; return their orders."""
+    orphans = conn.execute(select(observations).where(observations.c.order_key.is_(None))).mappings().all()
+    linked: set[str] = set()
+    for row in orphans:
+        obs = _observation(row)
+        key = _lookup_link(conn, obs, link_by.get(obs.system, []))
+        if key is None:
+            continue
+        conn.execute(
+            update(observations)
+            .where(observations.c.system == obs.system, observations.c.record_id == obs.record_id)
+            .values(order_key=key)
+        )
+        conn.execute(
+            update(status_history)
+            .where(status_history.c.system == obs.system, status_history.c.record_id == obs.record_id)
+            .values(order_key=key)
+        )
+        linked.add(key)
+    enqueue(conn, linked, now)
+    return linked
+
+
+def load_orders(
+    conn: Connection, keys: Sequence[str]
+) -> tuple[dict[str, list[Observation]], dict[str, list[HistoryEntry]]]:
+    found: dict[str, list[Observation]] = {k: [] for k in keys}
+    history: dict[str, list[HistoryEntry]] = {k: [] for k in keys}
+    for chunk in chunks(list(keys)):
+        for row in conn.execute(select(observations).where(observations.c.order_key.in_(chunk))).mappings():
+            found[row["order_key"]].append(_observation(row))
+        query = (
+            select(status_history)
+            .where(status_history.c.order_key.in_(chunk))
+            .order_by(status_history.c.observed_at, status_history.c.id)
+        )
+        for row in conn.execute(query).mappings():
+            history[row["order_key"]].append(history_entry(row))
+    for entries in history.values():
+        entries.sort(key=lambda e: e.at)
+    return found, history
+
+
+def unlinked(conn: Connection) -> list[Observation]:
+    query = select(observations).where(observations.c.order_key.is_(None))
+    return [_observation(r) for r in conn.execute(query).mappings()]
+
+
+def order_keys(conn: Connection) -> list[str]:
+    query = select(observations.c.order_key).where(observations.c.order_key.is_not(None)).distinct()
+    return sorted(conn.execute(query).scalars())
+
+
+def timeline(conn: Connection, order_key: str) -> list[HistoryEntry]:
+    query = select(status_history).where(status_history.c.order_key == order_key)
+    entries = [history_entry(r) for r in conn.execute(query).mappings()]
+    return sorted(entries, key=lambda e: (e.at, e.observed_at, e.system))
+
+
+def observations_of(conn: Connection, order_key: str) -> list[Observation]:
+    query = select(observations).where(observations.c.order_key == order_key).order_by(observations.c.system)
+    return [_observation(r) for r in conn.execute(query).mappings()]
+
+
+def counts_by_system(conn: Connection) -> dict[str, int]:
+    query = select(observations.c.system, func.count()).group_by(observations.c.system)
+    return {system: count for system, count in conn.execute(query)}
+
+
+def forget_system_records(conn: Connection, system: str, record_ids: Sequence[str]) -> None:
+    for chunk in chunks(list(record_ids)):
+        conn.execute(
+            delete(observations).where(observations.c.system == system, observations.c.record_id.in_(chunk))
+        )
+
+
+def history_entry(row: RowMapping) -> HistoryEntry:
+    return HistoryEntry(
+        system=row["system"],
+        record_id=row["record_id"],
+        dimension=Dimension(row["dimension"]),
+        status=row["status"],
+        native=row["native"],
+        at=row["status_at"] or row["observed_at"],
+        observed_at=row["observed_at"],
+    )
+
+
+def _link(
+    conn: Connection, items: list[tuple[Observation, Any]], link_types: list[str], result: IngestResult
+) -> list[tuple[Observation, Any]]:
+    out = []
+    for obs, raw in items:
+        if obs.order_key is None:
+            key = _lookup_link(conn, obs, link_types)
+            if key is not None:
+                obs = obs.model_copy(update={"order_key": key})
+                result.linked += 1
+        out.append((obs, raw))
+    return out
+
+
+def _lookup_link(conn: Connection, obs: Observation, link_types: list[str]) -> str | None:
+    values = _link_values(obs)
+    pairs = [(kind, value) for kind, value in values.items() if not link_types or kind in link_types]
+    if not pairs:
+        return None
+    query = select(order_links.c.order_key).where(
+        or_(*(and_(order_links.c.link_type == k, order_links.c.value == v) for k, v in pairs))
+    )
+    return conn.execute(query.limit(1)).scalar()
+
+
+def _link_values(obs: Observation) -> dict[str, str]:
+    values = dict(obs.links)
+    if obs.external_ref:
+        values.setdefault(EXTERNAL_REF, obs.external_ref)
+    return values
+
+
+def _existing(conn: Connection, system: str, record_ids: list[str]) -> dict[str, RowMapping]:
+    found: dict[str, RowMapping] = {}
+    columns = (
+        observations.c.record_id,
+        observations.c.content_hash,
+        observations.c.order_key,
+        observations.c.statuses,
+    )
+    for chunk in chunks(sorted(set(record_ids))):
+        query = select(*columns).where(
+            tuple_(observations.c.system, observations.c.record_id).in_([(system, r) for r in chunk])
+        )
+        for row in conn.execute(query).mappings():
+            found[row["record_id"]] = row
+    return found
+
+
+def _row(obs: Observation, raw: Any, digest: str, now: datetime) -> dict[str, Any]:
+    dumped = obs.model_dump(mode="json")
+    return {
+        "system": obs.system,
+        "record_id": obs.record_id,
+        "order_key": obs.order_key,
+        "order_ref": obs.order_ref,
+        "external_ref": obs.external_ref,
+        "statuses": dumped["statuses"],
+        "native_status": dumped["native_status"],
+        "status_at": obs.status_at,
+        "observed_at": obs.observed_at,
+        "changed_at": now,
+        "quantities": dumped["quantities"],
+        "amounts": dumped["amounts"],
+        "links": dumped["links"],
+        "reason": obs.reason,
+        "content_hash": digest,
+        "raw": json.loads(json.dumps(raw, default=str)),
+    }
+
+
+def _history(obs: Observation, before: dict[str, Any]) -> list[dict[str, Any]]:
+    entries = []
+    for dimension, canonical in obs.statuses.items():
+        old = before.get(dimension.value)
+        if (
+            old is not None
+            and old.get("status") == canonical.status
+            and old.get("native") == canonical.native
+        ):
+            continue
+        entries.append(
+            {
+                "order_key": obs.order_key,
+                "system": obs.system,
+                "record_id": obs.record_id,
+                "dimension": dimension.value,
+                "status": canonical.status,
+                "native": canonical.native,
+                "status_at": obs.status_at,
+                "observed_at": obs.observed_at,
+            }
+        )
+    return entries
+
+
+def _observation(row: RowMapping) -> Observation:
+    return Observation(
+        system=row["system"],
+        record_id=row["record_id"],
+        order_key=row["order_key"],
+        order_ref=row["order_ref"],
+        external_ref=row["external_ref"],
+        statuses={Dimension(k): CanonicalStatus.model_validate(v) for k, v in row["statuses"].items()},
+        native_status=row["native_status"],
+        status_at=row["status_at"],
+        observed_at=row["observed_at"],
+        quantities=Quantities.model_validate(_decimals(row["quantities"])),
+        amounts=Amounts.model_validate(row["amounts"]),
+        links=row["links"],
+        reason=row["reason"],
+    )
+
+
+def _decimals(values: dict[str, Any]) -> dict[str, Any]:
+    return {k: Decimal(v) if isinstance(v, str) else v for k, v in values.items()}
+
+
+def _unique(rows: list[dict[str, Any]], keys: tuple[str, ...]) -> list[dict[str, Any]]:
+    seen: dict[tuple[Any, ...], dict[str, Any]] = {}
+    for row in rows:
+        seen[tuple(row[k] for k in keys)] = row
+    return list(seen.values())

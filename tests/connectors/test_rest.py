@@ -1,0 +1,333 @@
+"""The declarative REST connector: paging styles, cursor handling, quarantine of bad records."""
+
+from __future__ import annotations
+
+import threading
+from typing import Any
+
+import httpx
+import pytest
+import respx
+
+from orderbridge.connectors.base import Batch, SourceError
+from orderbridge.connectors.rest.connector import RestConnector
+from orderbridge.connectors.rest.settings import RestSettings
+
+BASE = "https://wms.example.com/api"
+ORDERS = f"{BASE}/orders"
+TOKEN = "wms-bearer-7f3a9c"
+
+
+def order(number: int, updated: str = "2024-05-01T10:00:00Z", status: str = "PICKING") -> dict[str, Any]:
+    return {"id": number, "order_ref": f"SO-{number:06d}", "status": status, "updated_at": updated}
+
+
+def listing(**settings: Any) -> dict[str, Any]:
+    return {"path": "/orders", "records": "data", **settings}
+
+
+def wms(**overrides: Any) -> RestConnector:
+    """A WMS described the way a user writes it in YAML; `overrides` replace top-level keys."""
+    block: dict[str, Any] = {
+        "type": "rest",
+        "base_url": BASE,
+        "auth": {"bearer": TOKEN},
+        "list": {"path": "/orders", "records": "data"},
+        "order_id": {"field": "order_ref"},
+        "fields": {"record_id": "id", "updated": "updated_at"},
+        "status": {"field": "status", "dimension": "fulfillment", "map": {"PICKING": "preparing"}},
+        "retry": {"attempts": 3, "initial_wait": "1s", "max_wait": "10s"},
+        **overrides,
+    }
+    connector = RestConnector("wms", RestSettings.model_validate(block))
+    connector.api.sleep = lambda seconds: None
+    return connector
+
+
+def poll(connector: RestConnector, cursor: dict[str, Any] | None = None) -> list[Batch]:
+    return list(connector.poll(cursor, threading.Event()))
+
+
+def ids(batches: list[Batch]) -> list[str]:
+    return [record.record_id for batch in batches for record in batch.records]
+
+
+def page(*records: dict[str, Any], next_cursor: str | None = None) -> httpx.Response:
+    return httpx.Response(200, json={"data": list(records), "next_cursor": next_cursor})
+
+
+def test_page_paging_stops_at_a_short_page() -> None:
+    """Page numbers count up from `start`, the size is sent, and a page shorter than the size is the last."""
+    connector = wms(
+        list=listing(paging={"style": "page", "param": "page", "size_param": "per_page", "size": 2})
+    )
+    with respx.mock(assert_all_called=True) as router:
+        route = router.get(ORDERS)
+        route.side_effect = [page(order(1), order(2)), page(order(3))]
+        batches = poll(connector)
+    assert [dict(call.request.url.params) for call in route.calls] == [
+        {"page": "1", "per_page": "2"},
+        {"page": "2", "per_page": "2"},
+    ]
+    assert ids(batches) == ["1", "2", "3"]
+    assert [b.done for b in batches] == [2, 3]
+    assert batches[0].records[0].native_status == {"status": "PICKING"}
+
+
+def test_offset_paging_stops_at_an_empty_page() -> None:
+    """Offsets advance by the records received; an empty page ends the listing."""
+    connector = wms(
+        list=listing(paging={"style": "offset", "param": "offset", "size_param": "limit", "size": 2})
+    )
+    with respx.mock(assert_all_called=True) as router:
+        route = router.get(ORDERS)
+        route.side_effect = [page(order(1), order(2)), page(order(3), order(4)), page()]
+        batches = poll(connector)
+    assert [call.request.url.params["offset"] for call in route.calls] == ["0", "2", "4"]
+    assert ids(batches) == ["1", "2", "3", "4"]
+
+
+def test_cursor_paging_follows_next_cursor_until_it_is_missing() -> None:
+    """The token at `next` is sent back as `param`; a null token ends the listing."""
+    connector = wms(list=listing(paging={"style": "cursor", "param": "cursor", "next": "next_cursor"}))
+    with respx.mock(assert_all_called=True) as router:
+        route = router.get(ORDERS)
+        route.side_effect = [page(order(1), next_cursor="eyJpZCI6MX0"), page(order(2), next_cursor=None)]
+        batches = poll(connector)
+    assert "cursor" not in route.calls[0].request.url.params
+    assert route.calls[1].request.url.params["cursor"] == "eyJpZCI6MX0"
+    assert ids(batches) == ["1", "2"]
+
+
+def test_repeated_cursor_token_stops_the_listing() -> None:
+    """A source that hands out the same token again is not followed into an endless loop."""
+    connector = wms(list=listing(paging={"style": "cursor", "param": "cursor", "next": "next_cursor"}))
+    with respx.mock(assert_all_called=True) as router:
+        route = router.get(ORDERS)
+        route.side_effect = [page(order(1), next_cursor="abc"), page(order(2), next_cursor="abc")]
+        batches = poll(connector)
+    assert route.call_count == 2
+    assert ids(batches) == ["1", "2"]
+
+
+def test_max_pages_is_a_safety_stop() -> None:
+    """A source that never ends is read for at most max_pages pages."""
+    connector = wms(list=listing(paging={"style": "page", "max_pages": 3}))
+    with respx.mock(assert_all_called=True) as router:
+        route = router.get(ORDERS)
+        route.side_effect = lambda request: page(order(int(request.url.params["page"])))
+        batches = poll(connector)
+    assert route.call_count == 3 and ids(batches) == ["1", "2", "3"]
+
+
+@pytest.mark.parametrize(
+    ("fmt", "expected"),
+    [("iso", "2024-05-01T09:55:00+00:00"), ("epoch", "1714557300"), ("epoch_ms", "1714557300000")],
+)
+def test_cursor_param_is_the_saved_cursor_minus_overlap(fmt: str, expected: str) -> None:
+    """`{cursor}` in a param becomes the saved cursor minus `overlap`, in the configured format."""
+    connector = wms(
+        list=listing(params={"updated_since": "{cursor}"}),
+        cursor={"field": "updated_at", "overlap": "5m", "format": fmt},
+    )
+    with respx.mock(assert_all_called=True) as router:
+        route = router.get(ORDERS).respond(json={"data": []})
+        poll(connector, {"value": "2024-05-01T10:00:00+00:00"})
+    assert route.calls.last.request.url.params["updated_since"] == expected
+
+
+def test_first_poll_starts_at_the_initial_cursor() -> None:
+    """Without a saved cursor the first poll asks from `cursor.initial`, still with the overlap applied."""
+    connector = wms(
+        list=listing(params={"since": "{cursor}", "sort": "asc"}),
+        cursor={"field": "updated_at", "overlap": "1h", "initial": "2024-01-01T00:00:00+08:00"},
+    )
+    with respx.mock(assert_all_called=True) as router:
+        route = router.get(ORDERS).respond(json={"data": [order(1, "2024-03-01T00:00:00Z")]})
+        batches = poll(connector)
+    assert dict(route.calls.last.request.url.params) == {"since": "2023-12-31T23:00:00+08:00", "sort": "asc"}
+    assert batches[-1].cursor == {"value": "2024-03-01T00:00:00+00:00"}
+
+
+def test_sorted_listing_advances_the_cursor_page_by_page() -> None:
+    """Oldest-first listings commit the cursor with every page, so a crash resumes mid-listing."""
+    connector = wms(
+        list=listing(paging={"style": "page", "size_param": "per_page", "size": 2}),
+        cursor={"field": "updated_at", "sorted": True},
+    )
+    with respx.mock(assert_all_called=True) as router:
+        router.get(ORDERS).side_effect = [
+            page(order(1, "2024-05-01T08:00:00Z"), order(2, "2024-05-01T09:00:00Z")),
+            page(order(3, "2024-05-01T10:00:00Z")),
+        ]
+        batches = poll(connector, {"value": "2024-05-01T07:00:00+00:00"})
+    assert [b.cursor for b in batches] == [
+        {"value": "2024-05-01T09:00:00+00:00"},
+        {"value": "2024-05-01T10:00:00+00:00"},
+    ]
+
+
+def test_unsorted_listing_commits_the_cursor_only_with_the_last_page() -> None:
+    """Newest-first listings keep cursor=None until every page was read, then commit the overall maximum."""
+    connector = wms(
+        list=listing(paging={"style": "page", "size_param": "per_page", "size": 2}),
+        cursor={"field": "updated_at"},
+    )
+    with respx.mock(assert_all_called=True) as router:
+        router.get(ORDERS).side_effect = [
+            page(order(3, "2024-05-01T10:00:00Z"), order(2, "2024-05-01T09:00:00Z")),
+            page(order(1, "2024-05-01T08:00:00Z")),
+        ]
+        batches = poll(connector, {"value": "2024-05-01T07:00:00+00:00"})
+    assert [b.cursor for b in batches] == [None, {"value": "2024-05-01T10:00:00+00:00"}]
+
+
+def test_stop_between_pages_ends_the_poll_without_committing_an_unsorted_cursor() -> None:
+    """On shutdown no further page is fetched, and a half-read unsorted listing does not move the cursor."""
+    connector = wms(
+        list=listing(paging={"style": "page", "size_param": "per_page", "size": 1}),
+        cursor={"field": "updated_at"},
+    )
+    stop = threading.Event()
+    with respx.mock(assert_all_called=True) as router:
+        route = router.get(ORDERS).respond(json={"data": [order(1)]})
+        batches = []
+        for batch in connector.poll(None, stop):
+            batches.append(batch)
+            stop.set()
+    assert route.call_count == 1
+    assert len(batches) == 1 and batches[0].cursor is None
+
+
+def test_cursor_never_moves_backwards() -> None:
+    """Records older than the saved cursor (from the overlap window) leave the saved cursor where it was."""
+    connector = wms(cursor={"field": "updated_at"})
+    with respx.mock(assert_all_called=True) as router:
+        router.get(ORDERS).respond(json={"data": [order(1, "2024-05-01T09:58:00Z")]})
+        batches = poll(connector, {"value": "2024-05-01T10:00:00+00:00"})
+    assert batches[-1].cursor == {"value": "2024-05-01T10:00:00+00:00"}
+    assert ids(batches) == ["1"]
+
+
+def test_duplicates_within_a_poll_are_dropped() -> None:
+    """A record repeated on the next page (shifted by an insert) is returned once; a real change is kept."""
+    connector = wms(
+        list=listing(paging={"style": "page", "size_param": "per_page", "size": 2}),
+        cursor={"field": "updated_at"},
+    )
+    with respx.mock(assert_all_called=True) as router:
+        router.get(ORDERS).side_effect = [
+            page(order(1, "2024-05-01T08:00:00Z"), order(2, "2024-05-01T09:00:00Z")),
+            page(order(2, "2024-05-01T09:00:00Z"), order(2, "2024-05-01T09:30:00Z", status="PACKED")),
+            page(),
+        ]
+        batches = poll(connector)
+    assert ids(batches) == ["1", "2", "2"]
+    assert batches[1].records[0].native_status == {"status": "PACKED"}
+    assert [b.done for b in batches] == [2, 4, 4]
+
+
+def test_malformed_records_are_quarantined_and_the_rest_of_the_page_kept() -> None:
+    """A non-object, a bad timestamp and a missing id become problems with their place; good records pass."""
+    connector = wms(cursor={"field": "updated_at"})
+    bad_time = order(3, updated="yesterday-ish")
+    no_id = {"status": "PICKING", "updated_at": "2024-05-01T10:00:00Z"}
+    no_cursor = {"id": 5, "order_ref": "SO-000005", "status": "PICKING"}
+    with respx.mock(assert_all_called=True) as router:
+        router.get(ORDERS).respond(
+            json={"data": [order(1), "SO-000002", bad_time, no_id, no_cursor, order(6)]}
+        )
+        (batch,) = poll(connector)
+    assert [r.record_id for r in batch.records] == ["1", "6"]
+    assert [p.location for p in batch.problems] == [
+        "page 1, record 2",
+        "page 1, record 3",
+        "page 1, record 4",
+        "page 1, record 5",
+    ]
+    assert "not a JSON object" in batch.problems[0].reason
+    assert "updated_at" in batch.problems[1].reason and batch.problems[1].raw == bad_time
+    assert "no record id" in batch.problems[2].reason
+    assert "cursor field 'updated_at' is missing" in batch.problems[3].reason
+    assert batch.cursor == {"value": "2024-05-01T10:00:00+00:00"}
+
+
+def test_nested_records_with_ok_code_envelope() -> None:
+    """`{"code":0,"data":{"items":[...]}}`: records are read at a dotted path once the code says ok."""
+    connector = wms(list=listing(records="data.items"), errors={"field": "code", "message": "msg"})
+    with respx.mock(assert_all_called=True) as router:
+        router.get(ORDERS).respond(json={"code": 0, "msg": "ok", "data": {"items": [order(7)], "total": 1}})
+        batches = poll(connector)
+    assert ids(batches) == ["7"]
+
+
+def test_error_code_in_a_200_envelope_fails_the_poll() -> None:
+    """`{"code":1001,"msg":"token expired"}` with HTTP 200 fails the poll with the API's message."""
+    connector = wms(list=listing(records="data.items"), errors={"field": "code", "message": "msg"})
+    with respx.mock(assert_all_called=True) as router:
+        router.get(ORDERS).respond(json={"code": 1001, "msg": "token expired", "data": None})
+        with pytest.raises(SourceError, match="code=1001: token expired"):
+            poll(connector)
+
+
+def test_null_records_mean_an_empty_page() -> None:
+    """`"items": null` (how many APIs say "nothing changed") is an empty page, not an error."""
+    connector = wms(list=listing(records="data.items"), cursor={"field": "updated_at"})
+    with respx.mock(assert_all_called=True) as router:
+        router.get(ORDERS).respond(json={"code": 0, "data": {"items": None}})
+        batches = poll(connector, {"value": "2024-05-01T10:00:00+00:00"})
+    assert len(batches) == 1 and batches[0].records == []
+    assert batches[0].cursor == {"value": "2024-05-01T10:00:00+00:00"}
+
+
+@pytest.mark.parametrize("body", [{"data": {"id": 1}}, {"orders": []}, {"data": "none"}])
+def test_records_that_are_not_a_list_fail_the_poll(body: dict[str, Any]) -> None:
+    """A wrong `records` path or an unexpected body shape is reported, not read as "no changes"."""
+    connector = wms()
+    with respx.mock(assert_all_called=True) as router:
+        router.get(ORDERS).respond(json=body)
+        with pytest.raises(SourceError, match="expected a list of records at 'data'"):
+            poll(connector)
+
+
+def test_body_that_is_the_list_itself() -> None:
+    """`records: ''` reads a body that is a bare JSON array."""
+    connector = wms(list=listing(records=""))
+    with respx.mock(assert_all_called=True) as router:
+        router.get(ORDERS).respond(json=[order(1), order(2)])
+        batches = poll(connector)
+    assert ids(batches) == ["1", "2"]
+
+
+def test_without_cursor_settings_every_poll_is_a_full_listing() -> None:
+    """No `cursor` block: no `{cursor}` substitution, no cursor saved, the whole list read each time."""
+    connector = wms()
+    with respx.mock(assert_all_called=True) as router:
+        route = router.get(ORDERS).respond(json={"data": [order(1)]})
+        first, second = poll(connector), poll(connector, None)
+    assert route.call_count == 2
+    assert ids(first) == ids(second) == ["1"]
+    assert first[0].cursor is None
+
+
+def test_failing_source_raises_without_leaking_the_token() -> None:
+    """A listing that keeps failing ends the poll with a SourceError that names the system, not the token."""
+    connector = wms(
+        list=listing(params={"since": "{cursor}"}),
+        cursor={"field": "updated_at"},
+    )
+    with respx.mock(assert_all_called=True) as router:
+        route = router.get(ORDERS).respond(503, json={"error": f"upstream rejected Bearer {TOKEN}"})
+        with pytest.raises(SourceError) as failure:
+            poll(connector)
+    assert route.call_count == 3
+    message = str(failure.value)
+    assert message.startswith("wms: GET /api/orders?since=1969-12-31T23:55:00+00:00 failed after 3 attempts")
+    assert TOKEN not in message
+
+
+def test_close_closes_the_http_client() -> None:
+    """close() releases the connection pool."""
+    connector = wms()
+    connector.close()
+    assert connector.api.client.is_closed

@@ -1,0 +1,144 @@
+"""The reconcile pass and discrepancy lifecycle on a real store (SQLite and PostgreSQL): grace,
+incremental evaluation, auto-resolution, reopening, escalation, acknowledgement and snoozing."""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+
+import pytest
+
+from orderbridge.mapping.model import CanonicalStatus, Dimension, Observation
+from orderbridge.reconciler.engine import Reconciler
+from orderbridge.reconciler.lifecycle import LifecycleError, acknowledge, snooze
+from orderbridge.reconciler.settings import ReconcileSettings
+from orderbridge.storage import discrepancies, observations, queue
+from orderbridge.storage.db import Store
+
+H = timedelta(hours=1)
+
+
+def say(store: Store, system: str, key: str | None, status: str, at: datetime, record: str | None = None,
+        **extra: object) -> None:
+    obs = Observation(
+        system=system, record_id=record or f"{system}-{key}", order_key=key, status_at=at, observed_at=at,
+        statuses={Dimension.fulfillment: CanonicalStatus(status=status, native=status.upper())},
+        native_status={"status": status.upper()}, **extra,  # type: ignore[arg-type]
+    )
+    with store.begin() as conn:
+        observations.ingest(conn, [(obs, {"status": status})], at, link_by=["tracking_number"])
+
+
+def reconciler(store: Store, **settings: object) -> Reconciler:
+    base: dict[str, object] = {"authority": {"fulfillment": "wms"}, "grace": {"default": "30m"},
+                               "escalation": ["1d", "3d"]}
+    base.update(settings)
+    return Reconciler(store, ReconcileSettings.model_validate(base), ("erp", "wms", "carrier"))
+
+
+def listing(store: Store, status: str = "all") -> list[discrepancies.Discrepancy]:
+    with store.engine.connect() as conn:
+        return discrepancies.listing(conn, status=status)
+
+
+def test_lag_inside_grace_is_not_reported_until_its_deadline(store: Store, now: datetime) -> None:
+    """A fresh disagreement waits out its grace; the pass queues the deadline and opens it then."""
+    say(store, "wms", "SO-1", "shipped", now - 10 * timedelta(minutes=1))
+    say(store, "erp", "SO-1", "preparing", now - 2 * H)
+    engine = reconciler(store)
+    assert engine.run(now).changes == []
+    with store.engine.connect() as conn:
+        assert queue.due(conn, now) == []
+        assert queue.due(conn, now + 20 * timedelta(minutes=1)) == ["SO-1"]
+    result = engine.run(now + 21 * timedelta(minutes=1))
+    assert [(c.kind, c.rule, c.order_key) for c in result.changes] == [("opened", "status_lag", "SO-1")]
+
+
+def test_pass_evaluates_only_changed_or_due_orders(store: Store, now: datetime) -> None:
+    """After a pass, only an order that changed is evaluated again; --full evaluates all."""
+    for key in ("SO-1", "SO-2", "SO-3"):
+        say(store, "wms", key, "placed", now - H)
+    engine = reconciler(store)
+    assert engine.run(now).evaluated == 3
+    assert engine.run(now + timedelta(minutes=1)).evaluated == 0
+    say(store, "wms", "SO-2", "approved", now + timedelta(minutes=2))
+    assert engine.run(now + timedelta(minutes=3)).evaluated == 1
+    assert engine.run(now + timedelta(minutes=4), full=True).evaluated == 3
+
+
+def test_discrepancy_resolves_when_systems_agree_and_reopens_when_they_part(store: Store, now: datetime) -> None:
+    """The same problem keeps one discrepancy: resolved when the lagging system catches up,
+    reopened (same id, full event history) when it appears again."""
+    say(store, "wms", "SO-1", "shipped", now - 6 * H)
+    say(store, "erp", "SO-1", "preparing", now - 7 * H)
+    engine = reconciler(store)
+    (opened,) = engine.run(now).changes
+    say(store, "erp", "SO-1", "shipped", now + H)
+    assert [c.kind for c in engine.run(now + H).changes] == ["resolved"]
+    say(store, "erp", "SO-1", "preparing", now + 2 * H)
+    later = now + 4 * H
+    changes = engine.run(later).changes
+    kinds = {(c.kind, c.rule) for c in changes}
+    assert ("reopened", "status_lag") in kinds
+    assert ("opened", "regression") in kinds
+    with store.engine.connect() as conn:
+        found = discrepancies.get(conn, opened.id)
+    assert found is not None and found.status == "open"
+    assert [e.kind for e in found.events] == ["opened", "resolved", "reopened"]
+
+
+def test_open_discrepancy_escalates_by_age_and_acknowledgement_stops_it(store: Store, now: datetime) -> None:
+    """Age tiers escalate an open discrepancy once each; an acknowledged one is not escalated."""
+    say(store, "wms", "SO-1", "shipped", now - 6 * H)
+    say(store, "erp", "SO-1", "preparing", now - 7 * H)
+    say(store, "wms", "SO-2", "shipped", now - 6 * H)
+    say(store, "erp", "SO-2", "preparing", now - 7 * H)
+    engine = reconciler(store)
+    first, second = sorted(engine.run(now).changes, key=lambda c: c.order_key)
+    with store.begin() as conn:
+        acknowledge(conn, second.id, "li.wei", "calling the warehouse", now + H)
+    day = now + timedelta(days=1, minutes=1)
+    assert [(c.kind, c.order_key) for c in engine.run(day).changes] == [("escalated", "SO-1")]
+    assert engine.run(day + H).changes == []
+    with store.engine.connect() as conn:
+        escalated = discrepancies.get(conn, first.id)
+        acknowledged = discrepancies.get(conn, second.id)
+    assert escalated is not None and escalated.escalation == 1
+    assert acknowledged is not None and acknowledged.status == "acknowledged"
+    assert acknowledged.acknowledged_by == "li.wei" and acknowledged.events[-1].actor == "li.wei"
+
+
+def test_snooze_hides_until_it_ends_then_the_discrepancy_is_open_again(store: Store, now: datetime) -> None:
+    """A snoozed discrepancy returns to open when the snooze ends if the problem is still there."""
+    say(store, "wms", "SO-1", "shipped", now - 6 * H)
+    say(store, "erp", "SO-1", "preparing", now - 7 * H)
+    engine = reconciler(store)
+    (opened,) = engine.run(now).changes
+    with store.begin() as conn:
+        snooze(conn, opened.id, now + 2 * H, "ops", None, now)
+    assert engine.run(now + H, full=True).changes == []
+    assert [c.kind for c in engine.run(now + 2 * H + timedelta(minutes=1)).changes] == ["snooze_ended"]
+    (current,) = listing(store, "open")
+    assert current.status == "open"
+    with store.begin() as conn, pytest.raises(LifecycleError):
+        snooze(conn, 999, now + H, "ops", None, now)
+
+
+def test_orphan_opens_then_resolves_when_the_record_links(store: Store, now: datetime) -> None:
+    """An event with only an unknown tracking number is an orphan; once a record with that tracking
+    number arrives it links, and the orphan discrepancy resolves itself."""
+    say(store, "carrier", None, "shipped", now - 2 * H, record="EV-1", links={"tracking_number": "SF7"})
+    engine = reconciler(store)
+    (opened,) = engine.run(now).changes
+    assert (opened.kind, opened.rule, opened.order_key) == ("opened", "orphan", "carrier:EV-1")
+    say(store, "wms", "SO-7", "shipped", now, links={"tracking_number": "SF7"})
+    kinds = [(c.kind, c.rule) for c in engine.run(now + H).changes]
+    assert ("resolved", "orphan") in kinds
+    (resolved,) = listing(store, "resolved")
+    assert resolved.resolution == "the record now links to an order"
+
+
+def test_rules_can_be_switched_off(store: Store, now: datetime) -> None:
+    """Only the rules listed in `reconcile.rules` run."""
+    say(store, "wms", "SO-1", "shipped", now - 6 * H)
+    say(store, "erp", "SO-1", "preparing", now - 7 * H)
+    assert reconciler(store, rules=["stuck"]).run(now).changes == []

@@ -1,0 +1,128 @@
+"""One sync into a real store: bad records are quarantined with where and why, the rest is stored;
+a source that fails keeps what was committed; an unchanged spreadsheet is not re-read."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import httpx
+import pytest
+import respx
+from openpyxl import Workbook
+
+from orderbridge.config.loader import load_config
+from orderbridge.connectors.base import ConnectorContext, SourceError
+from orderbridge.scheduler.sync import sync_system
+from orderbridge.storage import cursors, observations, quarantine
+from orderbridge.storage.db import Store
+
+
+def config(tmp_path: Path, store_url: str) -> Path:
+    path = tmp_path / "orderbridge.yaml"
+    path.write_text(f"""
+store: {{url: "{store_url}"}}
+systems:
+  purchasing:
+    type: spreadsheet
+    path: sheets/*.xlsx
+    columns: {{order: 订单号, status: 状态, updated: 更新时间, qty: 数量}}
+    timezone: Asia/Shanghai
+    order_id: {{field: order, pattern: '(\\d+)$', format: 'SO-{{0:0>6}}'}}
+    fields: {{ordered_qty: qty}}
+    status: {{dimension: fulfillment, map: {{已下单: placed, 备货中: preparing, 已发货: shipped}}}}
+  wms:
+    type: rest
+    base_url: https://wms.example.com/api
+    auth: {{api_key: {{header: X-Api-Key, value: "${{TEST_WMS_KEY:-k-123456}}"}}}}
+    list: {{path: /orders, params: {{updated_after: "{{cursor}}"}}, records: data,
+            paging: {{style: cursor, param: cursor, next: next_cursor}}}}
+    cursor: {{field: updated_at, overlap: 1m}}
+    retry: {{attempts: 1}}
+    order_id: {{field: order_ref, strip_prefix: [XSDD], format: 'SO-{{0:0>6}}'}}
+    fields: {{record_id: wms_id, updated: updated_at}}
+    status: {{dimension: fulfillment, map: {{PICKING: preparing, SHIPPED: shipped}}}}
+""", encoding="utf-8")
+    return path
+
+
+def workbook(path: Path, rows: list[list[object]]) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    book = Workbook()
+    sheet = book.active
+    sheet.append(["订单号", "状态", "更新时间", "数量"])
+    for row in rows:
+        sheet.append(row)
+    book.save(path)
+
+
+def test_malformed_spreadsheet_row_is_quarantined_and_the_rest_stored(tmp_path: Path, store_url: str) -> None:
+    """A row with a bad date and one with an unreadable quantity go to quarantine with file, row and
+    reason; the good rows are stored; reading the unchanged file again adds nothing."""
+    loaded = load_config(config(tmp_path, store_url))
+    workbook(tmp_path / "sheets" / "2026-11.xlsx", [
+        ["SO-0001", "已下单", "2026/11/20 09:30", 10],
+        ["SO-0002", "备货中", "next tuesday", 5],
+        ["SO-0003", "已发货", "2026-11-21 10:00", "ten"],
+        ["SO-0004", "备货中", "2026-11-21 11:00", 3],
+    ])
+    store = Store(store_url)
+    settings = loaded.config.systems["purchasing"]
+    context = ConnectorContext(base_dir=loaded.base_dir)
+    result = sync_system(store, "purchasing", settings, context)
+    again = sync_system(store, "purchasing", settings, context)
+    with store.engine.connect() as conn:
+        keys = observations.order_keys(conn)
+        bad = quarantine.listing(conn, "purchasing")
+    store.close()
+    assert keys == ["SO-000001", "SO-000004"]
+    assert (result.records, result.quarantined, again.batches) == (2, 2, 0)
+    assert [(q.location, q.times_seen) for q in bad] == [("2026-11.xlsx row 3", 1), ("2026-11.xlsx row 4", 1)]
+    assert "next tuesday" in bad[0].reason and "ten" in bad[1].reason
+
+
+def test_malformed_rest_record_is_quarantined_and_the_rest_of_the_page_stored(
+    tmp_path: Path, store_url: str
+) -> None:
+    """A record without its timestamp and one whose order number does not normalise are quarantined;
+    the valid records on the same page are stored and the cursor advances."""
+    loaded = load_config(config(tmp_path, store_url))
+    router = respx.mock(assert_all_called=True)
+    router.get("https://wms.example.com/api/orders").respond(json={"data": [
+        {"wms_id": "OB-1", "order_ref": "XSDD000001", "status": "PICKING", "updated_at": "2026-11-22T01:00:00Z"},
+        {"wms_id": "OB-2", "order_ref": "XSDD000002", "status": "PICKING"},
+        {"wms_id": "OB-3", "order_ref": "XSDD-ABC", "status": "SHIPPED", "updated_at": "2026-11-22T02:00:00Z"},
+        {"wms_id": "OB-4", "order_ref": "XSDD000004", "status": "SHIPPED", "updated_at": "2026-11-22T03:00:00Z"},
+    ], "next_cursor": None})
+    store = Store(store_url)
+    with router:
+        result = sync_system(store, "wms", loaded.config.systems["wms"], ConnectorContext(base_dir=tmp_path))
+    with store.engine.connect() as conn:
+        keys = observations.order_keys(conn)
+        bad = {q.raw["wms_id"]: q.reason for q in quarantine.listing(conn, "wms")}
+        cursor = cursors.load(conn, "wms")
+    store.close()
+    assert keys == ["SO-000001", "SO-000004"]
+    assert set(bad) == {"OB-2", "OB-3"}
+    assert "updated_at" in bad["OB-2"]
+    assert result.quarantined == 2
+    assert cursor == {"value": "2026-11-22T03:00:00+00:00"}
+
+
+def test_source_down_raises_a_clear_error_without_the_key_and_keeps_the_cursor(
+    tmp_path: Path, store_url: str
+) -> None:
+    """A source answering 503 fails the sync with a SourceError naming the system, never the API key;
+    the stored cursor is untouched so the next sync starts from the same point."""
+    os.environ.pop("TEST_WMS_KEY", None)
+    loaded = load_config(config(tmp_path, store_url))
+    router = respx.mock(assert_all_called=True)
+    router.get("https://wms.example.com/api/orders").mock(return_value=httpx.Response(503, text="down k-123456"))
+    store = Store(store_url)
+    with router, pytest.raises(SourceError) as failure:
+        sync_system(store, "wms", loaded.config.systems["wms"], ConnectorContext(base_dir=tmp_path))
+    with store.engine.connect() as conn:
+        assert cursors.load(conn, "wms") is None
+    store.close()
+    assert "wms" in str(failure.value) and "503" in str(failure.value)
+    assert "k-123456" not in str(failure.value)

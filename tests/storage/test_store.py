@@ -1,0 +1,131 @@
+"""Storage on both backends: migrations, ingest semantics, history, links, cursors, quarantine."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from decimal import Decimal
+
+from alembic.autogenerate import compare_metadata
+from alembic.migration import MigrationContext
+
+from orderbridge.mapping.model import CanonicalStatus, Dimension, Observation, Quantities
+from orderbridge.storage import cursors, observations, quarantine, queue
+from orderbridge.storage.db import Store, resolve_url, safe_url
+from orderbridge.storage.tables import metadata
+
+
+def obs(record_id: str, key: str | None, status: str, now, system: str = "wms", **extra) -> Observation:
+    return Observation(
+        system=system, record_id=record_id, order_key=key, observed_at=now, status_at=now,
+        statuses={Dimension.fulfillment: CanonicalStatus(status=status, native=status.upper())},
+        native_status={"status": status.upper()}, **extra,
+    )
+
+
+def test_migrations_create_exactly_the_declared_schema(store: Store) -> None:
+    """The Alembic migration and tables.py agree on this backend (no drift to autogenerate)."""
+    with store.engine.connect() as conn:
+        assert compare_metadata(MigrationContext.configure(conn), metadata) == []
+
+
+def test_reopening_the_store_does_not_migrate_twice(store_url: str) -> None:
+    """Opening an already migrated store is a no-op, so every process may open it."""
+    Store(store_url).close()
+    again = Store(store_url)
+    assert again.ping()
+    again.close()
+
+
+def test_ingest_drops_unchanged_records_and_records_history_only_on_status_change(store: Store, now) -> None:
+    """Re-reading the same record (overlapping polls) writes nothing; a status change appends history."""
+    with store.begin() as conn:
+        first = observations.ingest(conn, [(obs("W1", "SO-1", "preparing", now), {"a": 1})], now)
+    with store.begin() as conn:
+        again = observations.ingest(conn, [(obs("W1", "SO-1", "preparing", now), {"a": 1})], now)
+    later = now + timedelta(hours=1)
+    with store.begin() as conn:
+        moved = observations.ingest(conn, [(obs("W1", "SO-1", "shipped", later), {"a": 2})], later)
+        entries = observations.timeline(conn, "SO-1")
+    assert (first.new, again.unchanged, moved.changed) == (1, 1, 1)
+    assert [e.status for e in entries] == ["preparing", "shipped"]
+    assert entries[1].native == "SHIPPED"
+
+
+def test_quantities_round_trip_as_decimals(store: Store, now) -> None:
+    """Quantities keep their exact decimal value through JSON storage."""
+    record = obs("W1", "SO-1", "shipped", now, quantities=Quantities(ordered=Decimal("10.5"), shipped=Decimal(8)))
+    with store.begin() as conn:
+        observations.ingest(conn, [(record, {})], now)
+        (loaded,) = observations.observations_of(conn, "SO-1")
+    assert loaded.quantities.ordered == Decimal("10.5")
+    assert loaded.quantities.shipped == Decimal(8)
+    assert loaded.status_at == now
+
+
+def test_record_without_order_number_links_by_tracking_number(store: Store, now) -> None:
+    """A carrier-like record that only knows a tracking number attaches to the order that shipped it."""
+    with store.begin() as conn:
+        observations.ingest(conn, [(obs("W1", "SO-1", "shipped", now, links={"tracking_number": "SF1"}), {})], now)
+        result = observations.ingest(
+            conn, [(obs("T1", None, "shipped", now, system="carrier", links={"tracking_number": "SF1"}), {})],
+            now, link_by=["tracking_number"],
+        )
+        (carrier,) = [o for o in observations.observations_of(conn, "SO-1") if o.system == "carrier"]
+    assert result.linked == 1
+    assert carrier.order_key == "SO-1"
+
+
+def test_orphan_is_relinked_when_its_link_appears_later(store: Store, now) -> None:
+    """An event that arrived before the record that explains it is attached once that record arrives."""
+    with store.begin() as conn:
+        observations.ingest(
+            conn, [(obs("T1", None, "shipped", now, system="carrier", links={"tracking_number": "SF9"}), {})], now
+        )
+        assert [o.record_id for o in observations.unlinked(conn)] == ["T1"]
+        observations.ingest(conn, [(obs("W9", "SO-9", "shipped", now, links={"tracking_number": "SF9"}), {})], now)
+        linked = observations.relink_orphans(conn, now, {"carrier": ["tracking_number"]})
+        assert linked == {"SO-9"}
+        assert observations.unlinked(conn) == []
+        assert {e.system for e in observations.timeline(conn, "SO-9")} == {"carrier", "wms"}
+
+
+def test_changed_orders_are_queued_and_deadlines_keep_the_earliest(store: Store, now) -> None:
+    """Ingest queues changed orders now; a later deadline does not postpone an earlier one."""
+    with store.begin() as conn:
+        observations.ingest(conn, [(obs("W1", "SO-1", "placed", now), {})], now)
+        queue.enqueue(conn, ["SO-1", "SO-2"], now + timedelta(hours=2))
+        assert queue.due(conn, now) == ["SO-1"]
+        assert queue.due(conn, now + timedelta(hours=2)) == ["SO-1", "SO-2"]
+        queue.done(conn, ["SO-1"], now)
+        assert queue.due(conn, now + timedelta(hours=3)) == ["SO-2"]
+
+
+def test_cursor_commits_with_its_transaction_or_not_at_all(store: Store, now) -> None:
+    """A failure inside the batch transaction leaves neither the records nor the cursor behind."""
+    try:
+        with store.begin() as conn:
+            observations.ingest(conn, [(obs("W1", "SO-1", "placed", now), {})], now)
+            cursors.save(conn, "wms", {"value": "2026-11-22"}, now)
+            raise RuntimeError("crash between write and commit")
+    except RuntimeError:
+        pass
+    with store.begin() as conn:
+        assert cursors.load(conn, "wms") is None
+        assert observations.order_keys(conn) == []
+
+
+def test_quarantine_counts_the_same_bad_record_instead_of_duplicating_it(store: Store, now) -> None:
+    """A bad record read twice (overlapping windows) stays one quarantine entry, seen twice."""
+    with store.begin() as conn:
+        quarantine.add(conn, "wms", "page 1, record 3", "bad date", {"updated_at": "soon"}, now)
+        quarantine.add(conn, "wms", "page 1, record 3", "bad date", {"updated_at": "soon"}, now)
+        (entry,) = quarantine.listing(conn)
+    assert entry.times_seen == 2
+    assert entry.raw == {"updated_at": "soon"}
+
+
+def test_store_urls_hide_passwords_and_resolve_sqlite_paths(tmp_path) -> None:
+    """Relative SQLite paths resolve beside the config; a PostgreSQL password is never displayed."""
+    assert resolve_url("sqlite:///data/ob.db", tmp_path) == f"sqlite:///{tmp_path / 'data' / 'ob.db'}"
+    assert "s3cret" not in safe_url("postgresql+psycopg://bot:s3cret@db:5432/orderbridge")
+    assert resolve_url("postgresql://u@h/db", None).startswith("postgresql+psycopg://")
