@@ -1,9 +1,9 @@
 #!/usr/bin/env python3
 """Set up and run orderbridge from a fresh clone with nothing but Python 3.11+.
 
-    python3 tasks.py demo [--serve]   create .venv if needed, install, run the demo
-    python3 tasks.py test [pytest args]  create .venv if needed, install, run the whole test suite
-    python3 tasks.py lint             ruff and mypy
+python3 tasks.py demo [--serve]   create .venv if needed, install, run the demo
+python3 tasks.py test [pytest args]  create .venv if needed, install, run the whole test suite
+python3 tasks.py lint             ruff and mypy
 """
 
 from __future__ import annotations
@@ -22,7 +22,7 @@ STAMP = VENV / ".orderbridge-installed"
 
 
 def ensure_env() -> None:
-    if sys.version_info < (3, 11):
+    if sys.version_info < (3, 11):  # noqa: UP036 - this script must explain itself on old Pythons
         sys.exit(f"orderbridge needs Python 3.11 or newer; this is {sys.version.split()[0]}")
     wanted = hashlib.sha256((ROOT / "pyproject.toml").read_bytes()).hexdigest()
     if STAMP.exists() and STAMP.read_text() == wanted:
@@ -51,8 +51,11 @@ def main(argv: list[str]) -> int:
         return run(str(BIN / "orderbridge"), "demo", *rest)
     if task == "test":
         return run(str(BIN / "python"), "-m", "pytest", *rest)
-    return run(str(BIN / "ruff"), "check", "orderbridge", "tests", "tasks.py") or run(
-        str(BIN / "mypy")
+    sources = ("orderbridge", "tests", "tasks.py")
+    return (
+        run(str(BIN / "ruff"), "check", *sources)
+        or run(str(BIN / "ruff"), "format", "--check", *sources)
+        or run(str(BIN / "mypy"))
     )
 
 

@@ -33,8 +33,9 @@ def pg_database() -> Iterator[str]:
         with admin.connect() as conn:
             conn.execute(text("SELECT 1"))
     except Exception as exc:
-        reason = PG_SKIP_REASON.format(url=admin_url.render_as_string(hide_password=True),
-                                       error=type(exc).__name__)
+        reason = PG_SKIP_REASON.format(
+            url=admin_url.render_as_string(hide_password=True), error=type(exc).__name__
+        )
         if os.environ.get("CI") == "true":
             pytest.fail(f"CI requires PostgreSQL: {reason}")
         pytest.skip(reason)

@@ -29,7 +29,9 @@ class ToleranceSettings(BaseModel):
 
     quantity: Decimal = Field(default=Decimal(0), ge=0, description="Absolute quantity difference allowed.")
     amount: Decimal = Field(default=Decimal("0.01"), ge=0, description="Absolute amount difference allowed.")
-    amount_percent: Decimal = Field(default=Decimal(0), ge=0, description="Relative difference allowed, in %.")
+    amount_percent: Decimal = Field(
+        default=Decimal(0), ge=0, description="Relative difference allowed, in %."
+    )
 
 
 class ReconcileSettings(BaseModel):

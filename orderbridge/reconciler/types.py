@@ -34,10 +34,7 @@ class OrderSnapshot:
         for entry in self.history:
             if entry.system != system or entry.dimension != dimension:
                 continue
-            if entry.status == status:
-                start = start or entry.at
-            else:
-                start = None
+            start = (start or entry.at) if entry.status == status else None
         return start
 
 
@@ -71,6 +68,6 @@ class Wake:
 
 
 Outcome = Finding | Wake
-__all__ = ["HistoryEntry", "OrderSnapshot", "RuleContext", "Finding", "Wake", "Outcome", "Rule", "OrphanRule"]
+__all__ = ["Finding", "HistoryEntry", "OrderSnapshot", "OrphanRule", "Outcome", "Rule", "RuleContext", "Wake"]
 Rule = Callable[[OrderSnapshot, RuleContext], Iterable[Outcome]]
 OrphanRule = Callable[[list[Observation], RuleContext], Iterable[Outcome]]

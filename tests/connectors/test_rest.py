@@ -137,7 +137,8 @@ def test_cursor_param_is_the_saved_cursor_minus_overlap(fmt: str, expected: str)
 
 
 def test_first_poll_starts_at_the_initial_cursor() -> None:
-    """Without a saved cursor the first poll asks from `cursor.initial`, still with the overlap applied."""
+    """Without a saved cursor the first poll asks from exactly `cursor.initial`: the overlap re-reads
+    ties at a saved cursor, it never reaches before the start the user chose."""
     connector = wms(
         list=listing(params={"since": "{cursor}", "sort": "asc"}),
         cursor={"field": "updated_at", "overlap": "1h", "initial": "2024-01-01T00:00:00+08:00"},
@@ -145,7 +146,7 @@ def test_first_poll_starts_at_the_initial_cursor() -> None:
     with respx.mock(assert_all_called=True) as router:
         route = router.get(ORDERS).respond(json={"data": [order(1, "2024-03-01T00:00:00Z")]})
         batches = poll(connector)
-    assert dict(route.calls.last.request.url.params) == {"since": "2023-12-31T23:00:00+08:00", "sort": "asc"}
+    assert dict(route.calls.last.request.url.params) == {"since": "2024-01-01T00:00:00+08:00", "sort": "asc"}
     assert batches[-1].cursor == {"value": "2024-03-01T00:00:00+00:00"}
 
 
@@ -322,7 +323,7 @@ def test_failing_source_raises_without_leaking_the_token() -> None:
             poll(connector)
     assert route.call_count == 3
     message = str(failure.value)
-    assert message.startswith("wms: GET /api/orders?since=1969-12-31T23:55:00+00:00 failed after 3 attempts")
+    assert message.startswith("wms: GET /api/orders?since=1970-01-01T00:00:00+00:00 failed after 3 attempts")
     assert TOKEN not in message
 
 

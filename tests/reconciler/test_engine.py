@@ -17,20 +17,35 @@ from orderbridge.storage.db import Store
 H = timedelta(hours=1)
 
 
-def say(store: Store, system: str, key: str | None, status: str, at: datetime, record: str | None = None,
-        **extra: object) -> None:
+def say(
+    store: Store,
+    system: str,
+    key: str | None,
+    status: str,
+    at: datetime,
+    record: str | None = None,
+    **extra: object,
+) -> None:
     obs = Observation(
-        system=system, record_id=record or f"{system}-{key}", order_key=key, status_at=at, observed_at=at,
+        system=system,
+        record_id=record or f"{system}-{key}",
+        order_key=key,
+        status_at=at,
+        observed_at=at,
         statuses={Dimension.fulfillment: CanonicalStatus(status=status, native=status.upper())},
-        native_status={"status": status.upper()}, **extra,  # type: ignore[arg-type]
+        native_status={"status": status.upper()},
+        **extra,  # type: ignore[arg-type]
     )
     with store.begin() as conn:
         observations.ingest(conn, [(obs, {"status": status})], at, link_by=["tracking_number"])
 
 
 def reconciler(store: Store, **settings: object) -> Reconciler:
-    base: dict[str, object] = {"authority": {"fulfillment": "wms"}, "grace": {"default": "30m"},
-                               "escalation": ["1d", "3d"]}
+    base: dict[str, object] = {
+        "authority": {"fulfillment": "wms"},
+        "grace": {"default": "30m"},
+        "escalation": ["1d", "3d"],
+    }
     base.update(settings)
     return Reconciler(store, ReconcileSettings.model_validate(base), ("erp", "wms", "carrier"))
 
@@ -65,7 +80,9 @@ def test_pass_evaluates_only_changed_or_due_orders(store: Store, now: datetime) 
     assert engine.run(now + timedelta(minutes=4), full=True).evaluated == 3
 
 
-def test_discrepancy_resolves_when_systems_agree_and_reopens_when_they_part(store: Store, now: datetime) -> None:
+def test_discrepancy_resolves_when_systems_agree_and_reopens_when_they_part(
+    store: Store, now: datetime
+) -> None:
     """The same problem keeps one discrepancy: resolved when the lagging system catches up,
     reopened (same id, full event history) when it appears again."""
     say(store, "wms", "SO-1", "shipped", now - 6 * H)

@@ -38,9 +38,16 @@ def free_port() -> int:
 def erp() -> Iterator[SimulatedERP]:
     start = datetime(2026, 11, 1, tzinfo=UTC)
     records = [
-        {"id": 10000 + i, "bill_no": f"SO-2026-{i:04d}", "status": "备货中",
-         "modified": erp_time(start + timedelta(minutes=i)), "amount": "100.00", "currency": "CNY", "qty": 1,
-         "customer_po": f"PO-{i}"}
+        {
+            "id": 10000 + i,
+            "bill_no": f"SO-2026-{i:04d}",
+            "status": "备货中",
+            "modified": erp_time(start + timedelta(minutes=i)),
+            "amount": "100.00",
+            "currency": "CNY",
+            "qty": 1,
+            "customer_po": f"PO-{i}",
+        }
         for i in range(1, RECORDS + 1)
     ]
     with SimulatedERP(records) as server:
@@ -50,7 +57,8 @@ def erp() -> Iterator[SimulatedERP]:
 
 def write_config(directory: Path, store_url: str, erp_url: str, port: int) -> Path:
     config = directory / "orderbridge.yaml"
-    config.write_text(f"""
+    config.write_text(
+        f"""
 store: {{url: "{store_url}"}}
 server: {{listen: "127.0.0.1:{port}"}}
 log: {{file: orderbridge.log}}
@@ -72,15 +80,21 @@ systems:
     fields: {{record_id: id, updated: modified, ordered_qty: qty, order_amount: amount, currency: currency}}
     status: {{dimension: fulfillment, field: status, map: {{备货中: preparing}}}}
 reconcile: {{every: 1h}}
-""", encoding="utf-8")
+""",
+        encoding="utf-8",
+    )
     return config
 
 
 def start(config: Path) -> subprocess.Popen[bytes]:
     env = {k: v for k, v in os.environ.items() if not k.startswith("DEMO_")}
     with (config.parent / "daemon.out").open("ab") as out:  # the child keeps its own descriptor
-        return subprocess.Popen([sys.executable, "-m", "orderbridge", "run", "-c", str(config)],
-                                stdout=out, stderr=subprocess.STDOUT, env=env)
+        return subprocess.Popen(
+            [sys.executable, "-m", "orderbridge", "run", "-c", str(config)],
+            stdout=out,
+            stderr=subprocess.STDOUT,
+            env=env,
+        )
 
 
 def wait_for(condition: Callable[[], bool], what: str, timeout: float = 60) -> None:
@@ -130,12 +144,18 @@ def test_sigkill_mid_sync_then_restart_loses_and_duplicates_nothing(
         wait_for(lambda: count(store) == RECORDS, "the sync to complete after restart")
         health = httpx.get(f"http://127.0.0.1:{port}/healthz", timeout=5)
         assert health.json() == {"status": "alive"}
-        wait_for(lambda: httpx.get(f"http://127.0.0.1:{port}/readyz", timeout=5).status_code == 200,
-                 "readiness")
+        wait_for(
+            lambda: httpx.get(f"http://127.0.0.1:{port}/readyz", timeout=5).status_code == 200, "readiness"
+        )
         ready = httpx.get(f"http://127.0.0.1:{port}/readyz", timeout=5).json()
         assert ready["store"] is True and ready["systems"]["erp"]["healthy"] is True
-        wait_for(lambda: 'orderbridge_records_polled_total{system="erp"}' in
-                 httpx.get(f"http://127.0.0.1:{port}/metrics", timeout=5).text, "poll metrics")
+        wait_for(
+            lambda: (
+                'orderbridge_records_polled_total{system="erp"}'
+                in httpx.get(f"http://127.0.0.1:{port}/metrics", timeout=5).text
+            ),
+            "poll metrics",
+        )
     finally:
         assert stop_process(daemon) == 0
     with store.engine.connect() as conn:

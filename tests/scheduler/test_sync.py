@@ -20,7 +20,8 @@ from orderbridge.storage.db import Store
 
 def config(tmp_path: Path, store_url: str) -> Path:
     path = tmp_path / "orderbridge.yaml"
-    path.write_text(f"""
+    path.write_text(
+        f"""
 store: {{url: "{store_url}"}}
 systems:
   purchasing:
@@ -39,10 +40,12 @@ systems:
             paging: {{style: cursor, param: cursor, next: next_cursor}}}}
     cursor: {{field: updated_at, overlap: 1m}}
     retry: {{attempts: 1}}
-    order_id: {{field: order_ref, strip_prefix: [XSDD], format: 'SO-{{0:0>6}}'}}
+    order_id: {{field: order_ref, strip_prefix: [XSDD], pattern: '^(\\d+)$', format: 'SO-{{0:0>6}}'}}
     fields: {{record_id: wms_id, updated: updated_at}}
     status: {{dimension: fulfillment, map: {{PICKING: preparing, SHIPPED: shipped}}}}
-""", encoding="utf-8")
+""",
+        encoding="utf-8",
+    )
     return path
 
 
@@ -60,12 +63,15 @@ def test_malformed_spreadsheet_row_is_quarantined_and_the_rest_stored(tmp_path: 
     """A row with a bad date and one with an unreadable quantity go to quarantine with file, row and
     reason; the good rows are stored; reading the unchanged file again adds nothing."""
     loaded = load_config(config(tmp_path, store_url))
-    workbook(tmp_path / "sheets" / "2026-11.xlsx", [
-        ["SO-0001", "已下单", "2026/11/20 09:30", 10],
-        ["SO-0002", "备货中", "next tuesday", 5],
-        ["SO-0003", "已发货", "2026-11-21 10:00", "ten"],
-        ["SO-0004", "备货中", "2026-11-21 11:00", 3],
-    ])
+    workbook(
+        tmp_path / "sheets" / "2026-11.xlsx",
+        [
+            ["SO-0001", "已下单", "2026/11/20 09:30", 10],
+            ["SO-0002", "备货中", "next tuesday", 5],
+            ["SO-0003", "已发货", "2026-11-21 10:00", "ten"],
+            ["SO-0004", "备货中", "2026-11-21 11:00", 3],
+        ],
+    )
     store = Store(store_url)
     settings = loaded.config.systems["purchasing"]
     context = ConnectorContext(base_dir=loaded.base_dir)
@@ -88,12 +94,32 @@ def test_malformed_rest_record_is_quarantined_and_the_rest_of_the_page_stored(
     the valid records on the same page are stored and the cursor advances."""
     loaded = load_config(config(tmp_path, store_url))
     router = respx.mock(assert_all_called=True)
-    router.get("https://wms.example.com/api/orders").respond(json={"data": [
-        {"wms_id": "OB-1", "order_ref": "XSDD000001", "status": "PICKING", "updated_at": "2026-11-22T01:00:00Z"},
-        {"wms_id": "OB-2", "order_ref": "XSDD000002", "status": "PICKING"},
-        {"wms_id": "OB-3", "order_ref": "XSDD-ABC", "status": "SHIPPED", "updated_at": "2026-11-22T02:00:00Z"},
-        {"wms_id": "OB-4", "order_ref": "XSDD000004", "status": "SHIPPED", "updated_at": "2026-11-22T03:00:00Z"},
-    ], "next_cursor": None})
+    router.get("https://wms.example.com/api/orders").respond(
+        json={
+            "data": [
+                {
+                    "wms_id": "OB-1",
+                    "order_ref": "XSDD000001",
+                    "status": "PICKING",
+                    "updated_at": "2026-11-22T01:00:00Z",
+                },
+                {"wms_id": "OB-2", "order_ref": "XSDD000002", "status": "PICKING"},
+                {
+                    "wms_id": "OB-3",
+                    "order_ref": "XSDD-ABC",
+                    "status": "SHIPPED",
+                    "updated_at": "2026-11-22T02:00:00Z",
+                },
+                {
+                    "wms_id": "OB-4",
+                    "order_ref": "XSDD000004",
+                    "status": "SHIPPED",
+                    "updated_at": "2026-11-22T03:00:00Z",
+                },
+            ],
+            "next_cursor": None,
+        }
+    )
     store = Store(store_url)
     with router:
         result = sync_system(store, "wms", loaded.config.systems["wms"], ConnectorContext(base_dir=tmp_path))
@@ -105,6 +131,7 @@ def test_malformed_rest_record_is_quarantined_and_the_rest_of_the_page_stored(
     assert keys == ["SO-000001", "SO-000004"]
     assert set(bad) == {"OB-2", "OB-3"}
     assert "updated_at" in bad["OB-2"]
+    assert "XSDD-ABC" in bad["OB-3"] and "pattern" in bad["OB-3"]
     assert result.quarantined == 2
     assert cursor == {"value": "2026-11-22T03:00:00+00:00"}
 
@@ -117,7 +144,9 @@ def test_source_down_raises_a_clear_error_without_the_key_and_keeps_the_cursor(
     os.environ.pop("TEST_WMS_KEY", None)
     loaded = load_config(config(tmp_path, store_url))
     router = respx.mock(assert_all_called=True)
-    router.get("https://wms.example.com/api/orders").mock(return_value=httpx.Response(503, text="down k-123456"))
+    router.get("https://wms.example.com/api/orders").mock(
+        return_value=httpx.Response(503, text="down k-123456")
+    )
     store = Store(store_url)
     with router, pytest.raises(SourceError) as failure:
         sync_system(store, "wms", loaded.config.systems["wms"], ConnectorContext(base_dir=tmp_path))

@@ -16,9 +16,14 @@ from orderbridge.storage.tables import metadata
 
 def obs(record_id: str, key: str | None, status: str, now, system: str = "wms", **extra) -> Observation:
     return Observation(
-        system=system, record_id=record_id, order_key=key, observed_at=now, status_at=now,
+        system=system,
+        record_id=record_id,
+        order_key=key,
+        observed_at=now,
+        status_at=now,
         statuses={Dimension.fulfillment: CanonicalStatus(status=status, native=status.upper())},
-        native_status={"status": status.upper()}, **extra,
+        native_status={"status": status.upper()},
+        **extra,
     )
 
 
@@ -53,7 +58,9 @@ def test_ingest_drops_unchanged_records_and_records_history_only_on_status_chang
 
 def test_quantities_round_trip_as_decimals(store: Store, now) -> None:
     """Quantities keep their exact decimal value through JSON storage."""
-    record = obs("W1", "SO-1", "shipped", now, quantities=Quantities(ordered=Decimal("10.5"), shipped=Decimal(8)))
+    record = obs(
+        "W1", "SO-1", "shipped", now, quantities=Quantities(ordered=Decimal("10.5"), shipped=Decimal(8))
+    )
     with store.begin() as conn:
         observations.ingest(conn, [(record, {})], now)
         (loaded,) = observations.observations_of(conn, "SO-1")
@@ -65,10 +72,14 @@ def test_quantities_round_trip_as_decimals(store: Store, now) -> None:
 def test_record_without_order_number_links_by_tracking_number(store: Store, now) -> None:
     """A carrier-like record that only knows a tracking number attaches to the order that shipped it."""
     with store.begin() as conn:
-        observations.ingest(conn, [(obs("W1", "SO-1", "shipped", now, links={"tracking_number": "SF1"}), {})], now)
+        observations.ingest(
+            conn, [(obs("W1", "SO-1", "shipped", now, links={"tracking_number": "SF1"}), {})], now
+        )
         result = observations.ingest(
-            conn, [(obs("T1", None, "shipped", now, system="carrier", links={"tracking_number": "SF1"}), {})],
-            now, link_by=["tracking_number"],
+            conn,
+            [(obs("T1", None, "shipped", now, system="carrier", links={"tracking_number": "SF1"}), {})],
+            now,
+            link_by=["tracking_number"],
         )
         (carrier,) = [o for o in observations.observations_of(conn, "SO-1") if o.system == "carrier"]
     assert result.linked == 1
@@ -79,10 +90,14 @@ def test_orphan_is_relinked_when_its_link_appears_later(store: Store, now) -> No
     """An event that arrived before the record that explains it is attached once that record arrives."""
     with store.begin() as conn:
         observations.ingest(
-            conn, [(obs("T1", None, "shipped", now, system="carrier", links={"tracking_number": "SF9"}), {})], now
+            conn,
+            [(obs("T1", None, "shipped", now, system="carrier", links={"tracking_number": "SF9"}), {})],
+            now,
         )
         assert [o.record_id for o in observations.unlinked(conn)] == ["T1"]
-        observations.ingest(conn, [(obs("W9", "SO-9", "shipped", now, links={"tracking_number": "SF9"}), {})], now)
+        observations.ingest(
+            conn, [(obs("W9", "SO-9", "shipped", now, links={"tracking_number": "SF9"}), {})], now
+        )
         linked = observations.relink_orphans(conn, now, {"carrier": ["tracking_number"]})
         assert linked == {"SO-9"}
         assert observations.unlinked(conn) == []

@@ -84,7 +84,9 @@ class CursorSettings(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     field: str = Field(description="Record field holding the modification time the cursor follows.")
-    overlap: Duration = Field(default=timedelta(minutes=5), description="Re-read this much before the cursor.")
+    overlap: Duration = Field(
+        default=timedelta(minutes=5), description="Re-read this much before the cursor."
+    )
     format: Literal["iso", "epoch", "epoch_ms"] = "iso"
     initial: str = Field(default="1970-01-01T00:00:00+00:00", description="Cursor of the first poll.")
     sorted: bool = Field(
