@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import threading
 from datetime import UTC, datetime
 from pathlib import Path
@@ -40,6 +41,8 @@ app = typer.Typer(
 )
 console = Console()
 err = Console(stderr=True)
+if not console.is_terminal and "COLUMNS" not in os.environ:
+    console.width = 120  # piped into a file or a CI log: tables stay readable instead of 80 columns
 
 ConfigOption = Annotated[
     Path, typer.Option("--config", "-c", help="The orderbridge YAML file.", envvar="ORDERBRIDGE_CONFIG")

@@ -3,6 +3,8 @@ as local HTTP servers, a purchasing workbook and a finance CSV — then a summar
 
 from __future__ import annotations
 
+import shutil
+import sys
 from collections import Counter
 from datetime import UTC, datetime
 from pathlib import Path
@@ -71,9 +73,10 @@ def run_demo(
         console.print(f"logs:     {log_file}")
         console.print(f"inputs:   {directory / 'purchasing'}, {directory / 'finance'}")
         console.print("\nexplore:")
-        console.print(f"  orderbridge discrepancies -c {config_path} --format json")
+        command = _command()
+        console.print(f"  {command} discrepancies -c {config_path} --format json")
         if found:
-            console.print(f"  orderbridge order {found[0].order_key} -c {config_path}")
+            console.print(f"  {command} order {found[0].order_key} -c {config_path}")
         store.close()
         if serve:
             from orderbridge.scheduler.daemon import Daemon
@@ -86,10 +89,19 @@ def run_demo(
     return 0
 
 
+def _command() -> str:
+    """How to call orderbridge from this shell: by name when it is on PATH, else by full path."""
+    if shutil.which("orderbridge"):
+        return "orderbridge"
+    beside = Path(sys.executable).parent / "orderbridge"
+    return str(beside) if beside.exists() else f"{sys.executable} -m orderbridge"
+
+
 def _summary(console: Console, found: list[discrepancies.Discrepancy]) -> None:
-    table = Table(title=f"{len(found)} open discrepancies", header_style="bold", show_lines=False)
-    for column in ("id", "order", "rule", "severity", "systems", "what the systems say"):
-        table.add_column(column, overflow="fold")
+    table = Table(title=f"{len(found)} open discrepancies", header_style="bold", show_lines=True)
+    for column in ("id", "order", "rule", "severity", "systems"):
+        table.add_column(column, no_wrap=True)
+    table.add_column("what the systems say", ratio=1, min_width=30, overflow="fold")
     for d in sorted(found, key=lambda d: (d.rule, d.order_key)):
         table.add_row(
             str(d.id),
