@@ -4,6 +4,7 @@ refusing duplicate keys, and filling in ${VAR} references from the environment."
 from __future__ import annotations
 
 import re
+import secrets
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
@@ -53,13 +54,36 @@ class Document:
         self.problems.append(Problem(format_key_path(path), line or self.line_of(path), message))
 
 
+# A reference written unquoted where YAML gives `{` and `}` a meaning (`auth: {bearer: ${TOKEN}}`) is
+# swapped for a plain token before parsing and swapped back in each value; line numbers do not move.
+_UNPARSED_REFERENCE = re.compile(r"(?<!\$)\$\{[^}\n]*\}")
+
+
+class _Shield:
+    def __init__(self, text: str) -> None:
+        self.nonce = secrets.token_hex(4)
+        self.originals: list[str] = []
+        self.text = _UNPARSED_REFERENCE.sub(self._token, text)
+        self.pattern = re.compile(rf"obenv{self.nonce}x(\d+)x")
+
+    def _token(self, match: re.Match[str]) -> str:
+        self.originals.append(match.group(0))
+        return f"obenv{self.nonce}x{len(self.originals) - 1}x"
+
+    def restore(self, value: str) -> str:
+        if not self.originals or "obenv" not in value:
+            return value
+        return self.pattern.sub(lambda m: self.originals[int(m.group(1))], value)
+
+
 def read_document(text: str, environ: Mapping[str, str]) -> Document:
     document = Document()
-    loader = _Loader(text)
+    shield = _Shield(text)
+    loader = _Loader(shield.text)
     try:
         root = loader.get_single_node()
     except yaml.MarkedYAMLError as exc:
-        document.problems.append(_syntax_problem(exc, text))
+        document.problems.append(_syntax_problem(exc))
         return document
     except yaml.YAMLError as exc:  # reader errors: control characters and the like
         document.problems.append(Problem("", None, f"not readable as YAML: {exc}"))
@@ -72,11 +96,11 @@ def read_document(text: str, environ: Mapping[str, str]) -> Document:
         )
         return document
     document.lines[()] = root.start_mark.line + 1
-    _Builder(loader, document, environ).build_root(root)
+    _Builder(loader, document, environ, shield).build_root(root)
     return document
 
 
-def _syntax_problem(exc: yaml.MarkedYAMLError, text: str) -> Problem:
+def _syntax_problem(exc: yaml.MarkedYAMLError) -> Problem:
     # Built from the parser's words and position only: its excerpt of the line might show a secret.
     mark = exc.problem_mark or exc.context_mark
     what = exc.problem or exc.context or "invalid YAML"
@@ -84,16 +108,15 @@ def _syntax_problem(exc: yaml.MarkedYAMLError, text: str) -> Problem:
         what = f"{exc.problem} ({exc.context})"
     if mark is None:
         return Problem("", None, f"YAML syntax error: {what}")
-    lines = text.splitlines()
-    source_line = lines[mark.line] if mark.line < len(lines) else ""
-    if "${" in source_line and ("{" in what or "}" in what):
-        what += '; inside {...} quote a value holding ${VAR}, e.g. {bearer: "${TOKEN}"}'
     return Problem("", mark.line + 1, f"YAML syntax error at column {mark.column + 1}: {what}")
 
 
 class _Builder:
-    def __init__(self, loader: _Loader, document: Document, environ: Mapping[str, str]) -> None:
+    def __init__(
+        self, loader: _Loader, document: Document, environ: Mapping[str, str], shield: _Shield
+    ) -> None:
         self.loader = loader
+        self.shield = shield
         self.document = document
         self.environ = environ
         self.active: set[int] = set()  # nodes being built: an alias into one of them is a cycle
@@ -127,7 +150,7 @@ class _Builder:
         except yaml.constructor.ConstructorError as exc:
             self.document.problem(path, exc.problem or "cannot read this value", node.start_mark.line + 1)
             return None
-        return self._interpolate(value, path) if isinstance(value, str) else value
+        return self._interpolate(self.shield.restore(value), path) if isinstance(value, str) else value
 
     def _mapping(self, node: yaml.MappingNode, path: KeyPath) -> dict[str, Any]:
         result: dict[str, Any] = {}
@@ -152,7 +175,7 @@ class _Builder:
                 self.document.problem(path, "a key must be plain text, not a list or mapping", line)
                 continue
             # Keys are the text as written: a status map's `10` or `NO` is a native code, not a number.
-            key = key_node.value
+            key = self.shield.restore(key_node.value)
             if key in first_seen:
                 self.document.problem(
                     (*path, key),
