@@ -74,7 +74,7 @@ log:
   file: orderbridge.log             # structured JSON lines
 
 server:
-  listen: "127.0.0.1:8080"          # webhooks, /healthz, /readyz, /metrics
+  listen: "${ORDERBRIDGE_LISTEN:-127.0.0.1:8080}"     # /healthz, /readyz, /metrics, /api/...
 
 systems:
 

@@ -195,3 +195,44 @@ def test_sigterm_finishes_the_current_page_commits_and_exits(
     log = (tmp_path / "orderbridge.log").read_text(encoding="utf-8")
     assert "orderbridge stopped" in log
     assert "demo-erp-token" not in log
+
+
+def answers(url: str) -> bool:
+    try:
+        return httpx.get(url, timeout=2).status_code == 200
+    except httpx.TransportError:
+        return False
+
+
+def test_demo_serve_keeps_the_daemon_and_the_simulated_systems_running(tmp_path: Path) -> None:
+    """`demo --serve` prints its findings, then serves the read API on the demo's database while the
+    simulated ERP and WMS keep answering the scheduled polls; SIGINT (Ctrl-C) ends it cleanly."""
+    port = free_port()
+    env = {k: v for k, v in os.environ.items() if not k.startswith("DEMO_")}
+    env["ORDERBRIDGE_LISTEN"] = f"127.0.0.1:{port}"
+    env["COLUMNS"] = "200"
+    with (tmp_path / "demo.out").open("wb") as out:
+        process = subprocess.Popen(
+            [sys.executable, "-m", "orderbridge", "demo", "--dir", str(tmp_path / "demo"), "--serve"],
+            stdout=out,
+            stderr=subprocess.STDOUT,
+            env=env,
+        )
+    try:
+        wait_for(lambda: answers(f"http://127.0.0.1:{port}/readyz"), "the demo's daemon to be ready")
+        found = httpx.get(f"http://127.0.0.1:{port}/api/discrepancies", timeout=5).json()
+        ready = httpx.get(f"http://127.0.0.1:{port}/readyz", timeout=5).json()
+        wait_for(
+            lambda: all(
+                s["last_success"]
+                for s in httpx.get(f"http://127.0.0.1:{port}/readyz").json()["systems"].values()
+            ),
+            "every system to be polled by the daemon",
+        )
+    finally:
+        code = stop_process(process, signal.SIGINT)
+    printed = (tmp_path / "demo.out").read_text(encoding="utf-8")
+    assert "open discrepancies" in printed and f"serving on http://127.0.0.1:{port}" in printed
+    assert {item["rule"] for item in found} >= {"status_conflict", "missing", "stuck", "unmapped_status"}
+    assert set(ready["systems"]) == {"erp", "wms", "purchasing", "finance"}
+    assert code == 0
