@@ -1,8 +1,10 @@
 # orderbridge daemon: a small non-root image. Mount the config at /config/orderbridge.yaml and keep
-# the SQLite database (or point store.url at PostgreSQL) under /data.
+# the SQLite database (or point store.url at PostgreSQL) under /data. ORDERBRIDGE_STORE is what the
+# example configuration's `store.url: ${ORDERBRIDGE_STORE:-...}` reads.
 FROM python:3.11-slim
 
-ENV PYTHONDONTWRITEBYTECODE=1 PYTHONUNBUFFERED=1 PIP_NO_CACHE_DIR=1 PIP_DISABLE_PIP_VERSION_CHECK=1
+ENV PYTHONDONTWRITEBYTECODE=1 PYTHONUNBUFFERED=1 PIP_NO_CACHE_DIR=1 PIP_DISABLE_PIP_VERSION_CHECK=1 \
+    ORDERBRIDGE_STORE=sqlite:////data/orderbridge.db
 RUN useradd --create-home --uid 10001 orderbridge && mkdir -p /config /data && chown orderbridge /data
 
 WORKDIR /src
