@@ -12,6 +12,7 @@ import structlog
 from pydantic import BaseModel, SecretStr
 
 MASK = "***"
+_opened: TextIO | None = None  # the log file configure() opened, closed when it is replaced
 
 
 class SecretMasker:
@@ -76,10 +77,12 @@ def configure(
     secrets: Iterable[str] = (),
     stream: TextIO | None = None,
 ) -> None:
+    global _opened
     target: TextIO = stream or sys.stderr
+    previous, _opened = _opened, None
     if file is not None:
         file.parent.mkdir(parents=True, exist_ok=True)
-        target = file.open("a", encoding="utf-8")
+        target = _opened = file.open("a", encoding="utf-8")
     renderer: Any = (
         structlog.processors.JSONRenderer(ensure_ascii=False)
         if fmt == "json"
@@ -122,3 +125,5 @@ def configure(
     handler._orderbridge = True  # type: ignore[attr-defined]
     root.addHandler(handler)
     root.setLevel(logging.WARNING)
+    if previous is not None:
+        previous.close()  # the log file of an earlier configuration, no longer written to
