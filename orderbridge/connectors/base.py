@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import re
 import threading
 from abc import ABC, abstractmethod
 from collections.abc import Iterator
@@ -12,7 +13,7 @@ from dataclasses import dataclass, field
 from datetime import timedelta
 from decimal import Decimal, InvalidOperation
 from pathlib import Path
-from typing import Any, ClassVar
+from typing import Any, ClassVar, Literal
 
 import httpx
 from pydantic import BaseModel, ConfigDict, Field, field_validator
@@ -67,6 +68,12 @@ class SystemSettings(BaseModel):
         default_factory=list,
         description="Link types used to attach records without an order number, e.g. [tracking_number].",
     )
+    decimal_separator: Literal["auto", ".", ","] = Field(
+        default="auto",
+        description="Decimal mark of numbers sent as text: '.' (1,234.5) or ',' (1.234,5). 'auto' reads "
+        "'.' as the decimal mark and refuses text that only makes sense with ',' (1,5) or is "
+        "ambiguous (1,234).",
+    )
 
     @field_validator("status", mode="before")
     @classmethod
@@ -86,6 +93,18 @@ class SystemSettings(BaseModel):
         except Exception:
             raise ValueError(f"unknown time zone {value!r}; use an IANA name such as Asia/Shanghai") from None
         return value
+
+
+@dataclass(frozen=True)
+class BadValue:
+    """A native value known to be unusable (a formula never calculated, an Excel error): a record that
+    reads it is quarantined with `reason`; `shown` stands for it in the raw record."""
+
+    shown: str
+    reason: str
+
+    def __str__(self) -> str:
+        return self.shown
 
 
 @dataclass(frozen=True)
@@ -168,6 +187,14 @@ def content_hash(raw: Any) -> str:
     return hashlib.sha256(text.encode()).hexdigest()
 
 
+def read_field(data: Any, path: str) -> Any:
+    """`get_path`, refusing a value the connector marked unusable (RecordError saying why)."""
+    value = get_path(data, path)
+    if isinstance(value, BadValue):
+        raise RecordError(f"field {path!r}: {value.reason}")
+    return value
+
+
 def build_record(
     system: str,
     data: dict[str, Any],
@@ -178,10 +205,10 @@ def build_record(
 ) -> SourceRecord:
     """Read the configured fields out of one native record. Raises RecordError saying what is wrong."""
     fm = settings.fields
-    order_ref = _text(get_path(data, settings.order_id.field))
-    links = {kind: v for kind, path in fm.links.items() if (v := _text(get_path(data, path))) is not None}
+    order_ref = _text(read_field(data, settings.order_id.field))
+    links = {kind: v for kind, path in fm.links.items() if (v := _text(read_field(data, path))) is not None}
     if record_id is None:
-        record_id = _text(get_path(data, fm.record_id)) if fm.record_id else order_ref
+        record_id = _text(read_field(data, fm.record_id)) if fm.record_id else order_ref
     if record_id is None:
         wanted = fm.record_id or settings.order_id.field
         if not links:
@@ -191,34 +218,34 @@ def build_record(
     native_status: dict[str, str | None] = {}
     for table in settings.status:
         for name in table.fields:
-            native_status[name] = _text(get_path(data, name))
+            native_status[name] = _text(read_field(data, name))
     tz = zone(settings.timezone)
     status_at = None
     if fm.updated:
         try:
-            status_at = parse_timestamp(get_path(data, fm.updated), tz)
+            status_at = parse_timestamp(read_field(data, fm.updated), tz)
         except TimestampError as exc:
             raise RecordError(f"field {fm.updated!r}: {exc}") from None
     return SourceRecord(
         system=system,
         record_id=record_id,
         order_ref=order_ref,
-        external_ref=_text(get_path(data, fm.external_ref)) if fm.external_ref else None,
+        external_ref=_text(read_field(data, fm.external_ref)) if fm.external_ref else None,
         native_status=native_status,
         status_at=status_at,
         quantities=Quantities(
-            ordered=_number(data, fm.ordered_qty),
-            shipped=_number(data, fm.shipped_qty),
-            invoiced=_number(data, fm.invoiced_qty),
+            ordered=_number(data, settings.decimal_separator, fm.ordered_qty),
+            shipped=_number(data, settings.decimal_separator, fm.shipped_qty),
+            invoiced=_number(data, settings.decimal_separator, fm.invoiced_qty),
         ),
         amounts=Amounts(
-            order=_number(data, fm.order_amount),
-            invoiced=_number(data, fm.invoiced_amount),
-            paid=_number(data, fm.paid_amount),
-            currency=_text(get_path(data, fm.currency)) if fm.currency else None,
+            order=_number(data, settings.decimal_separator, fm.order_amount),
+            invoiced=_number(data, settings.decimal_separator, fm.invoiced_amount),
+            paid=_number(data, settings.decimal_separator, fm.paid_amount),
+            currency=_text(read_field(data, fm.currency)) if fm.currency else None,
         ),
         links=links,
-        reason=_text(get_path(data, fm.reason)) if fm.reason else None,
+        reason=_text(read_field(data, fm.reason)) if fm.reason else None,
         raw=raw if raw is not None else data,
     )
 
@@ -232,19 +259,69 @@ def _text(value: Any) -> str | None:
     return text or None
 
 
-def _number(data: dict[str, Any], path: str | None) -> Decimal | None:
+_CURRENCY = re.compile(r"[¥￥$€£]")
+
+
+def _number(data: dict[str, Any], separator: str, path: str | None) -> Decimal | None:
     if path is None:
         return None
-    value = get_path(data, path)
+    value = read_field(data, path)
     if value is None or (isinstance(value, str) and not value.strip()):
         return None
     if isinstance(value, bool):
         raise RecordError(f"field {path!r}: {value!r} is not a number")
-    text = str(value).strip().replace(",", "").replace("¥", "").replace("$", "").replace("€", "")
     try:
-        number = Decimal(text)
-    except InvalidOperation:
-        raise RecordError(f"field {path!r}: {str(value)!r} is not a number") from None
+        # A JSON or cell number is already unambiguous; only text is read by the decimal separator.
+        number = (
+            Decimal(str(value))
+            if isinstance(value, int | float | Decimal)
+            else parse_number(str(value), separator)
+        )
+    except ValueError as exc:
+        raise RecordError(f"field {path!r}: {exc}") from None
     if not number.is_finite():
         raise RecordError(f"field {path!r}: {str(value)!r} is not a finite number")
     return number
+
+
+def parse_number(text: str, separator: str = "auto") -> Decimal:
+    """A number written as text with `separator` as its decimal mark ('.', ',' or 'auto'); thousands
+    may be grouped by the other mark, spaces or apostrophes. 'auto' takes '.' as the decimal mark and
+    raises ValueError for text that needs ',' to make sense, or means two different numbers."""
+    body = _CURRENCY.sub("", text).strip()
+    if separator != "auto":
+        if (number := _with_separator(body, separator)) is None:
+            raise ValueError(f"{text!r} is not a number with decimal separator {separator!r}")
+        return number
+    point = _with_separator(body, ".")
+    comma = _with_separator(body, ",") if "," in body else None
+    if point is not None and (comma is None or comma == point):
+        return point
+    if comma is None:
+        raise ValueError(f"{text!r} is not a number")
+    if point is None:
+        raise ValueError(f"{text!r} needs a decimal comma; set decimal_separator: ',' for this system")
+    meanings = f"{_plain(point)} or {_plain(comma)}"
+    raise ValueError(f"{text!r} is ambiguous ({meanings}); set decimal_separator: '.' or ',' for this system")
+
+
+def _with_separator(body: str, separator: str) -> Decimal | None:
+    group = "," if separator == "." else "."
+    # Grouped thousands: 1-3 leading digits, then groups of exactly three behind one consistent mark.
+    pattern = (
+        rf"(?P<sign>[+-]?)\s*(?P<int>\d+|[1-9]\d{{0,2}}(?P<g>[{re.escape(group)} \u00a0\u202f'])\d{{3}}"
+        rf"(?:(?P=g)\d{{3}})*)?(?:{re.escape(separator)}(?P<frac>\d+))?(?P<exp>[eE][+-]?\d+)?"
+    )
+    match = re.fullmatch(pattern, body)
+    if match is None or not (match["int"] or match["frac"]) or (match["exp"] and separator != "."):
+        return None
+    digits = re.sub(r"\D", "", match["int"] or "0")
+    fraction = f".{match['frac']}" if match["frac"] else ""
+    try:
+        return Decimal(f"{match['sign']}{digits}{fraction}{match['exp'] or ''}")
+    except InvalidOperation:
+        return None
+
+
+def _plain(number: Decimal) -> str:
+    return format(number.normalize(), "f")

@@ -22,6 +22,8 @@ USER_AGENT = f"orderbridge/{__version__}"
 RETRY_STATUSES = frozenset({408, 429})  # and every 5xx
 # Query parameters whose values are credentials by their name alone; never shown in a message.
 SECRET_PARAMS = frozenset({"key", "apikey", "api_key", "access_token", "token", "secret", "password", "sign"})
+# Configured headers whose values are credentials by their name (X-Api-Key, X-App-Secret, Cookie, ...).
+SECRET_HEADER = re.compile(r"auth|key|token|secret|passw|cookie|sign|session", re.IGNORECASE)
 EXCERPT = 200
 
 Sleep = Callable[[float], object]
@@ -145,7 +147,8 @@ class HttpApi:
     ) -> httpx.Response:
         """A request retried on transport errors, 408, 429 and 5xx; raises SourceError when it fails."""
         stop = stop or threading.Event()
-        what = self.describe(self.client.build_request(method, url, **kwargs))
+        request = self.client.build_request(method, url, **kwargs)
+        what = self.describe(request)
         pause = self.sleep or stop.wait
 
         def sleep(seconds: float) -> None:
@@ -159,7 +162,8 @@ class HttpApi:
                 raise _Retryable(response)
             if response.is_error:
                 hint = " (check the credentials)" if response.status_code in (401, 403) else ""
-                raise SourceError(self._scrub(f"{self.system}: {what} failed: {_status(response)}{hint}"))
+                message = f"{self.system}: {what} failed: {_status(response)}{hint}"
+                raise SourceError(self._scrub(message, request))
             return response
 
         retrying = Retrying(
@@ -179,7 +183,7 @@ class HttpApi:
         except _Stopped:
             tries, reason = "", "stopped while waiting to retry"
         # `from None`: the chained httpx exception would carry the request, credentials included
-        raise SourceError(self._scrub(f"{self.system}: {what} failed{tries}: {reason}")) from None
+        raise SourceError(self._scrub(f"{self.system}: {what} failed{tries}: {reason}", request)) from None
 
     def read_json(self, response: httpx.Response) -> Any:
         what = self.describe(response.request)
@@ -187,14 +191,14 @@ class HttpApi:
             body = response.json()
         except ValueError:
             failure = f"answered something that is not JSON: {_excerpt(response)}"
-            raise SourceError(self._scrub(f"{self.system}: {what} {failure}")) from None
+            raise SourceError(self._scrub(f"{self.system}: {what} {failure}", response.request)) from None
         if self.errors is not None:
             code = get_path(body, self.errors.field)
             if not any(_same(code, ok) for ok in self.errors.ok):
                 message = get_path(body, self.errors.message) if self.errors.message else None
                 detail = _shorten(str(message)) if message is not None else f"body {_excerpt(response)}"
                 failure = f"reported an error: {self.errors.field}={code!r}: {detail}"
-                raise SourceError(self._scrub(f"{self.system}: {what} {failure}"))
+                raise SourceError(self._scrub(f"{self.system}: {what} {failure}", response.request))
         return body
 
     def describe(self, request: httpx.Request) -> str:
@@ -211,8 +215,18 @@ class HttpApi:
         auth = self.client.auth
         return auth if isinstance(auth, SecretAuth) else None
 
-    def _scrub(self, text: str) -> str:
-        for secret in self._auth.secrets() if self._auth else ():
+    def _scrub(self, text: str, request: httpx.Request) -> str:
+        """The text with every credential the request carries replaced by ***, wherever it appears
+        (servers echo keys back in error bodies)."""
+        hidden = SECRET_PARAMS | (self._auth.secret_params if self._auth else frozenset())
+        guessed = [v for k, v in request.url.params.multi_items() if k.lower() in hidden]
+        for name, value in self.client.headers.items():
+            if SECRET_HEADER.search(name):
+                guessed += [value, value.rpartition(" ")[2]]  # "Bearer abc": the token alone, too
+        # A value only guessed to be secret by its name is masked when long enough to be one, so a
+        # header such as `X-Sign-Version: 2` does not mask every 2 in the message.
+        secrets = [*(self._auth.secrets() if self._auth else ()), *(v for v in guessed if len(v) >= 6)]
+        for secret in sorted(secrets, key=len, reverse=True):  # longest first: none left half-masked
             if secret:
                 text = text.replace(secret, "***")
         return text

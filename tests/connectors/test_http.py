@@ -229,3 +229,48 @@ def test_default_wait_uses_the_stop_event() -> None:
         router.get(f"{BASE}/orders").respond(503)
         with pytest.raises(SourceError, match="stopped"):
             api.fetch("GET", "/orders", stop=stop)
+
+
+@pytest.mark.parametrize("status", [400, 403, 409, 422])
+def test_client_errors_other_than_408_and_429_are_not_retried(status: int) -> None:
+    """A 4xx other than 408/429 means the request itself is wrong: it is sent once, never repeated."""
+    api, waits = make_api()
+    with respx.mock(assert_all_called=True) as router:
+        route = router.get(f"{BASE}/orders").respond(status, json={"error": "rejected"})
+        with pytest.raises(SourceError, match=f"HTTP {status}"):
+            api.fetch("GET", "/orders")
+    assert route.call_count == 1 and waits == []
+
+
+def test_credentials_in_configured_headers_are_masked_when_echoed_back() -> None:
+    """A key configured under `headers` (not `auth`) that the server repeats in its error body does not
+    reach the message; neither does an `Authorization` header's token; harmless headers stay readable."""
+    secret, app_id = "appsecret-91c2e7", "store-4471"
+    client = build_client(
+        BASE,
+        timeout=timedelta(seconds=5),
+        headers={"X-App-Id": app_id, "X-App-Secret": secret, "Authorization": "token gh-77aa01"},
+    )
+    retry = RetrySettings.model_validate({"attempts": 1})
+    api = HttpApi("wms", client, retry=retry)
+    body = {"error": f"app {app_id} with secret {secret} and token gh-77aa01 is not allowed"}
+    with respx.mock(assert_all_called=True) as router:
+        router.get(f"{BASE}/orders").respond(403, json=body)
+        with pytest.raises(SourceError) as failure:
+            api.fetch("GET", "/orders")
+    message = str(failure.value)
+    assert secret not in message and "gh-77aa01" not in message
+    assert f"app {app_id} with secret *** and *** is not allowed" in message
+
+
+def test_secret_query_parameter_echoed_in_a_200_error_body_is_masked() -> None:
+    """A credential passed as a listing parameter (`access_token`) and quoted back in an error envelope
+    is masked in the message, like the `key=***` in the request line."""
+    api, _ = make_api(errors={"field": "code", "message": "msg"})
+    with respx.mock(assert_all_called=True) as router:
+        router.get(f"{BASE}/orders").respond(json={"code": 401, "msg": "access_token t0ken-abc123 expired"})
+        with pytest.raises(SourceError) as failure:
+            api.fetch("GET", "/orders", params={"access_token": "t0ken-abc123"})
+    assert str(failure.value) == (
+        "wms: GET /api/orders?access_token=*** reported an error: code=401: access_token *** expired"
+    )

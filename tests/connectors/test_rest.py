@@ -99,25 +99,56 @@ def test_cursor_paging_follows_next_cursor_until_it_is_missing() -> None:
     assert ids(batches) == ["1", "2"]
 
 
-def test_repeated_cursor_token_stops_the_listing() -> None:
-    """A source that hands out the same token again is not followed into an endless loop."""
-    connector = wms(list=listing(paging={"style": "cursor", "param": "cursor", "next": "next_cursor"}))
+def test_repeated_cursor_token_fails_the_poll_after_delivering_what_was_read() -> None:
+    """A source that hands out the same token again is not followed into an endless loop: the pages
+    read are delivered, then the poll fails saying so, and an unsorted cursor is not committed."""
+    connector = wms(
+        list=listing(paging={"style": "cursor", "param": "cursor", "next": "next_cursor"}),
+        cursor={"field": "updated_at"},
+    )
+    batches: list[Batch] = []
     with respx.mock(assert_all_called=True) as router:
         route = router.get(ORDERS)
         route.side_effect = [page(order(1), next_cursor="abc"), page(order(2), next_cursor="abc")]
-        batches = poll(connector)
+        with pytest.raises(SourceError) as failure:
+            batches.extend(connector.poll(None, threading.Event()))
     assert route.call_count == 2
     assert ids(batches) == ["1", "2"]
+    assert [b.cursor for b in batches] == [None, None]
+    assert str(failure.value) == (
+        "wms: page 2 of /orders gave the page token 'abc' again; the listing was stopped so as not to loop "
+        "forever"
+    )
 
 
-def test_max_pages_is_a_safety_stop() -> None:
-    """A source that never ends is read for at most max_pages pages."""
+def test_max_pages_cuts_a_listing_without_cursor_short_with_an_error() -> None:
+    """A full listing longer than max_pages is read for max_pages pages, whose records are delivered,
+    then the poll fails: the rest would otherwise never be read, silently."""
     connector = wms(list=listing(paging={"style": "page", "max_pages": 3}))
+    batches: list[Batch] = []
     with respx.mock(assert_all_called=True) as router:
         route = router.get(ORDERS)
         route.side_effect = lambda request: page(order(int(request.url.params["page"])))
-        batches = poll(connector)
+        with pytest.raises(SourceError, match=r"more than list\.paging\.max_pages=3 pages"):
+            batches.extend(connector.poll(None, threading.Event()))
     assert route.call_count == 3 and ids(batches) == ["1", "2", "3"]
+
+
+def test_max_pages_on_a_sorted_listing_commits_and_the_next_poll_goes_on() -> None:
+    """An oldest-first listing stops after max_pages pages without an error: its cursor advanced with
+    every page, so the next poll asks from where this one stopped."""
+    connector = wms(
+        list=listing(params={"since": "{cursor}"}, paging={"style": "page", "max_pages": 2}),
+        cursor={"field": "updated_at", "sorted": True, "overlap": "0s"},
+    )
+    with respx.mock(assert_all_called=True) as router:
+        route = router.get(ORDERS)
+        route.side_effect = lambda request: page(
+            order(int(request.url.params["page"]), f"2024-05-0{request.url.params['page']}T10:00:00Z")
+        )
+        batches = poll(connector)
+    assert route.call_count == 2 and ids(batches) == ["1", "2"]
+    assert batches[-1].cursor == {"value": "2024-05-02T10:00:00+00:00"}
 
 
 @pytest.mark.parametrize(

@@ -5,7 +5,10 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+import re
 import threading
+import time
+import zipfile
 from datetime import datetime
 from decimal import Decimal
 from pathlib import Path
@@ -37,6 +40,13 @@ def write_xlsx(
         sheet.append(row)
     book.save(path)
     return path
+
+
+def age(*paths: Path, seconds: int = 3600) -> None:
+    """Backdate files, as if their writer had finished long ago."""
+    for path in paths:
+        moment = time.time_ns() - seconds * 1_000_000_000
+        os.utime(path, ns=(moment, moment))
 
 
 def connector(base_dir: Path, path: str = "*.xlsx", **overrides: Any) -> SpreadsheetConnector:
@@ -230,10 +240,12 @@ def test_missing_column_fails_that_file_only_and_it_is_retried(tmp_path: Path) -
 
 
 def test_unreadable_and_unsupported_files_are_problems_and_lock_files_ignored(tmp_path: Path) -> None:
-    """A corrupt XLSX, binary junk named .csv and an unsupported suffix each give a file problem
-    without a cursor entry; Excel's ~$ lock file is ignored; the good file is still read."""
+    """A corrupt XLSX, binary junk named .csv (both settled, not being written) and an unsupported
+    suffix each give a file problem without a cursor entry; Excel's ~$ lock file is ignored; the good
+    file is still read."""
     (tmp_path / "broken.xlsx").write_bytes(b"PK\x03\x04 this is not a workbook")
     (tmp_path / "junk.csv").write_bytes(bytes(range(256)))
+    age(tmp_path / "broken.xlsx", tmp_path / "junk.csv")
     (tmp_path / "notes.txt").write_text("订单号\nSO-9\n", encoding="utf-8")
     (tmp_path / "~$good.xlsx").write_bytes(b"\x00lock")
     write_xlsx(tmp_path / "good.xlsx", [["SO-1", "已下单", None, 1]])
@@ -314,3 +326,163 @@ def test_settings_columns_named_after_fields_feed_them(tmp_path: Path) -> None:
     assert (plain.fields.updated, plain.fields.ordered_qty) == ("updated", "ordered_qty")
     explicit = connector(tmp_path, fields={"updated": "修改时间"}).settings
     assert explicit.fields.updated == "修改时间"
+
+
+CSV_TEXT = (
+    "订单号,状态,更新时间,数量\r\nSO-1,已下单,2026/11/20 09:30,10\r\nSO-2,已发货,2026/11/20 10:00,12\r\n"
+)
+
+
+def test_csv_caught_mid_write_is_left_for_the_next_poll(tmp_path: Path) -> None:
+    """A fresh CSV whose last line has no line break yet (its writer is mid-row: '12' cut to '1') gives
+    no records, no problem and no cursor entry; once complete it is read with the right quantity."""
+    path = tmp_path / "orders.csv"
+    path.write_bytes(CSV_TEXT.encode()[: CSV_TEXT.encode().rindex(b"12")] + b"1")
+    source = connector(tmp_path, "*.csv")
+    [partial] = poll(source)
+    assert partial.records == [] and partial.problems == []
+    assert partial.cursor == {"files": {}}
+    path.write_bytes(CSV_TEXT.encode())
+    [complete] = poll(source, partial.cursor)
+    quantities = {r.record_id: r.quantities.ordered for r in complete.records}
+    assert quantities == {"orders.csv:SO-1": Decimal(10), "orders.csv:SO-2": Decimal(12)}
+    assert complete.cursor is not None and set(complete.cursor["files"]) == {"orders.csv"}
+
+
+def test_settled_csv_without_final_line_break_is_read_whole(tmp_path: Path) -> None:
+    """A CSV unchanged for longer than `settle` is complete even without a final line break (many
+    tools write it so): every row, the last included, is read and the file is marked read."""
+    path = tmp_path / "orders.csv"
+    path.write_text(CSV_TEXT.rstrip("\r\n"), encoding="utf-8")
+    age(path, seconds=120)
+    [batch] = poll(connector(tmp_path, "*.csv", settle="1m"))
+    assert sorted(records_by_id([batch])) == ["orders.csv:SO-1", "orders.csv:SO-2"]
+    assert records_by_id([batch])["orders.csv:SO-2"].quantities.ordered == Decimal(12)
+    assert batch.cursor is not None and set(batch.cursor["files"]) == {"orders.csv"}
+
+
+def test_workbook_caught_mid_write_is_retried_not_quarantined(tmp_path: Path) -> None:
+    """A fresh XLSX cut short while being copied is not a problem yet: the poll goes on with the other
+    files, keeps no cursor entry for it, and reads it once the copy is complete."""
+    whole = write_xlsx(tmp_path / "stage" / "p.xlsx", [["SO-1", "已下单", None, 1]]).read_bytes()
+    write_xlsx(tmp_path / "a.xlsx", [["SO-0", "已下单", None, 1]])
+    (tmp_path / "p.xlsx").write_bytes(whole[: len(whole) // 2])
+    source = connector(tmp_path)
+    first, second = poll(source)
+    assert (first.label, sorted(records_by_id([first]))) == ("a.xlsx", ["a.xlsx:SO-0"])
+    assert second.label == "p.xlsx" and second.records == [] and second.problems == []
+    assert second.cursor is not None and set(second.cursor["files"]) == {"a.xlsx"}
+    (tmp_path / "p.xlsx").write_bytes(whole)
+    [again] = poll(source, second.cursor)
+    assert sorted(records_by_id([again])) == ["p.xlsx:SO-1"]
+
+
+def test_file_removed_while_the_poll_runs_is_dropped_quietly(tmp_path: Path) -> None:
+    """A file deleted after the folder was listed but before it was read is neither a crash nor a
+    quarantined problem: it leaves the cursor, its earlier records stay stored, the poll goes on."""
+    write_xlsx(tmp_path / "a.xlsx", [["SO-1", "已下单", None, 1]])
+    write_xlsx(tmp_path / "b.xlsx", [["SO-2", "已下单", None, 1]])
+    source = connector(tmp_path)
+    cursor = poll(source)[-1].cursor
+    write_xlsx(tmp_path / "a.xlsx", [["SO-1", "已发货", None, 1]])
+    write_xlsx(tmp_path / "b.xlsx", [["SO-2", "已发货", None, 1]])
+    for path in (tmp_path / "a.xlsx", tmp_path / "b.xlsx"):
+        os.utime(path, ns=(0, path.stat().st_mtime_ns + 1_000_000_000))
+    polling = source.poll(cursor, threading.Event())
+    first = next(polling)
+    (tmp_path / "b.xlsx").unlink()
+    rest = list(polling)
+    assert [r.native_status for r in first.records] == [{"status": "已发货"}]
+    assert [(b.label, b.records, b.problems) for b in rest] == [("b.xlsx", [], [])]
+    assert rest[-1].cursor is not None and set(rest[-1].cursor["files"]) == {"a.xlsx"}
+
+
+def excel_cached(path: Path, cells: dict[str, tuple[str, str | None]]) -> None:
+    """Give formula cells the cached results Excel would have saved: cell -> (value, `t` attribute).
+    openpyxl itself writes formulas without results, as an uncalculated workbook has them."""
+    with zipfile.ZipFile(path) as book:
+        parts = {name: book.read(name) for name in book.namelist()}
+    sheet = parts["xl/worksheets/sheet1.xml"].decode()
+    for ref, (value, kind) in cells.items():
+        typed = f' t="{kind}"' if kind else ""
+        sheet, count = re.subn(
+            rf'<c r="{ref}"([^>]*)><f>(.*?)</f><v ?/></c>',
+            rf'<c r="{ref}"\1{typed}><f>\2</f><v>{value}</v></c>',
+            sheet,
+        )
+        assert count == 1, ref
+    parts["xl/worksheets/sheet1.xml"] = sheet.encode()
+    with zipfile.ZipFile(path, "w") as book:
+        for name, data in parts.items():
+            book.writestr(name, data)
+
+
+def test_formula_cells_without_a_calculated_value_quarantine_their_row(tmp_path: Path) -> None:
+    """A workbook written by a program that does not calculate (here openpyxl) has formulas without
+    results: a row whose quantity or order number is such a formula is quarantined saying so, not
+    read as empty; cached results (Excel-saved) are used; an uncalculated formula in a column the
+    config does not use harms nothing."""
+    path = write_xlsx(
+        tmp_path / "p.xlsx",
+        [
+            ["SO-1", "已下单", None, "=2*5", "=1+1"],  # row 2: quantity never calculated
+            ["SO-2", "已下单", None, "=2*6", "=1+1"],  # row 3: quantity calculated by Excel
+            ['="SO-"&3', "已下单", None, 1, None],  # row 4: order number never calculated
+            ["SO-4", "已下单", None, 4, "=1+1"],  # row 5: formula only in the unused 备注 column
+        ],
+        headers=[*HEADERS, "备注"],
+    )
+    excel_cached(path, {"D3": ("12", None)})
+    [batch] = poll(connector(tmp_path))
+    records = records_by_id([batch])
+    assert sorted(records) == ["p.xlsx:SO-2", "p.xlsx:SO-4"]
+    assert records["p.xlsx:SO-2"].quantities.ordered == Decimal(12)
+    problems = {p.location: p for p in batch.problems}
+    assert sorted(problems) == ["p.xlsx row 2", "p.xlsx row 4"]
+    assert problems["p.xlsx row 2"].reason == (
+        "field 'ordered_qty': cell D2: formula =2*5 has no calculated value: the workbook was saved by a "
+        "program that does not calculate formulas; open it in Excel or LibreOffice and save it again"
+    )
+    assert problems["p.xlsx row 2"].raw["数量"] == "=2*5"
+    assert problems["p.xlsx row 4"].reason.startswith("field 'order': cell A4: formula =\"SO-\"&3 has no")
+
+
+def test_formula_results_that_are_empty_text_or_errors(tmp_path: Path) -> None:
+    """A formula Excel calculated to "" is an empty cell (the record is kept, its reason empty); a
+    cell holding an Excel error such as #N/A quarantines its row with the error named."""
+    path = write_xlsx(
+        tmp_path / "p.xlsx",
+        [
+            ["SO-1", "已下单", None, 1, '=IF(1=1,"","late")'],
+            ["SO-2", "#N/A", None, 1, None],
+        ],
+        headers=[*HEADERS, "备注"],
+    )
+    excel_cached(path, {"E2": ("", "str")})
+    [batch] = poll(connector(tmp_path, fields={"reason": "备注"}))
+    [record] = batch.records
+    assert (record.record_id, record.reason) == ("p.xlsx:SO-1", None)
+    [problem] = batch.problems
+    assert (problem.location, problem.reason) == (
+        "p.xlsx row 3",
+        "field 'status': cell B3 holds the Excel error #N/A",
+    )
+
+
+def test_european_csv_with_decimal_comma(tmp_path: Path) -> None:
+    """With `decimal_separator: ','` a semicolon CSV's '1,5' is one and a half and '1.234,50' is
+    1234.50; without it the same file quarantines those rows saying to set it, never reading 15."""
+    (tmp_path / "eu.csv").write_text(
+        "订单号;状态;更新时间;数量\nSO-1;已下单;;1,5\nSO-2;已下单;;1.234,50\nSO-3;已下单;;7\n",
+        encoding="utf-8",
+    )
+    age(tmp_path / "eu.csv")
+    [batch] = poll(connector(tmp_path, "eu.csv", decimal_separator=","))
+    quantities = {r.record_id: r.quantities.ordered for r in batch.records}
+    assert quantities == {"eu.csv:SO-1": Decimal("1.5"), "eu.csv:SO-2": Decimal("1234.50"), "eu.csv:SO-3": 7}
+    [guessing] = poll(connector(tmp_path, "eu.csv"))
+    assert [r.record_id for r in guessing.records] == ["eu.csv:SO-3"]
+    assert [p.reason for p in guessing.problems] == [
+        "field 'ordered_qty': '1,5' needs a decimal comma; set decimal_separator: ',' for this system",
+        "field 'ordered_qty': '1.234,50' needs a decimal comma; set decimal_separator: ',' for this system",
+    ]

@@ -90,7 +90,11 @@ class RestConnector(Connector):
         return params
 
     def _pages(self, params: dict[str, Any], stop: threading.Event) -> Iterator[tuple[list[Any], bool]]:
-        """Each page's records, and whether the listing ended there (not cut short by stop/max_pages)."""
+        """Each page's records, and whether the listing ended there (not cut short by stop/max_pages).
+
+        Raises SourceError, after the page that showed it, when the source hands out a page token it
+        gave before (following it would loop forever) or when max_pages cuts short a listing whose
+        cursor cannot advance page by page (the rest would never be read)."""
         paging, listing = self.settings.list.paging, self.settings.list
         offset, token, tokens = 0, None, set[str]()
         for index in range(paging.max_pages):
@@ -115,16 +119,27 @@ class RestConnector(Connector):
             if paging.style == "cursor":
                 next_token = get_path(body, paging.next or "")
                 token = None if next_token in (None, "") else str(next_token)
-                if token in tokens:  # a source that hands out the same token again would loop forever
-                    log.warning("page token repeated; listing stopped", system=self.name, page=index + 1)
-                    token = None
-                if token is not None:
-                    tokens.add(token)
                 last = last or token is None
             yield items, last
             if last:
                 return
-        log.warning("max_pages reached; listing cut short", system=self.name, max_pages=paging.max_pages)
+            if token is not None and token in tokens:
+                raise SourceError(
+                    f"{self.name}: page {index + 1} of {listing.path} gave the page token {token[:40]!r} "
+                    "again; the listing was stopped so as not to loop forever"
+                )
+            if token is not None:
+                tokens.add(token)
+        if self.settings.cursor is not None and self.settings.cursor.sorted:
+            # The cursor advanced with every page: the next poll goes on from there.
+            log.warning(
+                "max_pages reached; next poll continues", system=self.name, max_pages=paging.max_pages
+            )
+            return
+        raise SourceError(
+            f"{self.name}: {listing.path} has more than list.paging.max_pages={paging.max_pages} pages; "
+            "the rest was not read (raise max_pages, or filter the listing by a cursor)"
+        )
 
     def _records(self, body: Any) -> list[Any]:
         path = self.settings.list.records

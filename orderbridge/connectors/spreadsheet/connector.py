@@ -1,7 +1,8 @@
 """Spreadsheet connector: CSV and XLSX files (one file or a glob), each re-read only when it changed.
 
 A row is identified by its file and order number, never by its position. Files that disappear from
-the folder are dropped from the cursor; the records already read from them stay stored."""
+the folder are dropped from the cursor; the records already read from them stay stored. A file that
+looks half-written and changed within `settle` is left for the next poll."""
 
 from __future__ import annotations
 
@@ -10,32 +11,48 @@ import glob
 import hashlib
 import io
 import threading
+import time as clock
 from collections import Counter
 from collections.abc import Iterator
 from datetime import date, datetime, time, timedelta
+from itertools import zip_longest
 from pathlib import Path
 from typing import Any
 
 import openpyxl
+import structlog
+from openpyxl.utils import get_column_letter
 from pydantic import ValidationError
 
 from orderbridge.connectors.base import (
+    BadValue,
     Batch,
     Connector,
     RecordError,
     RecordProblem,
     SourceError,
     build_record,
+    read_field,
 )
 from orderbridge.connectors.spreadsheet.settings import SpreadsheetSettings
 
 SUPPORTED = (".csv", ".xlsx", ".xlsm")
 LOCK_PREFIXES = ("~$", ".~lock.")  # Excel's and LibreOffice's files for an open workbook
 Row = tuple[int, list[Any]]  # sheet row number (1-based), cell values
+NOT_CALCULATED = (
+    "has no calculated value: the workbook was saved by a program that does not calculate formulas; "
+    "open it in Excel or LibreOffice and save it again"
+)
+
+log = structlog.get_logger(__name__)
 
 
 class UnreadableFile(Exception):
     pass
+
+
+class Unsettled(Exception):
+    """The file looks half-written and changed recently: read it again at the next poll."""
 
 
 class SpreadsheetConnector(Connector):
@@ -68,7 +85,14 @@ class SpreadsheetConnector(Connector):
         for index, (name, path) in enumerate(changed, 1):
             if stop.is_set():
                 return
-            batch, entry = self.read_file(name, path)
+            try:
+                batch, entry = self.read_file(name, path)
+            except FileNotFoundError:  # removed since it was listed
+                batch, entry = Batch(label=name), None
+                entries.pop(name, None)
+            except Unsettled as exc:
+                log.info("spreadsheet still being written; read at the next poll", file=name, reason=str(exc))
+                batch, entry = Batch(label=name), None
             if entry is not None:
                 entries[name] = entry
             batch.cursor, batch.done, batch.total = {"files": dict(entries)}, index, len(changed)
@@ -96,7 +120,9 @@ class SpreadsheetConnector(Connector):
         }
 
     def read_file(self, name: str, path: Path) -> tuple[Batch, dict[str, Any] | None]:
-        """One file's batch, and its new cursor entry (None when the file must be read again)."""
+        """One file's batch, and its new cursor entry (None when the file must be read again).
+
+        Raises FileNotFoundError when the file is gone, Unsettled when it looks half-written."""
         batch = Batch(label=name)
 
         def unreadable(reason: str) -> tuple[Batch, None]:
@@ -110,11 +136,22 @@ class SpreadsheetConnector(Connector):
         try:
             mtime_ns = path.stat().st_mtime_ns
             data = path.read_bytes()
-            read = read_csv if path.suffix.lower() == ".csv" else read_xlsx
-            headers, rows = read(data, self.settings)
+        except FileNotFoundError:
+            raise
+        except OSError as exc:  # no permission, a share gone away: this file only
+            return unreadable(f"cannot read the file: {exc.strerror or exc}")
+        settling = clock.time_ns() - mtime_ns < self.settings.settle.total_seconds() * 1e9
+        is_csv = path.suffix.lower() == ".csv"
+        # A writer caught mid-row leaves a last line without its line break (and a cut value in it).
+        if settling and (not data or (is_csv and not data.endswith((b"\n", b"\r")))):
+            raise Unsettled("empty" if not data else "the last line has no line break yet")
+        try:
+            headers, rows = (read_csv if is_csv else read_xlsx)(data, self.settings)
         except UnreadableFile as exc:
             return unreadable(f"cannot read the file: {exc}")
         except Exception as exc:  # parsers of damaged files raise anything; the other files go on
+            if settling:  # a workbook is unreadable until its writer has finished
+                raise Unsettled(f"{type(exc).__name__}: {exc}") from None
             return unreadable(f"cannot read the file: {type(exc).__name__}: {exc}")
         by_text: dict[str, int] = {}
         for position, header in enumerate(headers):
@@ -146,26 +183,25 @@ class SpreadsheetConnector(Connector):
             raw = {h: _json_safe(cell.get(at)) for at, h in enumerate(headers) if h is not None}
             values = {field: cell.get(at) for field, at in fields.items()}
             location = f"{name} row {number}"
-            key = _text(values.get(settings.fields.record_id or settings.order_id.field))
-            if key is None:
-                links = [
-                    f"{kind}:{v}"
-                    for kind, at in settings.fields.links.items()
-                    if (v := _text(values.get(at)))
-                ]
-                key = links[0] if links else None
-            if key is None:
-                column = settings.columns.get(settings.order_id.field, settings.order_id.field)
-                batch.problems.append(
-                    RecordProblem(location, f"no order number: column {column!r} is empty", raw)
-                )
-                continue
-            seen[key] += 1
-            record_id = f"{name}:{key}" + (f"#{seen[key]}" if seen[key] > 1 else "")
             try:
+                key = self._row_key(values)
+                seen[key] += 1
+                record_id = f"{name}:{key}" + (f"#{seen[key]}" if seen[key] > 1 else "")
                 batch.records.append(build_record(self.name, values, settings, record_id=record_id, raw=raw))
             except (RecordError, ValidationError) as exc:
                 batch.problems.append(RecordProblem(location, str(exc), raw))
+
+    def _row_key(self, values: dict[str, Any]) -> str:
+        """The order number (or record id, or first link) that names a row within its file."""
+        settings = self.settings
+        key = _text(read_field(values, settings.fields.record_id or settings.order_id.field))
+        if key is not None:
+            return key
+        for kind, at in settings.fields.links.items():
+            if (link := _text(read_field(values, at))) is not None:
+                return f"{kind}:{link}"
+        column = settings.columns.get(settings.order_id.field, settings.order_id.field)
+        raise RecordError(f"no order number: column {column!r} is empty")
 
 
 def read_csv(data: bytes, settings: SpreadsheetSettings) -> tuple[list[str | None], list[Row]]:
@@ -189,7 +225,28 @@ def read_csv(data: bytes, settings: SpreadsheetSettings) -> tuple[list[str | Non
 
 
 def read_xlsx(data: bytes, settings: SpreadsheetSettings) -> tuple[list[str | None], list[Row]]:
-    book = openpyxl.load_workbook(io.BytesIO(data), read_only=True, data_only=True)
+    """Cached cell values; a formula cell without one, or holding an Excel error, becomes a BadValue."""
+    values, formulas = _cells(data, settings, data_only=True), _cells(data, settings, data_only=False)
+    table: list[list[Any]] = []
+    no_row: list[tuple[Any, str]] = []
+    for number, (row, formula_row) in enumerate(zip_longest(values, formulas, fillvalue=no_row), 1):
+        cells: list[Any] = []
+        for column, (cached, formula) in enumerate(zip_longest(row, formula_row, fillvalue=(None, "n")), 1):
+            (value, kind), (text, formula_kind) = cached, formula
+            where = f"cell {get_column_letter(column)}{number}"
+            if kind == "e":
+                value = BadValue(str(value), f"{where} holds the Excel error {value}")
+            elif value is None and formula_kind == "f" and kind != "str":  # "str": calculated to ""
+                shown = str(getattr(text, "text", text))  # an array formula keeps its text in .text
+                value = BadValue(shown, f"{where}: formula {shown} {NOT_CALCULATED}")
+            cells.append(value)
+        table.append(cells)
+    return _split(table, settings.header_row)
+
+
+def _cells(data: bytes, settings: SpreadsheetSettings, *, data_only: bool) -> list[list[tuple[Any, str]]]:
+    """Each row's (value, data type); with data_only the cached results of formulas, else the formulas."""
+    book = openpyxl.load_workbook(io.BytesIO(data), read_only=True, data_only=data_only)
     try:
         if settings.sheet is not None and settings.sheet not in book.sheetnames:
             raise UnreadableFile(
@@ -197,10 +254,9 @@ def read_xlsx(data: bytes, settings: SpreadsheetSettings) -> tuple[list[str | No
             )
         sheet = book[settings.sheet] if settings.sheet else book.worksheets[0]
         sheet.reset_dimensions()  # some writers record a wrong size; read what is there
-        table = [list(row) for row in sheet.iter_rows(values_only=True)]
+        return [[(cell.value, cell.data_type) for cell in row] for row in sheet.iter_rows()]
     finally:
         book.close()
-    return _split(table, settings.header_row)
 
 
 def _split(table: list[list[Any]], header_row: int) -> tuple[list[str | None], list[Row]]:

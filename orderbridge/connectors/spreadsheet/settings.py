@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import codecs
+from datetime import timedelta
 from typing import Literal, Self
 
 from pydantic import Field, field_validator, model_validator
 
+from orderbridge.config.types import Duration
 from orderbridge.connectors.base import FieldMap, SystemSettings
 
 
@@ -26,6 +28,13 @@ class SpreadsheetSettings(SystemSettings):
     encoding: str = Field(default="utf-8-sig", description="CSV encoding (utf-8-sig also reads plain UTF-8).")
     delimiter: str | None = Field(
         default=None, min_length=1, max_length=1, description="CSV delimiter; sniffed when not given."
+    )
+
+    settle: Duration = Field(
+        default=timedelta(minutes=1),
+        description="A file that looks half-written (an unreadable workbook, a CSV whose last line has no "
+        "line break, an empty file) and changed less than this long ago is read at the next poll "
+        "instead of being quarantined.",
     )
 
     @field_validator("encoding")
