@@ -4,7 +4,7 @@ deadline of each order."""
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
@@ -13,12 +13,13 @@ from sqlalchemy import Connection
 
 from orderbridge.mapping.model import Observation
 from orderbridge.reconciler import rules
-from orderbridge.reconciler.lifecycle import Change, settle
+from orderbridge.reconciler.lifecycle import AGREE, Change, settle
 from orderbridge.reconciler.settings import ReconcileSettings
-from orderbridge.reconciler.types import Finding, OrderSnapshot, RuleContext, Wake
+from orderbridge.reconciler.types import Finding, OrderSnapshot, Rule, RuleContext, Wake
 from orderbridge.storage import discrepancies as repo
 from orderbridge.storage import observations, queue
 from orderbridge.storage.db import Store
+from orderbridge.storage.discrepancies import Discrepancy
 
 log = structlog.get_logger("orderbridge.reconciler")
 ORPHAN = "orphan"
@@ -45,13 +46,17 @@ class Reconciler:
         settings: ReconcileSettings,
         systems: tuple[str, ...],
         link_by: dict[str, list[str]] | None = None,
+        *,
+        order_rules: Mapping[str, Rule] = rules.ORDER_RULES,
     ) -> None:
+        """`order_rules` are the rules there are (the built-in ones unless given); `settings.rules`
+        chooses among them."""
         self.store = store
         self.settings = settings
         self.systems = systems
         self.link_by = link_by or {}
         enabled = settings.rules
-        self.order_rules = {n: r for n, r in rules.ORDER_RULES.items() if enabled is None or n in enabled}
+        self.order_rules = {n: r for n, r in order_rules.items() if enabled is None or n in enabled}
         self.orphans_enabled = enabled is None or ORPHAN in enabled
 
     def run(
@@ -69,12 +74,20 @@ class Reconciler:
                 found, history = observations.load_orders(conn, chunk)
                 findings: dict[str, list[Finding]] = {}
                 wakes: dict[str, datetime] = {}
+                failed: set[tuple[str, str]] = set()
                 for key in chunk:
                     snapshot = OrderSnapshot(key, found[key], history[key])
-                    findings[key], wake = self._evaluate(snapshot, ctx, result)
+                    findings[key], wake, broken = self._evaluate(snapshot, ctx, result)
+                    failed.update((key, name) for name in broken)
                     if wake is not None:
                         wakes[key] = wake
-                settled = settle(conn, findings, repo.active_for(conn, chunk), self.settings, now)
+                # A rule that failed on an order says nothing about it: its discrepancies stay as they are.
+                active = [
+                    d
+                    for d in repo.active_for(conn, chunk)
+                    if d.rule != ORPHAN and (d.order_key, d.rule) not in failed
+                ]
+                settled = settle(conn, findings, active, self.settings, now, self._resolution)
                 for key, at in settled.wakes.items():
                     wakes[key] = min(at, wakes.get(key, at))
                 queue.done(conn, chunk, now)
@@ -99,15 +112,18 @@ class Reconciler:
 
     def _evaluate(
         self, snapshot: OrderSnapshot, ctx: RuleContext, result: PassResult
-    ) -> tuple[list[Finding], datetime | None]:
+    ) -> tuple[list[Finding], datetime | None, list[str]]:
+        """The findings on one order, the earliest time to look again, and the rules that failed."""
         findings: list[Finding] = []
         wake: datetime | None = None
+        failed: list[str] = []
         for name, rule in self.order_rules.items():
             try:
                 outcomes = list(rule(snapshot, ctx))
             except Exception:
                 # One rule failing on one order must not stop the pass; it is logged loudly.
                 result.rule_errors += 1
+                failed.append(name)
                 log.exception("rule failed", rule=name, order_key=snapshot.order_key)
                 continue
             for outcome in outcomes:
@@ -115,7 +131,12 @@ class Reconciler:
                     wake = outcome.at if wake is None else min(wake, outcome.at)
                 else:
                     findings.append(outcome)
-        return findings, wake
+        return findings, wake, failed
+
+    def _resolution(self, stale: Discrepancy) -> str:
+        if stale.rule not in self.order_rules:
+            return f"the {stale.rule} rule is switched off"
+        return AGREE
 
     def _orphans(self, conn: Connection, ctx: RuleContext, now: datetime) -> list[Change]:
         unlinked = observations.unlinked(conn)

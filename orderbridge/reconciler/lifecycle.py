@@ -4,7 +4,7 @@ acknowledge or snooze it. Every transition is an event."""
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
@@ -16,6 +16,8 @@ from orderbridge.reconciler.types import Finding
 from orderbridge.storage import discrepancies as repo
 from orderbridge.storage.discrepancies import ACKNOWLEDGED, OPEN, RESOLVED, SNOOZED, Discrepancy
 from orderbridge.storage.queue import enqueue
+
+AGREE = "the systems agree again"
 
 
 @dataclass(frozen=True)
@@ -42,11 +44,12 @@ def settle(
     active: Iterable[Discrepancy],
     settings: ReconcileSettings,
     now: datetime,
-    resolution: str = "the systems agree again",
+    resolution: str | Callable[[Discrepancy], str] = AGREE,
 ) -> Settled:
     """Reconcile stored discrepancies with what the rules see now, for the orders in `findings`
     (keys with an empty list had no problem). `active` are the stored unresolved discrepancies of
-    that same scope."""
+    that same scope that the findings speak for: each one not seen again is resolved, with
+    `resolution` (or what it says for that discrepancy)."""
     changes: list[Change] = []
     wakes: dict[str, datetime] = {}
 
@@ -74,11 +77,14 @@ def settle(
         else:
             changes.append(_open(conn, fp, key, finding, now))
         if settings.escalation:
-            wake(key, now + settings.escalation[0])
+            wake(key, now + min(settings.escalation))
     for stale in active:
         if stale.fingerprint not in keyed:
-            repo.change(conn, stale.id, {"status": RESOLVED, "resolved_at": now, "resolution": resolution})
-            repo.add_event(conn, stale.id, now, "resolved", {"resolution": resolution})
+            text = resolution if isinstance(resolution, str) else resolution(stale)
+            # A snooze ends with the problem; the events keep that it was snoozed.
+            values = {"status": RESOLVED, "resolved_at": now, "resolution": text, "snoozed_until": None}
+            repo.change(conn, stale.id, values)
+            repo.add_event(conn, stale.id, now, "resolved", {"resolution": text})
             changes.append(
                 _change(
                     "resolved",
@@ -261,7 +267,7 @@ def _keep(
             )
         )
     age = now - existing.opened_at
-    tiers = settings.escalation
+    tiers = sorted(settings.escalation)
     escalation = sum(1 for limit in tiers if age >= limit)
     if status == OPEN and escalation > existing.escalation:
         values["escalation"] = escalation

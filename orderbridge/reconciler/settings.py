@@ -25,9 +25,16 @@ class ExpectSettings(BaseModel):
 
 
 class ToleranceSettings(BaseModel):
+    """How far two numbers may differ and still agree: within the absolute or the relative limit (of the
+    number compared against) is agreement. Amounts in different currencies are never compared as numbers:
+    that is reported as a mismatch of its own. An amount without a currency is taken to be in the other's."""
+
     model_config = ConfigDict(extra="forbid")
 
     quantity: Decimal = Field(default=Decimal(0), ge=0, description="Absolute quantity difference allowed.")
+    quantity_percent: Decimal = Field(
+        default=Decimal(0), ge=0, description="Relative quantity difference allowed, in %."
+    )
     amount: Decimal = Field(default=Decimal("0.01"), ge=0, description="Absolute amount difference allowed.")
     amount_percent: Decimal = Field(
         default=Decimal(0), ge=0, description="Relative difference allowed, in %."

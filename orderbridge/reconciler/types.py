@@ -21,18 +21,22 @@ class OrderSnapshot:
     history: list[HistoryEntry] = field(default_factory=list)  # oldest first
 
     def by_system(self, dimension: Dimension | None = None) -> dict[str, Observation]:
-        """One observation per system (the most recent record when a system has duplicates)."""
+        """One observation per system (reporting on `dimension` when given). When a system has several
+        records (a duplicate), the one that changed last: latest status time, then latest seen, then the
+        highest record id, so the choice never depends on the order records were loaded in. The
+        duplicate and unmapped rules read `observations`, which keeps every record."""
         chosen: dict[str, Observation] = {}
-        for obs in sorted(self.observations, key=lambda o: o.effective_at):
+        for obs in sorted(self.observations, key=lambda o: (o.effective_at, o.observed_at, o.record_id)):
             if dimension is None or dimension in obs.statuses:
                 chosen[obs.system] = obs
         return chosen
 
-    def entered_at(self, system: str, dimension: Dimension, status: str) -> datetime | None:
-        """When `system` entered its current run of `status` on `dimension`, from history."""
+    def entered_at(self, system: str, record_id: str, dimension: Dimension, status: str) -> datetime | None:
+        """When one record of `system` entered its current run of `status` on `dimension`, from history.
+        Per record: another record of the same system (a duplicate) does not interrupt the run."""
         start = None
         for entry in self.history:
-            if entry.system != system or entry.dimension != dimension:
+            if entry.system != system or entry.record_id != record_id or entry.dimension != dimension:
                 continue
             start = (start or entry.at) if entry.status == status else None
         return start

@@ -3,6 +3,7 @@ incremental evaluation, auto-resolution, reopening, escalation, acknowledgement 
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from datetime import datetime, timedelta
 
 import pytest
@@ -10,7 +11,9 @@ import pytest
 from orderbridge.mapping.model import CanonicalStatus, Dimension, Observation
 from orderbridge.reconciler.engine import Reconciler
 from orderbridge.reconciler.lifecycle import LifecycleError, acknowledge, snooze
+from orderbridge.reconciler.rules import ORDER_RULES
 from orderbridge.reconciler.settings import ReconcileSettings
+from orderbridge.reconciler.types import OrderSnapshot, Outcome, RuleContext
 from orderbridge.storage import discrepancies, observations, queue
 from orderbridge.storage.db import Store
 
@@ -159,3 +162,98 @@ def test_rules_can_be_switched_off(store: Store, now: datetime) -> None:
     say(store, "wms", "SO-1", "shipped", now - 6 * H)
     say(store, "erp", "SO-1", "preparing", now - 7 * H)
     assert reconciler(store, rules=["stuck"]).run(now).changes == []
+
+
+def test_sla_deadline_wakes_the_engine_without_any_change(store: Store, now: datetime) -> None:
+    """Preparing for 20 h with a 1-day SLA: nothing yet, the order is queued for the moment the SLA
+    passes and the pass at that moment opens `stuck`, though no system said anything new."""
+    say(store, "wms", "SO-1", "preparing", now - 20 * H)
+    engine = reconciler(store, sla={"preparing": ["1d"]})
+    assert engine.run(now).changes == []
+    with store.engine.connect() as conn:
+        assert queue.due(conn, now + 4 * H - timedelta(seconds=1)) == []
+        assert queue.due(conn, now + 4 * H) == ["SO-1"]
+    assert [(c.kind, c.rule) for c in engine.run(now + 4 * H).changes] == [("opened", "stuck")]
+
+
+def test_unchanged_problem_is_not_updated_by_age_alone(store: Store, now: datetime) -> None:
+    """Looking again at a stuck order in the same tier changes nothing; reaching the next tier updates it."""
+    say(store, "wms", "SO-1", "preparing", now - 30 * H)
+    engine = reconciler(store, sla={"preparing": ["1d", "3d"]}, escalation=["10d"])
+    assert [c.kind for c in engine.run(now).changes] == ["opened"]
+    assert engine.run(now + 5 * H, full=True).changes == []
+    assert [c.kind for c in engine.run(now + 2 * timedelta(days=1)).changes] == ["updated"]
+
+
+def test_failing_rule_leaves_its_discrepancies_alone(store: Store, now: datetime) -> None:
+    """A rule that raises on an order is counted and says nothing: its open discrepancy is not resolved as
+    if the systems agreed, and the other rules still run."""
+    say(store, "wms", "SO-1", "shipped", now - 6 * H)
+    say(store, "erp", "SO-1", "preparing", now - 7 * H)
+    (opened,) = reconciler(store).run(now).changes
+
+    def broken(snapshot: OrderSnapshot, ctx: RuleContext) -> Iterable[Outcome]:
+        raise RuntimeError("a bug in a rule")
+
+    settings = ReconcileSettings.model_validate(
+        {"authority": {"fulfillment": "wms"}, "sla": {"shipped": ["1h"]}}
+    )
+    failing = Reconciler(store, settings, ("erp", "wms"), order_rules={**ORDER_RULES, "status_lag": broken})
+    result = failing.run(now + H, full=True)
+    assert result.rule_errors == 1
+    assert [(c.kind, c.rule) for c in result.changes] == [("opened", "stuck")]
+    with store.engine.connect() as conn:
+        kept = discrepancies.get(conn, opened.id)
+    assert kept is not None and kept.status == "open"
+
+
+def test_switched_off_rule_resolves_saying_so(store: Store, now: datetime) -> None:
+    """A discrepancy of a rule no longer enabled is resolved with that reason, not as an agreement."""
+    say(store, "wms", "SO-1", "shipped", now - 6 * H)
+    say(store, "erp", "SO-1", "preparing", now - 7 * H)
+    reconciler(store).run(now)
+    changes = reconciler(store, rules=["stuck"]).run(now + H, full=True).changes
+    assert [(c.kind, c.rule) for c in changes] == [("resolved", "status_lag")]
+    (resolved,) = listing(store, "resolved")
+    assert resolved.resolution == "the status_lag rule is switched off"
+
+
+def test_snoozed_discrepancy_that_resolves_reopens_open(store: Store, now: datetime) -> None:
+    """Snoozed, then the systems agree: resolved, the snooze gone with it. When the problem is back it
+    reopens as open (not snoozed), one discrepancy with its whole history."""
+    say(store, "wms", "SO-1", "shipped", now - 6 * H)
+    say(store, "erp", "SO-1", "preparing", now - 7 * H)
+    engine = reconciler(store)
+    (opened,) = engine.run(now).changes
+    with store.begin() as conn:
+        snooze(conn, opened.id, now + 10 * H, "ops", "waiting for the ERP batch", now)
+    say(store, "erp", "SO-1", "shipped", now + H)
+    assert [c.kind for c in engine.run(now + H).changes] == ["resolved"]
+    (resolved,) = listing(store, "resolved")
+    assert resolved.snoozed_until is None
+    say(store, "wms", "SO-1", "delivered", now + 2 * H)
+    assert [c.kind for c in engine.run(now + 3 * H).changes] == ["reopened"]
+    with store.engine.connect() as conn:
+        found = discrepancies.get(conn, opened.id)
+    assert found is not None and (found.status, found.snoozed_until) == ("open", None)
+    assert [e.kind for e in found.events] == ["opened", "snoozed", "resolved", "reopened"]
+
+
+def test_acknowledged_discrepancy_that_reopens_escalates_again(store: Store, now: datetime) -> None:
+    """An acknowledgement covers one occurrence: reopened, the discrepancy is open, unacknowledged, and
+    escalates by the age of the new occurrence."""
+    say(store, "wms", "SO-1", "shipped", now - 6 * H)
+    say(store, "erp", "SO-1", "preparing", now - 7 * H)
+    engine = reconciler(store)
+    (opened,) = engine.run(now).changes
+    with store.begin() as conn:
+        acknowledge(conn, opened.id, "li.wei", None, now)
+    say(store, "erp", "SO-1", "shipped", now + H)
+    engine.run(now + H)
+    say(store, "wms", "SO-1", "delivered", now + 2 * H)
+    assert [c.kind for c in engine.run(now + 3 * H).changes] == ["reopened"]
+    day_later = now + 3 * H + timedelta(days=1)
+    assert [c.kind for c in engine.run(day_later).changes] == ["escalated"]
+    with store.engine.connect() as conn:
+        found = discrepancies.get(conn, opened.id)
+    assert found is not None and (found.status, found.acknowledged_by, found.escalation) == ("open", None, 1)

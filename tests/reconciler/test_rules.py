@@ -101,6 +101,23 @@ def split(outcomes: Iterable[Outcome]) -> tuple[list[Finding], list[Wake]]:
     return [o for o in listed if isinstance(o, Finding)], [o for o in listed if isinstance(o, Wake)]
 
 
+# -- the snapshot ---------------------------------------------------------------------------------
+
+
+def test_by_system_picks_the_last_changed_record_whatever_the_load_order() -> None:
+    """Of two records of one system, the one whose status changed last speaks for it; on a tie in time the
+    highest record id does, however the records were loaded. `observations` keeps both."""
+    older = obs("wms", 5, record="B", fulfillment="preparing")
+    newer = obs("wms", 2, record="A", fulfillment="shipped")
+    assert snap(older, newer).by_system()["wms"] is newer
+    assert snap(newer, older).by_system()["wms"] is newer
+    first = obs("wms", 3, record="A", fulfillment="preparing")
+    second = obs("wms", 3, record="B", fulfillment="shipped")
+    assert snap(first, second).by_system()["wms"] is second
+    assert snap(second, first).by_system()["wms"] is second
+    assert len(snap(first, second).observations) == 2
+
+
 # -- status_lag -----------------------------------------------------------------------------------
 
 
@@ -176,6 +193,16 @@ def test_status_lag_per_dimension() -> None:
     assert (finding.dimension, finding.systems) == (B, ("erp", "finance"))
 
 
+def test_status_lag_does_not_judge_an_implied_status_as_behind() -> None:
+    """A carrier in transit implies fulfilment shipped; the WMS saying delivered does not make the carrier
+    lag on fulfilment (its progress is judged on the shipment dimension). Its delivered still leads a
+    system that says less."""
+    snapshot = snap(obs("wms", 5, fulfillment="delivered"), carrier("in_transit", 3))
+    assert found(status_lag(snapshot, ctx(authority={"fulfillment": "wms"}))) == []
+    [finding] = found(status_lag(snap(obs("erp", 30, fulfillment="shipped"), carrier("delivered", 3)), ctx()))
+    assert finding.systems == ("carrier", "erp")
+
+
 # -- ahead_of_authority ---------------------------------------------------------------------------
 
 
@@ -215,6 +242,27 @@ def test_ahead_of_authority_ignores_implied_statuses() -> None:
     """A carrier's delivered implies fulfilment delivered; that is no claim against the WMS."""
     snapshot = snap(carrier("delivered"), obs("wms", fulfillment="shipped"))
     assert found(ahead_of_authority(snapshot, ctx(authority={"fulfillment": "wms"}))) == []
+
+
+def test_ahead_of_authority_confirmed_by_the_shipment_authority() -> None:
+    """ERP delivered while the WMS (fulfilment authority) says shipped: the carrier, shipment authority,
+    saying delivered confirms it; in transit it does not."""
+    settings = ctx(authority={"fulfillment": "wms", "shipment": "carrier"})
+    erp, wms = obs("erp", 2, fulfillment="delivered"), obs("wms", 24, fulfillment="shipped")
+    assert found(ahead_of_authority(snap(erp, wms, carrier("delivered", 3)), settings)) == []
+    [finding] = found(ahead_of_authority(snap(erp, wms, carrier("in_transit", 3)), settings))
+    assert finding.systems == ("erp", "wms")
+
+
+def test_ahead_of_authority_not_confirmed_by_the_claimant_or_a_non_authority() -> None:
+    """A system's own shipment status does not confirm its own claim, and with a shipment authority
+    configured another carrier's word does not either."""
+    wms = obs("wms", 24, fulfillment="shipped")
+    own = obs("erp", 2, fulfillment="delivered", shipment="delivered")
+    assert len(found(ahead_of_authority(snap(own, wms), ctx(authority={"fulfillment": "wms"})))) == 1
+    other = ctx(authority={"fulfillment": "wms", "shipment": "kuaidi100"})
+    erp = obs("erp", 2, fulfillment="delivered")
+    assert len(found(ahead_of_authority(snap(erp, wms, carrier("delivered", 3)), other))) == 1
 
 
 # -- status_conflict ------------------------------------------------------------------------------
@@ -303,6 +351,10 @@ def test_missing_after_its_window() -> None:
     assert finding.details["expected_since"] == ago(3).isoformat()
     assert finding.details["erp"]["status"] == "approved"
     assert finding.details["wms"]["status"] is None
+    assert finding.summary == (
+        "wms has no record of the order, expected within 2h of it reaching approved on 2026-11-22 09:00 UTC "
+        "(erp says approved)"
+    )
 
 
 def test_missing_within_its_window_asks_to_be_woken() -> None:
@@ -384,6 +436,17 @@ def test_quantity_mismatch_tolerance_boundary() -> None:
     settings = ctx(tolerance={"quantity": 2})
     assert found(quantity_mismatch(snap(ordered, at_limit), settings)) == []
     assert len(found(quantity_mismatch(snap(ordered, beyond), settings))) == 1
+
+
+def test_quantity_mismatch_relative_tolerance() -> None:
+    """With 5 % allowed, 96 shipped of 100 ordered agrees and 94 does not (either limit suffices)."""
+    ordered = obs("erp", fulfillment="shipped", quantities=Quantities(ordered=Decimal(100)))
+    settings = ctx(tolerance={"quantity": 1, "quantity_percent": 5})
+    within = obs("wms", fulfillment="shipped", quantities=Quantities(shipped=Decimal(96)))
+    beyond = obs("wms", fulfillment="shipped", quantities=Quantities(shipped=Decimal(94)))
+    assert found(quantity_mismatch(snap(ordered, within), settings)) == []
+    [finding] = found(quantity_mismatch(snap(ordered, beyond), settings))
+    assert finding.details["checks"][0]["tolerance_percent"] == "5"
 
 
 def test_quantity_mismatch_waits_for_shipping() -> None:
@@ -504,6 +567,22 @@ def test_amount_mismatch_different_currencies_are_not_compared() -> None:
     assert finding.details["checks"][0]["currencies_differ"] is True
 
 
+def test_amount_mismatch_currency_codes_compare_loosely_and_a_missing_one_is_assumed_equal() -> None:
+    """ "cny " and "CNY" are one currency; an amount without a currency is compared as a number."""
+    order = obs("erp", amounts=money(order="100", currency="CNY"))
+    assert (
+        found(
+            amount_mismatch(
+                snap(order, obs("finance", amounts=money(invoiced="100", currency="cny "))), ctx()
+            )
+        )
+        == []
+    )
+    assert found(amount_mismatch(snap(order, obs("finance", amounts=money(invoiced="100"))), ctx())) == []
+    [finding] = found(amount_mismatch(snap(order, obs("finance", amounts=money(invoiced="90"))), ctx()))
+    assert finding.details["checks"][0]["difference"] == "-10"
+
+
 def test_amount_mismatch_paid_vs_invoiced_only_once_paid() -> None:
     """A partial payment on an unpaid bill is expected; a bill marked paid for less than invoiced is not."""
     partial = obs("finance", billing="partially_paid", amounts=money(invoiced="500", paid="200"))
@@ -554,7 +633,7 @@ def test_stuck_past_the_last_tier_is_critical() -> None:
     assert finding.details["age_hours"] == 96.0
     assert finding.details["tiers"] == ["1d", "3d"]
     assert finding.details["entered"] == ago(96).isoformat()
-    assert finding.summary == "erp has said preparing for 4 d (since 2026-11-18 12:00 UTC); SLA 1d, 3d"
+    assert finding.summary == "erp has said preparing since 2026-11-18 12:00 UTC, past SLA tier 2 of 1d, 3d"
 
 
 def test_stuck_first_tier_is_a_warning_with_a_wake_for_the_next() -> None:
@@ -592,13 +671,70 @@ def test_stuck_dimension_qualified_key() -> None:
     assert (finding.dimension, finding.systems) == (S, ("carrier",))
 
 
-def test_stuck_follows_the_authority_then_the_most_advanced() -> None:
-    """The order's stage is what its authority says; without one, the most advanced system's, so a slow
-    ERP does not make a shipped order look stuck."""
+def test_stuck_not_while_any_system_shows_progress_beyond_the_stage() -> None:
+    """The order's stage is the furthest any system shows, so a slow ERP does not make a shipped order look
+    stuck in preparing, even when the ERP is the authority."""
     snapshot = snap(obs("erp", 96, fulfillment="preparing"), obs("wms", 2, fulfillment="shipped"))
     assert list(stuck(snapshot, ctx(**SLA))) == []
-    [finding] = found(stuck(snapshot, ctx(**SLA, authority={"fulfillment": "erp"})))
-    assert finding.systems == ("erp",)
+    assert list(stuck(snapshot, ctx(**SLA, authority={"fulfillment": "erp"}))) == []
+
+
+def test_stuck_in_shipped_not_when_a_carrier_or_another_system_says_delivered() -> None:
+    """The WMS (authority) says shipped for 6 days with a 5-day SLA, but the carrier's delivered (which
+    implies fulfilment delivered), an ERP's delivered, or a system's own shipment status delivered shows
+    the order moved on: not stuck."""
+    settings = ctx(sla={"shipped": ["5d"]}, authority={"fulfillment": "wms", "shipment": "carrier"})
+    wms = obs("wms", 144, fulfillment="shipped")
+    assert list(stuck(snap(wms, carrier("delivered", 24)), settings)) == []
+    assert list(stuck(snap(wms, obs("erp", 24, fulfillment="delivered")), settings)) == []
+    both = obs("erp", 24, fulfillment="shipped", shipment="delivered")
+    assert list(stuck(snap(wms, both), settings)) == []
+
+
+def test_stuck_in_shipped_when_no_system_moved_on() -> None:
+    """WMS shipped 6 days ago and the carrier in transit (implied shipped) for 5.5 days: stuck, named after
+    the authority when it holds the stage, else after the system that got there first."""
+    snapshot = snap(obs("wms", 144, fulfillment="shipped"), carrier("in_transit", 132))
+    [finding] = found(stuck(snapshot, ctx(sla={"shipped": ["5d"]}, authority={"fulfillment": "carrier"})))
+    assert (finding.systems, finding.details["entered"]) == (("carrier",), ago(132).isoformat())
+    [finding] = found(stuck(snapshot, ctx(sla={"shipped": ["5d"]})))
+    assert (finding.systems, finding.details["entered"]) == (("wms",), ago(144).isoformat())
+
+
+def test_stuck_side_states_follow_the_authority_else_each_system() -> None:
+    """An authority on hold puts the order on hold: not stuck in preparing, stuck on hold past that SLA.
+    Without an authority, a system on hold past the SLA holds the order there; with an authority in a
+    progress stage, another system's hold does not."""
+    snapshot = snap(obs("erp", 96, fulfillment="preparing"), obs("wms", 72, fulfillment="on_hold"))
+    settings = {"sla": {"preparing": ["1d"], "on_hold": ["2d"]}}
+    [finding] = found(stuck(snapshot, ctx(**settings, authority={"fulfillment": "wms"})))
+    assert (finding.systems, finding.details["status"]) == (("wms",), "on_hold")
+    assert [f.details["status"] for f in found(stuck(snapshot, ctx(**settings)))] == ["preparing", "on_hold"]
+    by_erp = found(stuck(snapshot, ctx(**settings, authority={"fulfillment": "erp"})))
+    assert [f.details["status"] for f in by_erp] == ["preparing"]
+
+
+def test_stuck_with_duplicate_records_counts_each_record_from_its_own_history() -> None:
+    """The WMS record A has said preparing for 4 days (re-sent an hour ago); a second record B said placed
+    in between. B's history does not restart A's clock."""
+    snapshot = snap(
+        obs("wms", 1, record="A", fulfillment="preparing"),
+        obs("wms", 50, record="B", fulfillment="placed"),
+        history=[entry("wms", F, "preparing", 96, "A"), entry("wms", F, "placed", 50, "B")],
+    )
+    [finding] = found(stuck(snapshot, ctx(**SLA)))
+    assert finding.details["entered"] == ago(96).isoformat()
+
+
+def test_stuck_summary_does_not_change_with_age_alone() -> None:
+    """Evaluated again later in the same tier, the finding reads the same (its age is in the details), so a
+    discrepancy is not 'updated' just because time passed."""
+    snapshot = snap(obs("erp", 30, fulfillment="preparing"))
+    [early] = found(stuck(snapshot, ctx(**SLA)))
+    later = RuleContext(now=NOW + timedelta(hours=20), settings=ReconcileSettings(**SLA), systems=SYSTEMS)
+    [late] = found(stuck(snapshot, later))
+    assert late.summary == early.summary
+    assert (early.details["age_hours"], late.details["age_hours"]) == (30.0, 50.0)
 
 
 def test_stuck_counts_from_entering_the_status() -> None:
@@ -662,6 +798,32 @@ def test_regression_from_the_highest_earlier_status_through_a_side_state() -> No
     assert finding.details["from"]["status"] == "shipped"
 
 
+def test_regression_unmapped_is_neither_progress_nor_a_step_back() -> None:
+    """An unmapped value after shipped is no regression; shipped, unmapped, preparing is one from shipped
+    (the unmapped value does not end the cycle); preparing, unmapped, shipped is progress."""
+    into = [entry("wms", F, "shipped", 6), entry("wms", F, UNMAPPED, 2)]
+    through = [entry("wms", F, "shipped", 6), entry("wms", F, UNMAPPED, 4), entry("wms", F, "preparing", 2)]
+    onwards = [entry("wms", F, "preparing", 6), entry("wms", F, UNMAPPED, 4), entry("wms", F, "shipped", 2)]
+    assert found(regression(snap(history=into), ctx())) == []
+    [finding] = found(regression(snap(history=through), ctx()))
+    assert (finding.details["from"]["status"], finding.details["to"]["status"]) == ("shipped", "preparing")
+    assert found(regression(snap(history=onwards), ctx())) == []
+
+
+def test_regression_not_across_the_end_of_a_cycle() -> None:
+    """Shipped, returned, then preparing again (a re-shipment); shipped, cancelled, then placed again; a bill
+    paid, refunded, then invoiced again: each starts afresh, no regression."""
+    returned = [
+        entry("wms", F, "shipped", 6),
+        entry("wms", F, "returned", 4),
+        entry("wms", F, "preparing", 2),
+    ]
+    cancelled = [entry("erp", F, "shipped", 6), entry("erp", F, "cancelled", 4), entry("erp", F, "placed", 2)]
+    refunded = [entry("fin", B, "paid", 6), entry("fin", B, "refunded", 4), entry("fin", B, "invoiced", 2)]
+    for history in (returned, cancelled, refunded):
+        assert found(regression(snap(history=history), ctx())) == [], history[1].status
+
+
 # -- unmapped_status ------------------------------------------------------------------------------
 
 
@@ -688,15 +850,27 @@ def test_unmapped_status_silent_when_everything_maps() -> None:
 def test_duplicate_two_records_in_one_system() -> None:
     """Two ERP records normalising to one order: a warning listing both, dated from the second."""
     snapshot = snap(
-        obs("erp", 30, record="S00042", fulfillment="approved"),
-        obs("erp", 5, record="SO-0042", fulfillment="placed"),
-        obs("wms", record="W1", fulfillment="preparing"),
+        obs("erp", 30, record="S00042", fulfillment="approved", order_ref="S00042"),
+        obs("erp", 5, record="SO-0042", fulfillment="placed", order_ref="SO-0042"),
+        obs("wms", record="W1", fulfillment="preparing", order_ref="XSDD42"),
     )
     [finding] = found(duplicate(snapshot, ctx()))
     assert (finding.dimension, finding.systems, finding.severity) == (None, ("erp",), "warning")
     assert finding.details["record_ids"] == ["S00042", "SO-0042"]
     assert finding.since == ago(5)
     json.dumps(finding.details)
+
+
+def test_duplicate_not_for_records_attached_by_a_link() -> None:
+    """Two parcels of one order, linked by their tracking numbers (no order number of their own), are a
+    split shipment, not a duplicate; a record with its own order number next to them is still one."""
+    parcels = [
+        obs("carrier", 3, record="SF1", shipment="in_transit"),
+        obs("carrier", 2, record="SF2", shipment="delivered"),
+    ]
+    assert found(duplicate(snap(*parcels), ctx())) == []
+    numbered = obs("carrier", 1, record="SF3", shipment="picked_up", order_ref="SO42")
+    assert found(duplicate(snap(*parcels, numbered), ctx())) == []
 
 
 def test_duplicate_silent_with_one_record_per_system() -> None:

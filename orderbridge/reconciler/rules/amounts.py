@@ -31,7 +31,7 @@ class Measure:
 
 def quantity_mismatch(snapshot: OrderSnapshot, ctx: RuleContext) -> Iterator[Outcome]:
     fulfillment = Dimension.fulfillment
-    tolerance = ctx.settings.tolerance.quantity
+    tolerance = ctx.settings.tolerance
     observations = snapshot.by_system()
     authority = ctx.settings.authority.get(fulfillment)
     checks: list[Check] = []
@@ -96,14 +96,14 @@ def amount_mismatch(snapshot: OrderSnapshot, ctx: RuleContext) -> Iterator[Outco
     return findings("amount_mismatch", checks, listed=True)
 
 
-def exceeds(value: Decimal, expected: Decimal, tolerance: ToleranceSettings) -> bool:
-    """A difference within either the absolute or the relative tolerance is no mismatch."""
+def exceeds(value: Decimal, expected: Decimal, absolute: Decimal, percent: Decimal) -> bool:
+    """A difference within either the absolute or the relative (% of `expected`) tolerance is no mismatch."""
     difference = abs(value - expected)
-    if difference <= tolerance.amount:
+    if difference <= absolute:
         return False
-    if tolerance.amount_percent == 0 or expected == 0:
+    if percent == 0 or expected == 0:
         return True
-    return difference * 100 / abs(expected) > tolerance.amount_percent
+    return difference * 100 / abs(expected) > percent
 
 
 def _has_shipped(obs: Observation) -> bool:
@@ -116,10 +116,14 @@ def _money(obs: Observation, label: str, value: Decimal) -> Measure:
 
 
 def _quantity(
-    check: str, dimension: Dimension, measured: Measure, expected: Measure, tolerance: Decimal
+    check: str, dimension: Dimension, measured: Measure, expected: Measure, tolerance: ToleranceSettings
 ) -> Iterator[Check]:
-    if abs(measured.value - expected.value) > tolerance:
-        facts = {"difference": str(measured.value - expected.value), "tolerance": str(tolerance)}
+    if exceeds(measured.value, expected.value, tolerance.quantity, tolerance.quantity_percent):
+        facts = {
+            "difference": str(measured.value - expected.value),
+            "tolerance": str(tolerance.quantity),
+            "tolerance_percent": str(tolerance.quantity_percent),
+        }
         yield _check(check, dimension, measured, expected, _differs(measured, expected), facts)
 
 
@@ -127,15 +131,20 @@ def _amount(
     check: str, measured: Measure, expected: Measure, tolerance: ToleranceSettings
 ) -> Iterator[Check]:
     limits = {"tolerance": str(tolerance.amount), "tolerance_percent": str(tolerance.amount_percent)}
-    if measured.currency and expected.currency and measured.currency.upper() != expected.currency.upper():
+    # Different currencies are not numbers to compare: the difference is reported as such.
+    if _currency(measured) and _currency(expected) and _currency(measured) != _currency(expected):
         summary = (
             f"{measured.label} in {measured.obs.system} is in {measured.currency} "
             f"but {expected.label} in {expected.obs.system} is in {expected.currency}"
         )
         yield _check(check, Dimension.billing, measured, expected, summary, {"currencies_differ": True})
-    elif exceeds(measured.value, expected.value, tolerance):
+    elif exceeds(measured.value, expected.value, tolerance.amount, tolerance.amount_percent):
         facts = {"difference": str(measured.value - expected.value), **limits}
         yield _check(check, Dimension.billing, measured, expected, _differs(measured, expected), facts)
+
+
+def _currency(measure: Measure) -> str:
+    return (measure.currency or "").strip().upper()
 
 
 def _differs(measured: Measure, expected: Measure) -> str:

@@ -9,7 +9,7 @@ from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from typing import Any
 
-from orderbridge.mapping.model import Dimension, Observation, rank
+from orderbridge.mapping.model import SHIPMENT_IMPLIES_FULFILLMENT, Dimension, Observation, rank
 from orderbridge.reconciler.types import SEVERITY_ORDER, Finding, OrderSnapshot, Severity
 
 
@@ -63,8 +63,24 @@ def pair(*systems: str) -> tuple[str, ...]:
 def entered(snapshot: OrderSnapshot, obs: Observation, dimension: Dimension) -> datetime:
     """When the system entered its current status on `dimension` (history, else the observation)."""
     status = obs.status(dimension)
-    found = snapshot.entered_at(obs.system, dimension, status) if status is not None else None
+    found = snapshot.entered_at(obs.system, obs.record_id, dimension, status) if status is not None else None
     return found or obs.effective_at
+
+
+def reached(obs: Observation, dimension: Dimension) -> int | None:
+    """The furthest progress `obs` shows on `dimension`: on fulfilment, a shipment status counts for the
+    fulfilment status it implies (in_transit => shipped, delivered => delivered), even when the system
+    also reports a fulfilment status of its own. None when it shows no progress at all."""
+    ranks = [rank(dimension, obs.status(dimension))]
+    if dimension is Dimension.fulfillment:
+        ranks.append(implied_rank(obs))
+    return max((found for found in ranks if found is not None), default=None)
+
+
+def implied_rank(obs: Observation) -> int | None:
+    """The fulfilment rank that `obs`'s shipment status implies, if any."""
+    implied = SHIPMENT_IMPLIES_FULFILLMENT.get(obs.status(Dimension.shipment) or "")
+    return rank(Dimension.fulfillment, implied)
 
 
 def progress_rank(obs: Observation, dimension: Dimension) -> int:
@@ -155,13 +171,3 @@ def number(value: Decimal) -> str:
 
 def hours(span: timedelta) -> float:
     return round(span.total_seconds() / 3600, 1)
-
-
-def span(value: timedelta) -> str:
-    """A duration as a summary shows it: 4 d 2 h, 5 h 30 min."""
-    minutes = int(value.total_seconds()) // 60
-    days, minutes = divmod(minutes, 24 * 60)
-    whole_hours, minutes = divmod(minutes, 60)
-    if days:
-        return f"{days} d {whole_hours} h" if whole_hours else f"{days} d"
-    return f"{whole_hours} h {minutes} min" if whole_hours else f"{minutes} min"

@@ -4,19 +4,25 @@ order that stays in one stage past its SLA. Both ask to be woken at their next d
 from __future__ import annotations
 
 from collections.abc import Iterator
+from datetime import datetime
 
 from orderbridge.config.types import format_duration
-from orderbridge.mapping.model import Dimension, Observation, dimension_of_status, is_valid_status, rank
+from orderbridge.mapping.model import (
+    UNMAPPED,
+    Dimension,
+    Observation,
+    dimension_of_status,
+    is_valid_status,
+    rank,
+)
 from orderbridge.reconciler.rules.common import (
     Check,
     entered,
     findings,
     hours,
     iso,
-    most_advanced,
     phrase,
-    progressing,
-    span,
+    reached,
     statement,
     when,
 )
@@ -66,8 +72,10 @@ def missing(snapshot: OrderSnapshot, ctx: RuleContext) -> Iterator[Outcome]:
                 severity="warning",
                 # The problem begins when the window closes, not when the order became expected.
                 since=deadline,
-                summary=f"{expect.system} has no record of the order {span(ctx.now - expected_since)} after "
-                f"it reached {expect.after} ({seen}); expected within {format_duration(expect.within)}",
+                # No age in the summary: it would change on every look without anything happening.
+                summary=f"{expect.system} has no record of the order, expected within "
+                f"{format_duration(expect.within)} of it reaching {expect.after} on {when(expected_since)} "
+                f"({seen})",
                 says=says,
                 facts={
                     "expected_after": expect.after,
@@ -88,11 +96,11 @@ def stuck(snapshot: OrderSnapshot, ctx: RuleContext) -> Iterator[Outcome]:
         if target is None or not tiers:
             continue
         dimension, status = target
-        current = current_status(snapshot, dimension, ctx.settings.authority.get(dimension))
-        if current is None or current.status(dimension) != status:
+        held = holder(snapshot, dimension, status, ctx.settings.authority.get(dimension))
+        if held is None:
             continue
+        current, entered_at = held
         limits = sorted(tiers)
-        entered_at = entered(snapshot, current, dimension)
         age = ctx.now - entered_at
         tier = sum(1 for limit in limits if limit <= age)
         if tier < len(limits):
@@ -108,8 +116,9 @@ def stuck(snapshot: OrderSnapshot, ctx: RuleContext) -> Iterator[Outcome]:
                 severity=severity,
                 # Stuck from the moment the first limit passed; the tiers after it say how badly.
                 since=entered_at + limits[0],
-                summary=f"{current.system} has said {phrase(current, dimension)} for {span(age)} "
-                f"(since {when(entered_at)}); SLA {sla}",
+                # No age in the summary: it would change on every look without anything happening.
+                summary=f"{current.system} has said {phrase(current, dimension)} since {when(entered_at)}, "
+                f"past SLA tier {tier} of {sla}",
                 says={current.system: statement(snapshot, current, dimension)},
                 facts={
                     "status": status,
@@ -136,13 +145,32 @@ def sla_status(key: str) -> tuple[Dimension, str] | None:
     return Dimension(name), status
 
 
-def current_status(
-    snapshot: OrderSnapshot, dimension: Dimension, authority: str | None
-) -> Observation | None:
-    """Where the order is on `dimension`: what its authority says, else the most advanced system."""
+def holder(
+    snapshot: OrderSnapshot, dimension: Dimension, status: str, authority: str | None
+) -> tuple[Observation, datetime] | None:
+    """The system holding the order in `status` on `dimension`, and since when; None when the order is
+    not there. An order is in a progress stage while no system shows progress beyond it (on fulfilment a
+    shipment status counts for what it implies: a carrier's delivered moves a shipped order on). An
+    authority reporting a side state (on hold, cancelled) puts the order there; without one, each system
+    reporting a side state holds it. Of several holders: the authority, else the first to get there."""
     statuses = snapshot.by_system(dimension)
-    if authority is not None and authority in statuses:
-        return statuses[authority]
-    reporting = progressing(snapshot, dimension)
-    leader = most_advanced(snapshot, dimension, reporting)
-    return reporting[leader] if leader else None
+    said = statuses.get(authority) if authority is not None else None
+    said_status = said.status(dimension) if said is not None else None
+    if said is not None and said_status != UNMAPPED and rank(dimension, said_status) is None:
+        return (said, entered(snapshot, said, dimension)) if said_status == status else None
+    stage = rank(dimension, status)
+    if stage is not None:
+        progress = [found for obs in statuses.values() if (found := reached(obs, dimension)) is not None]
+        if max(progress, default=None) != stage:
+            return None
+    elif said is not None:
+        return None  # the authority says where the order is, and it is not in this side state
+    holders = {
+        system: (obs, entered(snapshot, obs, dimension))
+        for system, obs in statuses.items()
+        if obs.status(dimension) == status
+    }
+    if not holders:
+        return None
+    chosen = authority if authority in holders else min(holders, key=lambda s: (holders[s][1], s))
+    return holders[chosen]

@@ -38,6 +38,10 @@ def duplicate(snapshot: OrderSnapshot, ctx: RuleContext) -> Iterator[Outcome]:
     records: dict[str, dict[str, Observation]] = {}
     first_seen: dict[tuple[str, str], datetime] = {}
     for obs in snapshot.observations:
+        # Only records whose own order number normalises to this key: records attached through a link
+        # (a carrier's parcels, found by tracking number) are rightly several.
+        if not obs.order_ref:
+            continue
         records.setdefault(obs.system, {})[obs.record_id] = obs
         first_seen[(obs.system, obs.record_id)] = obs.effective_at
     for entry in snapshot.history:

@@ -10,12 +10,14 @@ from orderbridge.reconciler.rules.common import (
     Check,
     entered,
     findings,
+    implied_rank,
     iso,
     most_advanced,
     pair,
     phrase,
     progress_rank,
     progressing,
+    reached,
     statement,
     when,
     words,
@@ -28,6 +30,14 @@ LEFT_WAREHOUSE = PROGRESS[Dimension.shipment].index("picked_up")
 GOODS_LEFT = "goods left for a cancelled order"
 CANCELLED_PAID = "a cancelled order is paid"
 VOIDED_PAID = "a voided bill is paid"
+# A terminal side state ends a cycle: progress after it (shipping again after a return, an order taken up
+# again after it was cancelled, a new invoice after a void) starts afresh and is no step back. On hold,
+# a failed delivery or an unmapped value only interrupt a cycle.
+CYCLE_ENDS: dict[Dimension, frozenset[str]] = {
+    Dimension.fulfillment: frozenset({"cancelled", "returned", "closed"}),
+    Dimension.shipment: frozenset({"returned", "cancelled", "expired"}),
+    Dimension.billing: frozenset({"refunded", "voided"}),
+}
 
 
 def status_lag(snapshot: OrderSnapshot, ctx: RuleContext) -> Iterator[Outcome]:
@@ -44,6 +54,10 @@ def status_lag(snapshot: OrderSnapshot, ctx: RuleContext) -> Iterator[Outcome]:
         ahead = reporting[reference]
         since = entered(snapshot, ahead, dimension)
         for system, behind in sorted(reporting.items()):
+            # A status implied by a shipment status (in_transit => shipped) is no claim on this
+            # dimension: the carrier's progress is judged on the shipment dimension.
+            if behind.statuses[dimension].implied:
+                continue
             if progress_rank(behind, dimension) >= progress_rank(ahead, dimension):
                 continue
             checks.append(
@@ -75,7 +89,7 @@ def ahead_of_authority(snapshot: OrderSnapshot, ctx: RuleContext) -> Iterator[Ou
             # A status implied from another dimension (carrier delivered => delivered) is not a claim.
             if claim.statuses[dimension].implied:
                 continue
-            if progress_rank(claim, dimension) <= progress_rank(confirmed, dimension):
+            if progress_rank(claim, dimension) <= _confirmed(snapshot, ctx, dimension, confirmed, system):
                 continue
             since = entered(snapshot, claim, dimension)
             checks.append(
@@ -94,6 +108,23 @@ def ahead_of_authority(snapshot: OrderSnapshot, ctx: RuleContext) -> Iterator[Ou
                 )
             )
     return findings("ahead_of_authority", checks)
+
+
+def _confirmed(
+    snapshot: OrderSnapshot, ctx: RuleContext, dimension: Dimension, authority: Observation, claimant: str
+) -> int:
+    """How far progress on `dimension` is confirmed: as far as the authority says, and on fulfilment as
+    far as a shipment status implies (a parcel the carrier delivered confirms delivered): the shipment
+    authority's, or without one any system's but the claimant's own."""
+    ranks = [reached(authority, dimension)]
+    if dimension is Dimension.fulfillment:
+        carrier = ctx.settings.authority.get(Dimension.shipment)
+        ranks += [
+            implied_rank(obs)
+            for system, obs in snapshot.by_system(Dimension.shipment).items()
+            if system != claimant and carrier in (None, system)
+        ]
+    return max(found for found in ranks if found is not None)
 
 
 def status_conflict(snapshot: OrderSnapshot, ctx: RuleContext) -> Iterator[Outcome]:
@@ -167,7 +198,8 @@ def regression(snapshot: OrderSnapshot, ctx: RuleContext) -> Iterator[Outcome]:
     for (system, _record, dimension), trail in trails.items():
         latest = trail[-1]
         now_rank = rank(dimension, latest.status)
-        earlier = [(found, e) for e in trail[:-1] if (found := rank(dimension, e.status)) is not None]
+        start = max((i + 1 for i, e in enumerate(trail) if e.status in CYCLE_ENDS[dimension]), default=0)
+        earlier = [(found, e) for e in trail[start:-1] if (found := rank(dimension, e.status)) is not None]
         if now_rank is None or not earlier:
             continue
         peak_rank, peak = max(earlier, key=lambda ranked: (ranked[0], ranked[1].at))
