@@ -71,6 +71,7 @@ class Reconciler:
         for start in range(0, len(keys), CHUNK):
             chunk = keys[start : start + CHUNK]
             with self.store.begin() as conn:
+                claimed = queue.claim(conn, chunk)  # before loading: a later change stays queued
                 found, history = observations.load_orders(conn, chunk)
                 findings: dict[str, list[Finding]] = {}
                 wakes: dict[str, datetime] = {}
@@ -90,7 +91,7 @@ class Reconciler:
                 settled = settle(conn, findings, active, self.settings, now, self._resolution)
                 for key, at in settled.wakes.items():
                     wakes[key] = min(at, wakes.get(key, at))
-                queue.done(conn, chunk, now)
+                queue.done(conn, claimed, now)
                 for key, at in wakes.items():
                     queue.enqueue(conn, [key], at)
             result.evaluated += len(chunk)

@@ -20,7 +20,7 @@ from orderbridge.mapping.model import (
     Observation,
     Quantities,
 )
-from orderbridge.storage.queue import enqueue
+from orderbridge.storage.queue import changed
 from orderbridge.storage.sql import chunks, upsert
 from orderbridge.storage.tables import observations, order_links, status_history
 
@@ -101,7 +101,7 @@ def ingest(
         for kind, value in _link_values(obs).items()
     ]
     upsert(conn, order_links, _unique(links, ("link_type", "value")), ["link_type", "value"])
-    enqueue(conn, result.orders, now)
+    changed(conn, result.orders, now)
     return result
 
 
@@ -125,7 +125,7 @@ def relink_orphans(conn: Connection, now: datetime, link_by: dict[str, list[str]
             .values(order_key=key)
         )
         linked.add(key)
-    enqueue(conn, linked, now)
+    changed(conn, linked, now)
     return linked
 
 

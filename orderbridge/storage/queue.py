@@ -1,53 +1,78 @@
-"""The reconcile queue: orders due for evaluation, now (they changed) or at a deadline."""
+"""The reconcile queue: orders due for evaluation, now (they changed) or at a deadline.
+
+Every write gives the row a fresh token. A pass claims the tokens of the orders it is about to load
+and, once it has evaluated them, removes only rows whose token is still the one it claimed: a change
+ingested meanwhile (another process, another connection) keeps its order queued for the next pass.
+"""
 
 from __future__ import annotations
 
+import uuid
 from collections.abc import Iterable
 from datetime import datetime
 
-from sqlalchemy import Connection, delete, select
+from sqlalchemy import Connection, bindparam, case, delete, func, select
+from sqlalchemy.dialects import postgresql, sqlite
 
 from orderbridge.storage.sql import chunks
-from orderbridge.storage.tables import reconcile_queue
+from orderbridge.storage.tables import reconcile_queue as q
+
+
+def changed(conn: Connection, keys: Iterable[str], now: datetime) -> None:
+    """Orders whose data changed: due now, whatever was queued for them before."""
+    _upsert(conn, keys, now, keep_earliest=False)
 
 
 def enqueue(conn: Connection, keys: Iterable[str], due_at: datetime) -> None:
-    """Queue orders for evaluation at `due_at`, keeping an earlier due time if one is queued."""
+    """A deadline: evaluate these orders at `due_at`, keeping an earlier due time if one is queued."""
+    _upsert(conn, keys, due_at, keep_earliest=True)
+
+
+def _upsert(conn: Connection, keys: Iterable[str], due_at: datetime, *, keep_earliest: bool) -> None:
     wanted = sorted(set(keys))
+    if not wanted:
+        return
+    dialect = postgresql if conn.dialect.name == "postgresql" else sqlite
+    stmt = dialect.insert(q)
+    due = case((q.c.due_at < stmt.excluded.due_at, q.c.due_at), else_=stmt.excluded.due_at)
+    stmt = stmt.on_conflict_do_update(
+        index_elements=[q.c.order_key],
+        set_={
+            "due_at": due if keep_earliest else stmt.excluded.due_at,
+            "token": stmt.excluded.token,
+        },
+    )
     for chunk in chunks(wanted):
-        query = select(reconcile_queue.c.order_key, reconcile_queue.c.due_at).where(
-            reconcile_queue.c.order_key.in_(chunk)
-        )
-        current = {key: at for key, at in conn.execute(query)}
-        inserts = [{"order_key": k, "due_at": due_at} for k in chunk if k not in current]
-        later = [k for k in chunk if k in current and current[k] > due_at]
-        if inserts:
-            conn.execute(reconcile_queue.insert(), inserts)
-        if later:
-            conn.execute(
-                reconcile_queue.update().where(reconcile_queue.c.order_key.in_(later)).values(due_at=due_at)
-            )
+        conn.execute(stmt, [{"order_key": k, "due_at": due_at, "token": uuid.uuid4().hex} for k in chunk])
 
 
 def due(conn: Connection, now: datetime, limit: int | None = None) -> list[str]:
-    query = select(reconcile_queue.c.order_key).where(reconcile_queue.c.due_at <= now)
-    query = query.order_by(reconcile_queue.c.due_at, reconcile_queue.c.order_key)
+    query = select(q.c.order_key).where(q.c.due_at <= now)
+    query = query.order_by(q.c.due_at, q.c.order_key)
     if limit is not None:
         query = query.limit(limit)
     return list(conn.execute(query).scalars())
 
 
-def done(conn: Connection, keys: Iterable[str], cutoff: datetime) -> None:
-    """Remove evaluated orders, but not ones re-queued for a later time meanwhile."""
+def claim(conn: Connection, keys: Iterable[str]) -> dict[str, str]:
+    """The current token of each queued order among `keys`; read before the orders are loaded."""
+    claimed: dict[str, str] = {}
     for chunk in chunks(sorted(set(keys))):
-        conn.execute(
-            delete(reconcile_queue).where(
-                reconcile_queue.c.order_key.in_(chunk), reconcile_queue.c.due_at <= cutoff
-            )
-        )
+        query = select(q.c.order_key, q.c.token).where(q.c.order_key.in_(chunk))
+        claimed.update({key: token for key, token in conn.execute(query)})
+    return claimed
+
+
+def done(conn: Connection, claimed: dict[str, str], cutoff: datetime) -> None:
+    """Remove evaluated orders: not ones written again since they were claimed, nor ones queued for
+    a time after `cutoff`."""
+    if not claimed:
+        return
+    stmt = delete(q).where(
+        q.c.order_key == bindparam("key"), q.c.token == bindparam("claimed"), q.c.due_at <= cutoff
+    )
+    conn.execute(stmt, [{"key": key, "claimed": token} for key, token in claimed.items()])
 
 
 def pending(conn: Connection) -> int:
-    from sqlalchemy import func
-
-    return int(conn.execute(select(func.count()).select_from(reconcile_queue)).scalar_one())
+    return int(conn.execute(select(func.count()).select_from(q)).scalar_one())

@@ -124,6 +124,7 @@ reconcile_queue = Table(
     metadata,
     Column("order_key", String(KEY), primary_key=True),
     Column("due_at", UTCDateTime, nullable=False, index=True),
+    Column("token", String(32), nullable=False),  # new on every write; see storage/queue.py
 )
 
 discrepancies = Table(

@@ -111,8 +111,33 @@ def test_changed_orders_are_queued_and_deadlines_keep_the_earliest(store: Store,
         queue.enqueue(conn, ["SO-1", "SO-2"], now + timedelta(hours=2))
         assert queue.due(conn, now) == ["SO-1"]
         assert queue.due(conn, now + timedelta(hours=2)) == ["SO-1", "SO-2"]
-        queue.done(conn, ["SO-1"], now)
+        queue.done(conn, queue.claim(conn, ["SO-1"]), now)
         assert queue.due(conn, now + timedelta(hours=3)) == ["SO-2"]
+
+
+def test_a_change_during_a_pass_keeps_its_order_queued(store: Store, now) -> None:
+    """An order that changes after a pass claimed it (between loading and finishing) stays queued for
+    the next pass, even if its change was stamped earlier than the pass; one that did not change is
+    removed."""
+    with store.begin() as conn:
+        observations.ingest(
+            conn, [(obs("W1", "SO-1", "placed", now), {}), (obs("W2", "SO-2", "placed", now), {})], now
+        )
+    with store.begin() as conn:  # the pass claims and loads its chunk
+        claimed = queue.claim(conn, queue.due(conn, now))
+    with store.begin() as conn:  # meanwhile, another connection ingests a change to SO-1
+        observations.ingest(conn, [(obs("W1", "SO-1", "preparing", now), {})], now - timedelta(seconds=1))
+    with store.begin() as conn:  # the pass finishes
+        queue.done(conn, claimed, now)
+        assert queue.due(conn, now) == ["SO-1"]
+
+
+def test_a_change_overrides_a_later_deadline(store: Store, now) -> None:
+    """A deadline hours away does not hold back an order that changed now."""
+    with store.begin() as conn:
+        queue.enqueue(conn, ["SO-1"], now + timedelta(hours=2))
+        observations.ingest(conn, [(obs("W1", "SO-1", "placed", now), {})], now)
+        assert queue.due(conn, now) == ["SO-1"]
 
 
 def test_cursor_commits_with_its_transaction_or_not_at_all(store: Store, now) -> None:

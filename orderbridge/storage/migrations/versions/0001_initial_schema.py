@@ -145,6 +145,7 @@ def upgrade() -> None:
         "reconcile_queue",
         sa.Column("order_key", sa.String(length=255), nullable=False),
         sa.Column("due_at", UTCDateTime(), nullable=False),
+        sa.Column("token", sa.String(length=32), nullable=False),
         sa.PrimaryKeyConstraint("order_key", name=op.f("pk_reconcile_queue")),
     )
     with op.batch_alter_table("reconcile_queue", schema=None) as batch_op:
