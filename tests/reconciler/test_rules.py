@@ -8,6 +8,8 @@ from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from typing import Any
 
+import pytest
+
 from orderbridge.mapping.model import (
     SHIPMENT_IMPLIES_FULFILLMENT,
     UNMAPPED,
@@ -287,6 +289,16 @@ def test_status_conflict_shipment_not_yet_picked_up_is_no_conflict() -> None:
         obs("erp", fulfillment="cancelled"), carrier("info_received"), obs("wms", fulfillment="ready_to_ship")
     )
     assert found(status_conflict(snapshot, ctx())) == []
+
+
+@pytest.mark.parametrize("state", ["delivery_failed", "returning", "exception"])
+def test_status_conflict_parcel_in_trouble_still_means_goods_left(state: str) -> None:
+    """A carrier reporting a failed delivery, a return under way or an exception for a cancelled
+    order: the goods left all the same."""
+    snapshot = snap(obs("erp", 10, fulfillment="cancelled"), carrier(state, 3))
+    [finding] = found(status_conflict(snapshot, ctx()))
+    assert (finding.systems, finding.severity) == (("carrier", "erp"), "critical")
+    assert finding.details["carrier"]["shipment"]["status"] == state
 
 
 def test_status_conflict_cancelled_but_paid_is_a_warning() -> None:

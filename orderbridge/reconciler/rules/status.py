@@ -27,6 +27,8 @@ from orderbridge.reconciler.types import HistoryEntry, OrderSnapshot, Outcome, R
 SHIPPED = frozenset({"shipped", "delivered"})
 PAID = frozenset({"paid", "partially_paid"})
 LEFT_WAREHOUSE = PROGRESS[Dimension.shipment].index("picked_up")
+# Shipment side states that only a parcel on its way can be in.
+UNDER_WAY = frozenset({"delivery_failed", "returning", "exception"})
 GOODS_LEFT = "goods left for a cancelled order"
 CANCELLED_PAID = "a cancelled order is paid"
 VOIDED_PAID = "a voided bill is paid"
@@ -142,8 +144,9 @@ def status_conflict(snapshot: OrderSnapshot, ctx: RuleContext) -> Iterator[Outco
             if other != system and found.status in SHIPPED and not found.implied:
                 checks.append(_conflict(snapshot, side, (obs, Dimension.fulfillment), "critical", GOODS_LEFT))
         for other, obs in sorted(shipment.items()):
-            moved = rank(Dimension.shipment, obs.status(Dimension.shipment))
-            if other != system and moved is not None and moved >= LEFT_WAREHOUSE:
+            state = obs.status(Dimension.shipment)
+            moved = rank(Dimension.shipment, state)
+            if other != system and ((moved is not None and moved >= LEFT_WAREHOUSE) or state in UNDER_WAY):
                 checks.append(_conflict(snapshot, side, (obs, Dimension.shipment), "critical", GOODS_LEFT))
         for other, obs in sorted(billing.items()):
             if other != system and obs.status(Dimension.billing) in PAID:
