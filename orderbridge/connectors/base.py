@@ -114,6 +114,8 @@ class RecordProblem:
     location: str
     reason: str
     raw: Any
+    record_id: str | None = None  # when known: reading this record successfully later settles it
+    scope: str | None = None  # its file: reading the file whole again without the problem settles it
 
 
 @dataclass
@@ -126,6 +128,9 @@ class Batch:
     cursor: dict[str, Any] | None = None
     done: int | None = None
     total: int | None = None
+    # The batch is a complete read of `label` (a whole file): quarantined records of that scope that
+    # it did not find again are settled.
+    complete: bool = False
 
 
 class RecordError(ValueError):

@@ -320,13 +320,16 @@ def snooze_cmd(
 def list_quarantine(
     config: ConfigOption = DEFAULT_CONFIG,
     system: Annotated[str | None, typer.Option(help="Only this system.")] = None,
+    everything: Annotated[
+        bool, typer.Option("--all", help="Include records settled since (read successfully later).")
+    ] = False,
     fmt: FormatOption = Format.table,
 ) -> None:
     """List records that could not be read: where they came from and why."""
     loaded = _load(config)
     store = _store(loaded)
     with store.engine.connect() as conn:
-        found = quarantine.listing(conn, system)
+        found = quarantine.listing(conn, system, include_resolved=everything)
     rows = [
         {
             "id": q.id,
@@ -335,16 +338,19 @@ def list_quarantine(
             "reason": q.reason,
             "times_seen": q.times_seen,
             "last_seen_at": q.last_seen_at.isoformat(),
+            "resolved_at": q.resolved_at.isoformat() if q.resolved_at else None,
             "raw": q.raw,
         }
         for q in found
     ]
+    columns = ["id", "system", "location", "reason", "times_seen", "last_seen_at"]
+    if everything or fmt != Format.table:
+        columns.append("resolved_at")
     emit(
         rows,
-        ["id", "system", "location", "reason", "times_seen", "last_seen_at"]
-        + (["raw"] if fmt != Format.table else []),
+        columns + (["raw"] if fmt != Format.table else []),
         fmt,
-        title=f"{len(rows)} quarantined records",
+        title=f"{len(rows)} quarantined records" + ("" if everything else " still open"),
     )
 
 

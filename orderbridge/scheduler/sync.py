@@ -70,8 +70,19 @@ def sync_system(
             items, problems = _map(batch, settings, now)
             with store.begin() as conn:
                 written = ingest(conn, items, now, settings.link_by)
+                scope = batch.label if batch.complete else None
                 for problem in problems:
-                    quarantine.add(conn, name, problem.location, problem.reason, problem.raw, now)
+                    quarantine.add(
+                        conn,
+                        name,
+                        problem.location,
+                        problem.reason,
+                        problem.raw,
+                        now,
+                        record_id=problem.record_id,
+                        scope=problem.scope,
+                    )
+                quarantine.settle(conn, name, now, record_ids=[o.record_id for o, _ in items], scope=scope)
                 if batch.cursor is not None:
                     cursors.save(conn, name, batch.cursor, now)
             assert result.ingest is not None
@@ -112,7 +123,9 @@ def _map(
         try:
             obs = to_observation(record, settings.order_id, settings.status, now)
         except (OrderIdError, ValidationError) as exc:
-            problems.append(RecordProblem(f"{batch.label}: record {record.record_id}", str(exc), record.raw))
+            location = f"{batch.label}: record {record.record_id}"
+            scope = batch.label if batch.complete else None
+            problems.append(RecordProblem(location, str(exc), record.raw, record.record_id, scope))
             continue
         items.append((obs, record.raw))
     return items, problems

@@ -1,16 +1,19 @@
 """Quarantined records: what could not be read, where it came from and why. The same bad record
-read again (overlapping polls, an unchanged file re-read) is counted, not duplicated."""
+read again (overlapping polls, an unchanged file re-read) is counted, not duplicated. An entry is
+settled when its record is later read successfully, or when its file is read whole again without it."""
 
 from __future__ import annotations
 
 import hashlib
 import json
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
 from sqlalchemy import Connection, select, update
 
+from orderbridge.storage.sql import chunks
 from orderbridge.storage.tables import quarantine
 
 
@@ -27,7 +30,17 @@ class QuarantinedRecord:
     resolved_at: datetime | None
 
 
-def add(conn: Connection, system: str, location: str, reason: str, raw: Any, now: datetime) -> None:
+def add(
+    conn: Connection,
+    system: str,
+    location: str,
+    reason: str,
+    raw: Any,
+    now: datetime,
+    *,
+    record_id: str | None = None,
+    scope: str | None = None,
+) -> None:
     safe_raw = json.loads(json.dumps(raw, default=str, ensure_ascii=False))
     digest = hashlib.sha256(
         json.dumps([location, reason, safe_raw], sort_keys=True, ensure_ascii=False).encode()
@@ -41,6 +54,8 @@ def add(conn: Connection, system: str, location: str, reason: str, raw: Any, now
                 system=system,
                 fingerprint=digest,
                 location=location,
+                scope=scope,
+                record_id=record_id,
                 reason=reason,
                 raw=safe_raw,
                 first_seen_at=now,
@@ -54,6 +69,28 @@ def add(conn: Connection, system: str, location: str, reason: str, raw: Any, now
             .where(quarantine.c.id == found)
             .values(last_seen_at=now, times_seen=quarantine.c.times_seen + 1, resolved_at=None)
         )
+
+
+def settle(
+    conn: Connection, system: str, now: datetime, *, record_ids: Iterable[str] = (), scope: str | None = None
+) -> int:
+    """Mark open entries resolved: those of `record_ids` (read successfully now) and, when `scope` was
+    read whole, those of that scope not seen again in this read. Returns how many."""
+    settled = 0
+    still_open = (
+        quarantine.c.system == system,
+        quarantine.c.resolved_at.is_(None),
+        quarantine.c.last_seen_at < now,
+    )
+    for chunk in chunks(sorted(set(record_ids))):
+        settled += conn.execute(
+            update(quarantine).where(*still_open, quarantine.c.record_id.in_(chunk)).values(resolved_at=now)
+        ).rowcount
+    if scope is not None:
+        settled += conn.execute(
+            update(quarantine).where(*still_open, quarantine.c.scope == scope).values(resolved_at=now)
+        ).rowcount
+    return settled
 
 
 def listing(

@@ -101,6 +101,8 @@ quarantine = Table(
     Column("system", String(64), nullable=False),
     Column("fingerprint", String(64), nullable=False),
     Column("location", Text, nullable=False),
+    Column("scope", String(KEY)),  # a file: reading it whole again settles what is not found again
+    Column("record_id", String(KEY)),  # reading this record successfully later settles it
     Column("reason", Text, nullable=False),
     Column("raw", Json, nullable=False),
     Column("first_seen_at", UTCDateTime, nullable=False),
@@ -108,6 +110,7 @@ quarantine = Table(
     Column("times_seen", Integer, nullable=False),
     Column("resolved_at", UTCDateTime),
     UniqueConstraint("system", "fingerprint"),
+    Index("ix_quarantine_open", "system", "resolved_at"),
 )
 
 cursors = Table(

@@ -155,3 +155,89 @@ def test_source_down_raises_a_clear_error_without_the_key_and_keeps_the_cursor(
     store.close()
     assert "wms" in str(failure.value) and "503" in str(failure.value)
     assert "k-123456" not in str(failure.value)
+
+
+def test_quarantined_rows_settle_when_their_file_is_read_again_without_them(
+    tmp_path: Path, store_url: str
+) -> None:
+    """A bad row stays quarantined while the file is unchanged; once the file is fixed and read whole
+    again, the entry is settled (kept, with when) and only rows still bad stay open."""
+    loaded = load_config(config(tmp_path, store_url))
+    sheet = tmp_path / "sheets" / "2026-11.xlsx"
+    workbook(sheet, [["SO-0001", "已下单", "2026/11/20 09:30", 10], ["SO-0002", "备货中", "next tuesday", 5]])
+    store = Store(store_url)
+    settings = loaded.config.systems["purchasing"]
+    context = ConnectorContext(base_dir=loaded.base_dir)
+    sync_system(store, "purchasing", settings, context)
+    workbook(
+        sheet,
+        [
+            ["SO-0001", "已下单", "2026/11/20 09:30", 10],
+            ["SO-0002", "备货中", "2026-11-21 09:00", 5],
+            ["SO-0003", "备货中", "someday", 5],
+        ],
+    )
+    os.utime(sheet, ns=(sheet.stat().st_mtime_ns + 10**9,) * 2)
+    sync_system(store, "purchasing", settings, context)
+    with store.engine.connect() as conn:
+        still_open = quarantine.listing(conn, "purchasing")
+        every = quarantine.listing(conn, "purchasing", include_resolved=True)
+        keys = observations.order_keys(conn)
+    store.close()
+    assert [(q.location, q.resolved_at) for q in still_open] == [("2026-11.xlsx row 4", None)]
+    settled = [q for q in every if q.resolved_at is not None]
+    assert [q.location for q in settled] == ["2026-11.xlsx row 3"] and "next tuesday" in settled[0].reason
+    assert keys == ["SO-000001", "SO-000002"]
+
+
+def test_an_unreadable_file_settles_once_it_reads(tmp_path: Path, store_url: str) -> None:
+    """A workbook without the configured columns is quarantined as a whole; fixed, it is read and the
+    entry settles."""
+    loaded = load_config(config(tmp_path, store_url))
+    sheet = tmp_path / "sheets" / "2026-12.xlsx"
+    sheet.parent.mkdir(parents=True)
+    book = Workbook()
+    book.active.append(["单号", "状态"])
+    book.active.append(["SO-0009", "已下单"])
+    book.save(sheet)
+    os.utime(sheet, ns=(10**18, 10**18))  # long settled: not a file being written
+    store = Store(store_url)
+    settings = loaded.config.systems["purchasing"]
+    context = ConnectorContext(base_dir=loaded.base_dir)
+    first = sync_system(store, "purchasing", settings, context)
+    workbook(sheet, [["SO-0009", "已下单", "2026-11-21 09:00", 1]])
+    os.utime(sheet, ns=(10**18 + 10**9,) * 2)
+    sync_system(store, "purchasing", settings, context)
+    with store.engine.connect() as conn:
+        still_open = quarantine.listing(conn, "purchasing")
+        every = quarantine.listing(conn, "purchasing", include_resolved=True)
+    store.close()
+    assert first.quarantined == 1 and "订单号" in every[0].reason
+    assert still_open == [] and every[0].resolved_at is not None
+
+
+def test_a_quarantined_rest_record_settles_when_it_comes_back_readable(
+    tmp_path: Path, store_url: str
+) -> None:
+    """A record quarantined for a missing timestamp is settled when a later poll reads it correctly;
+    another bad record stays open."""
+    loaded = load_config(config(tmp_path, store_url))
+    bad = {"wms_id": "OB-2", "order_ref": "XSDD000002", "status": "PICKING"}
+    other = {"wms_id": "OB-3", "order_ref": "XSDD000003", "status": "PICKING"}
+    fixed = {**bad, "updated_at": "2026-11-22T05:00:00Z"}
+    router = respx.mock(assert_all_called=True)
+    router.get("https://wms.example.com/api/orders").side_effect = [
+        httpx.Response(200, json={"data": [bad, other], "next_cursor": None}),
+        httpx.Response(200, json={"data": [fixed, other], "next_cursor": None}),
+    ]
+    store = Store(store_url)
+    settings = loaded.config.systems["wms"]
+    with router:
+        sync_system(store, "wms", settings, ConnectorContext(base_dir=tmp_path))
+        sync_system(store, "wms", settings, ConnectorContext(base_dir=tmp_path))
+    with store.engine.connect() as conn:
+        still_open = quarantine.listing(conn, "wms")
+        every = quarantine.listing(conn, "wms", include_resolved=True)
+    store.close()
+    assert [q.raw["wms_id"] for q in still_open] == ["OB-3"]
+    assert [(q.raw["wms_id"], q.resolved_at is not None) for q in every] == [("OB-2", True), ("OB-3", False)]

@@ -164,7 +164,14 @@ class RestConnector(Connector):
                 record = build_record(self.name, item, self.settings)
                 changed = self._changed_at(item)
             except (RecordError, ValidationError) as exc:
-                problems.append(RecordProblem(f"page {number}, record {position}", _reason(exc), item))
+                problems.append(
+                    RecordProblem(
+                        f"page {number}, record {position}",
+                        _reason(exc),
+                        item,
+                        record_id=self._record_id(item),
+                    )
+                )
                 continue
             key = (record.record_id, changed.isoformat() if changed else content_hash(item))
             if key in seen:
@@ -174,6 +181,14 @@ class RestConnector(Connector):
             if changed is not None and (latest is None or changed > latest):
                 latest = changed
         return records, problems, latest
+
+    def _record_id(self, item: Any) -> str | None:
+        """The id of a record that could not be read, when it has one to recognise it by later."""
+        if not isinstance(item, dict):
+            return None
+        fields = self.settings.fields
+        value = get_path(item, fields.record_id or self.settings.order_id.field)
+        return None if value is None or isinstance(value, (dict, list)) else str(value).strip() or None
 
     def _changed_at(self, item: dict[str, Any]) -> datetime | None:
         if self.settings.cursor is None:

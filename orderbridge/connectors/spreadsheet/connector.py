@@ -126,7 +126,7 @@ class SpreadsheetConnector(Connector):
         batch = Batch(label=name)
 
         def unreadable(reason: str) -> tuple[Batch, None]:
-            batch.problems.append(RecordProblem(location=name, reason=reason, raw={"file": name}))
+            batch.problems.append(RecordProblem(location=name, reason=reason, raw={"file": name}, scope=name))
             return batch, None
 
         if path.suffix.lower() not in SUPPORTED:
@@ -169,6 +169,7 @@ class SpreadsheetConnector(Connector):
         located = {field: at for field, at in listed.items() if at is not None}
         unlisted = {h: at for at, h in enumerate(headers) if h is not None and at not in located.values()}
         self._rows_to_records(batch, name, headers, rows, {**unlisted, **located})
+        batch.complete = True
         entry = {"size": len(data), "mtime_ns": mtime_ns, "sha256": hashlib.sha256(data).hexdigest()}
         return batch, entry
 
@@ -189,7 +190,7 @@ class SpreadsheetConnector(Connector):
                 record_id = f"{name}:{key}" + (f"#{seen[key]}" if seen[key] > 1 else "")
                 batch.records.append(build_record(self.name, values, settings, record_id=record_id, raw=raw))
             except (RecordError, ValidationError) as exc:
-                batch.problems.append(RecordProblem(location, str(exc), raw))
+                batch.problems.append(RecordProblem(location, str(exc), raw, scope=name))
 
     def _row_key(self, values: dict[str, Any]) -> str:
         """The order number (or record id, or first link) that names a row within its file."""

@@ -132,6 +132,8 @@ def upgrade() -> None:
         sa.Column("system", sa.String(length=64), nullable=False),
         sa.Column("fingerprint", sa.String(length=64), nullable=False),
         sa.Column("location", sa.Text(), nullable=False),
+        sa.Column("scope", sa.String(length=255), nullable=True),
+        sa.Column("record_id", sa.String(length=255), nullable=True),
         sa.Column("reason", sa.Text(), nullable=False),
         sa.Column("raw", Json, nullable=False),
         sa.Column("first_seen_at", UTCDateTime(), nullable=False),
@@ -141,6 +143,8 @@ def upgrade() -> None:
         sa.PrimaryKeyConstraint("id", name=op.f("pk_quarantine")),
         sa.UniqueConstraint("system", "fingerprint", name=op.f("uq_quarantine_system_fingerprint")),
     )
+    with op.batch_alter_table("quarantine", schema=None) as batch_op:
+        batch_op.create_index("ix_quarantine_open", ["system", "resolved_at"], unique=False)
     op.create_table(
         "reconcile_queue",
         sa.Column("order_key", sa.String(length=255), nullable=False),
@@ -203,6 +207,9 @@ def downgrade() -> None:
         batch_op.drop_index(batch_op.f("ix_reconcile_queue_due_at"))
 
     op.drop_table("reconcile_queue")
+    with op.batch_alter_table("quarantine", schema=None) as batch_op:
+        batch_op.drop_index("ix_quarantine_open")
+
     op.drop_table("quarantine")
     with op.batch_alter_table("outbox", schema=None) as batch_op:
         batch_op.drop_index(batch_op.f("ix_outbox_next_attempt_at"))
