@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import json
+import logging
 import os
+import sys
 import threading
 from datetime import UTC, datetime
 from pathlib import Path
@@ -51,15 +53,24 @@ FormatOption = Annotated[Format, typer.Option("--format", "-f", help="Output for
 DEFAULT_CONFIG = Path("orderbridge.yaml")
 
 
-def _load(path: Path, *, log_to_stderr: bool = False) -> LoadedConfig:
+def _load(path: Path, *, daemon: bool = False, log_file: bool = True) -> LoadedConfig:
+    """Load the config or exit 2 listing its problems, and set up logging: the daemon logs as the
+    config says; a one-shot command writes to the configured log file, or, without one, shows only
+    warnings on standard error, where its own output speaks to the person running it."""
     try:
         loaded = load_config(path)
     except ConfigError as exc:
         err.print(str(exc), markup=False, highlight=False, soft_wrap=True)
         raise typer.Exit(2) from None
     cfg = loaded.config.log
-    file = None if log_to_stderr or cfg.file is None else loaded.base_dir / cfg.file
-    logs.configure(cfg.level, cfg.format, file, logs.secrets_of(loaded.config))
+    file = None if cfg.file is None or not log_file else loaded.base_dir / cfg.file
+    level, fmt = cfg.level, cfg.format
+    if not daemon and file is None:
+        if logging.getLevelNamesMapping()[level.upper()] < logging.WARNING:
+            level = "warning"
+        if sys.stderr.isatty():
+            fmt = "console"
+    logs.configure(level, fmt, file, logs.secrets_of(loaded.config))
     return loaded
 
 
@@ -83,7 +94,7 @@ def run(config: ConfigOption = DEFAULT_CONFIG) -> None:
     """Run the daemon: scheduled polls and reconcile passes, and the HTTP endpoint."""
     from orderbridge.scheduler.daemon import Daemon
 
-    loaded = _load(config, log_to_stderr=False)
+    loaded = _load(config, daemon=True)
     try:
         Daemon(loaded).run()
     except StoreError as exc:
@@ -94,7 +105,7 @@ def run(config: ConfigOption = DEFAULT_CONFIG) -> None:
 @app.command("check-config")
 def check_config(config: ConfigOption = DEFAULT_CONFIG) -> None:
     """Validate a configuration file; exit 0 when valid, 2 with every problem listed."""
-    loaded = _load(config, log_to_stderr=True)
+    loaded = _load(config, log_file=False)  # checking a file creates nothing
     systems = loaded.config.systems
     console.print(
         f"{config}: valid — {len(systems)} systems ({', '.join(systems) or 'none'}), "

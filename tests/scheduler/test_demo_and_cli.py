@@ -167,3 +167,29 @@ def test_check_config_accepts_the_shipped_example(tmp_path: Path) -> None:
     result = cli("check-config", "-c", str(example))
     assert result.returncode == 0, result.stderr
     assert "valid" in result.stdout
+
+
+def test_one_shot_commands_keep_standard_error_for_warnings(tmp_path: Path) -> None:
+    """`sync` without a log file shows its summary on standard output and only warnings (here: the
+    quarantined row) on standard error, not the daemon's informational log lines."""
+    (tmp_path / "sheet.csv").write_text(
+        "订单号,状态,更新时间\nSO-1,已下单,2026-11-20 09:30\nSO-2,备货中,next tuesday\n", encoding="utf-8"
+    )
+    (tmp_path / "ob.yaml").write_text(
+        """
+store: {url: "sqlite:///ob.db"}
+systems:
+  sheet:
+    type: spreadsheet
+    path: sheet.csv
+    columns: {order: 订单号, status: 状态, updated: 更新时间}
+    status: {dimension: fulfillment, map: {已下单: placed, 备货中: preparing}}
+""",
+        encoding="utf-8",
+    )
+    os.utime(tmp_path / "sheet.csv", ns=(10**18, 10**18))
+    result = cli("sync", "sheet", "-c", str(tmp_path / "ob.yaml"))
+    assert result.returncode == 0, result.stderr
+    assert "1 records in 1 batches" in result.stdout and "1 quarantined" in result.stdout
+    lines = [json.loads(line) for line in result.stderr.splitlines() if line.strip()]
+    assert [(line["level"], line["event"]) for line in lines] == [("warning", "record quarantined")]
