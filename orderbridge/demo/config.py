@@ -3,6 +3,7 @@ CSV) described the way a real deployment would describe them, with comments for 
 
 from __future__ import annotations
 
+import json
 import os
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -35,8 +36,9 @@ class DemoCredentials:
 DEMO_CREDENTIALS = DemoCredentials()
 
 
-def write_demo_config(directory: Path, erp_url: str, wms_url: str) -> Path:
-    """Write orderbridge.yaml into `directory` for simulators listening at `erp_url` and `wms_url`."""
+def write_demo_config(directory: Path, erp_url: str, wms_url: str, store_url: str | None = None) -> Path:
+    """Write orderbridge.yaml into `directory` for simulators listening at `erp_url` and `wms_url`,
+    storing into `store_url` (default: SQLite next to the file)."""
     directory.mkdir(parents=True, exist_ok=True)
     path = directory / CONFIG_FILE_NAME
     text = (
@@ -46,6 +48,7 @@ def write_demo_config(directory: Path, erp_url: str, wms_url: str) -> Path:
         .replace("@WMS_KEY@", f"${{{WMS_KEY_VAR}:-{DEMO_CREDENTIALS.wms_api_key}}}")
         .replace("@PURCHASING_DIR@", PURCHASING_FILE.parent.as_posix())
         .replace("@FINANCE_FILE@", FINANCE_FILE.as_posix())
+        .replace('"sqlite:///orderbridge.db"', json.dumps(store_url or "sqlite:///orderbridge.db"))
     )
     path.write_text(text, encoding="utf-8")
     return path

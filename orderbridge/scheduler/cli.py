@@ -371,11 +371,19 @@ def demo(
         "demo-output"
     ),
     serve: Annotated[bool, typer.Option("--serve", help="Keep the daemon running afterwards.")] = False,
+    store: Annotated[
+        str | None,
+        typer.Option(
+            "--store",
+            help="Run on this store instead of a new SQLite file, e.g. an empty PostgreSQL database: "
+            "postgresql+psycopg://user@host/db",
+        ),
+    ] = None,
 ) -> None:
     """Run the whole pipeline against simulated ERP, WMS, purchasing sheet and finance CSV."""
     from orderbridge.scheduler.demo import run_demo
 
-    raise typer.Exit(run_demo(directory, serve=serve, console=console))
+    raise typer.Exit(run_demo(directory, serve=serve, console=console, store_url=store))
 
 
 def _progress() -> Progress:

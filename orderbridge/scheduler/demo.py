@@ -20,15 +20,22 @@ from orderbridge.demo.simulators import SimulatedERP, SimulatedWMS
 from orderbridge.reconciler.engine import Reconciler
 from orderbridge.scheduler import logs
 from orderbridge.scheduler.sync import sync_system
-from orderbridge.storage import discrepancies
-from orderbridge.storage.db import Store
+from orderbridge.storage import discrepancies, observations
+from orderbridge.storage.db import Store, StoreError
 
 SEVERITY_STYLE = {"critical": "bold red", "warning": "yellow", "info": "cyan"}
 
 
 def run_demo(
-    directory: Path, *, serve: bool = False, console: Console | None = None, now: datetime | None = None
+    directory: Path,
+    *,
+    serve: bool = False,
+    console: Console | None = None,
+    now: datetime | None = None,
+    store_url: str | None = None,
 ) -> int:
+    """The demo. With `store_url` it runs on that store (PostgreSQL, say), which must hold no
+    orderbridge data yet; by default on a fresh SQLite file in `directory`."""
     console = console or Console()
     directory = directory.resolve()
     directory.mkdir(parents=True, exist_ok=True)
@@ -38,7 +45,7 @@ def run_demo(
         load_erp(erp, scenario)
         load_wms(wms, scenario)
         write_spreadsheets(scenario, directory)
-        config_path = write_demo_config(directory, erp.url, wms.url)
+        config_path = write_demo_config(directory, erp.url, wms.url, store_url)
         loaded = load_config(config_path)
         config = loaded.config
         # The story is told relative to now, so every run starts from an empty database.
@@ -47,7 +54,22 @@ def run_demo(
         log_file = directory / (config.log.file or "orderbridge.log")
         logs.configure(config.log.level, config.log.format, log_file, logs.secrets_of(config))
         console.print(f"[bold]orderbridge demo[/] — simulated ERP at {erp.url}, WMS at {wms.url}")
-        store = Store(config.store.url, loaded.base_dir)
+        try:
+            store = Store(config.store.url, loaded.base_dir)
+        except StoreError as exc:
+            console.print(f"error: {exc}", markup=False)
+            return 3
+        if store_url is not None:  # the user's store: never wiped, so it must start empty
+            with store.engine.connect() as conn:
+                held = sum(observations.counts_by_system(conn).values())
+            if held:
+                store.close()
+                console.print(
+                    f"error: the demo needs a store without orderbridge data; {store.display_url} "
+                    f"holds {held} observations. Use an empty database.",
+                    markup=False,
+                )
+                return 2
         context = ConnectorContext(base_dir=loaded.base_dir)
         for name, settings in config.systems.items():
             try:
@@ -66,10 +88,9 @@ def run_demo(
         with store.engine.connect() as conn:
             found = discrepancies.listing(conn, status="open")
         _summary(console, found)
-        db = store.sqlite_path
         console.print()
         console.print(f"config:   {config_path}")
-        console.print(f"database: {db}")
+        console.print(f"database: {store.sqlite_path or store.display_url}", markup=False)
         console.print(f"logs:     {log_file}")
         console.print(f"inputs:   {directory / 'purchasing'}, {directory / 'finance'}")
         console.print("\nexplore:")
