@@ -140,7 +140,12 @@ class RecordError(ValueError):
 class SourceError(RuntimeError):
     """The source as a whole failed (unreachable, refused, answered garbage); the poll is retried later.
 
-    Its message names the system and what went wrong, never a credential."""
+    Its message names the system and what went wrong, never a credential. `retry_after` is how many
+    seconds the source asked us to wait, when it said so."""
+
+    def __init__(self, message: str, retry_after: float | None = None) -> None:
+        super().__init__(message)
+        self.retry_after = retry_after
 
 
 @dataclass(frozen=True)

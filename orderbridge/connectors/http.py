@@ -159,6 +159,15 @@ class HttpApi:
         def attempt() -> httpx.Response:
             response = self.client.request(method, url, **kwargs)
             if response.status_code in RETRY_STATUSES or response.status_code >= 500:
+                asked = retry_after(response)
+                if asked is not None and asked > self.retry.max_wait.total_seconds():
+                    # Retrying sooner than asked would only be refused again: give the poll up now;
+                    # the daemon waits as long as asked before the next one.
+                    message = (
+                        f"{self.system}: {what} failed: {_status(response)}; the server asks to wait "
+                        f"{asked:.0f} s (more than retry.max_wait), so the next poll waits that long"
+                    )
+                    raise SourceError(self._scrub(message, request), retry_after=asked)
                 raise _Retryable(response)
             if response.is_error:
                 hint = " (check the credentials)" if response.status_code in (401, 403) else ""

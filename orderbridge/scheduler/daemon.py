@@ -94,7 +94,11 @@ class Daemon:
             health.failures += 1
             health.last_error = str(exc) if isinstance(exc, SourceError) else f"{type(exc).__name__}: {exc}"
             every = self.systems[name].poll.every
-            health.retry_at = now + min(every * (2 ** (health.failures - 1)), MAX_BACKOFF)
+            wait = min(every * (2 ** (health.failures - 1)), MAX_BACKOFF)
+            asked = exc.retry_after if isinstance(exc, SourceError) else None
+            if asked is not None:
+                wait = max(wait, timedelta(seconds=asked))  # the source said how long; respect it
+            health.retry_at = now + wait
             self.metrics.poll_errors.labels(name).inc()
             log.error(
                 "poll failed",

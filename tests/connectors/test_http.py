@@ -79,17 +79,32 @@ def test_429_waits_as_retry_after_says_then_succeeds() -> None:
     assert waits == [7.0]
 
 
-def test_retry_after_as_http_date_is_capped_at_max_wait() -> None:
-    """A `Retry-After` date an hour ahead is honoured only up to retry.max_wait (30 s here)."""
+def test_retry_after_longer_than_max_wait_gives_the_poll_up_at_once() -> None:
+    """A `Retry-After` date an hour ahead, beyond retry.max_wait (30 s here): no retry that the server
+    would refuse again, but a SourceError carrying how long the source asked to wait."""
     api, waits = make_api()
     later = format_datetime(datetime.now(UTC) + timedelta(hours=1), usegmt=True)
+    with respx.mock(assert_all_called=True) as router:
+        route = router.get(f"{BASE}/orders")
+        route.side_effect = [httpx.Response(503, headers={"Retry-After": later})]
+        with pytest.raises(SourceError) as failure:
+            api.fetch("GET", "/orders")
+    assert route.call_count == 1 and waits == []
+    assert failure.value.retry_after is not None and 3500 < failure.value.retry_after <= 3600
+    assert "asks to wait" in str(failure.value)
+
+
+def test_retry_after_within_max_wait_as_http_date_is_honoured() -> None:
+    """A `Retry-After` date 20 s ahead is waited for (about 20 s), then the request succeeds."""
+    api, waits = make_api()
+    later = format_datetime(datetime.now(UTC) + timedelta(seconds=21), usegmt=True)
     with respx.mock(assert_all_called=True) as router:
         router.get(f"{BASE}/orders").side_effect = [
             httpx.Response(503, headers={"Retry-After": later}),
             httpx.Response(200, json=ORDERS),
         ]
-        api.fetch("GET", "/orders")
-    assert waits == [30.0]
+        assert api.fetch("GET", "/orders") == ORDERS
+    assert len(waits) == 1 and 15 <= waits[0] <= 21
 
 
 @pytest.mark.parametrize("status", [408, 429, 502, 503])

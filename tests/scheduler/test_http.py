@@ -6,7 +6,7 @@ from __future__ import annotations
 import socket
 import threading
 from collections.abc import Callable, Iterator
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -16,6 +16,7 @@ import uvicorn
 from rich.console import Console
 
 from orderbridge.config.loader import load_config
+from orderbridge.demo.simulators import DEMO_CREDENTIALS, SimulatedERP
 from orderbridge.scheduler.daemon import UNHEALTHY_AFTER, Daemon
 from orderbridge.scheduler.demo import run_demo
 from orderbridge.scheduler.http import Metrics, create_app
@@ -167,3 +168,37 @@ systems:
     assert "wms" in ready["systems"]["wms"]["last_error"]
     assert "tok-down-987" not in ready["systems"]["wms"]["last_error"]
     assert f'orderbridge_poll_errors_total{{system="wms"}} {float(UNHEALTHY_AFTER)}' in metrics
+
+
+def test_a_source_asking_to_wait_an_hour_is_left_alone_for_an_hour(tmp_path: Path) -> None:
+    """A 429 with `Retry-After: 3600` from the (simulated) ERP: one request, no hammering, and the
+    daemon's next poll of it is at least an hour away, longer than its own backoff would be."""
+    with SimulatedERP() as erp:
+        erp.fail_next(1, status=429, retry_after=3600)
+        config = tmp_path / "orderbridge.yaml"
+        config.write_text(
+            f"""
+store: {{url: "sqlite:///ob.db"}}
+systems:
+  erp:
+    type: rest
+    base_url: {erp.url}
+    auth: {{bearer: "{DEMO_CREDENTIALS.erp_token}"}}
+    poll: {{every: 1m}}
+    list: {{path: /api/v1/sale-orders, records: data.items}}
+    order_id: {{field: bill_no}}
+    status: {{dimension: fulfillment, map: {{备货中: preparing}}}}
+""",
+            encoding="utf-8",
+        )
+        daemon = Daemon(load_config(config))
+        try:
+            started = datetime.now(UTC)
+            daemon.poll("erp")
+        finally:
+            daemon.shutdown()
+        requests = len(erp.requests)
+    health = daemon.health["erp"]
+    assert requests == 1
+    assert health.retry_at is not None and health.retry_at - started >= timedelta(seconds=3600)
+    assert health.last_error is not None and "asks to wait 3600 s" in health.last_error
