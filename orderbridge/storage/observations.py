@@ -64,6 +64,7 @@ def ingest(
     existing = _existing(conn, system, [obs.record_id for obs, _ in items])
     rows: list[dict[str, Any]] = []
     history: list[dict[str, Any]] = []
+    written: list[Observation] = []
     seen: set[str] = set()
     for obs, raw in items:
         if obs.record_id in seen:  # the same record twice in one batch: the later one wins
@@ -81,6 +82,7 @@ def ingest(
             if before["order_key"] and before["order_key"] != obs.order_key:
                 result.orders.add(before["order_key"])
         rows.append(_row(obs, raw, digest, now))
+        written.append(obs)
         history.extend(_history(obs, before["statuses"] if before is not None else {}))
         if obs.order_key:
             result.orders.add(obs.order_key)
@@ -96,7 +98,7 @@ def ingest(
             "system": obs.system,
             "updated_at": now,
         }
-        for obs, _ in items
+        for obs in written  # an unchanged record's links are stored already
         if obs.order_key
         for kind, value in _link_values(obs).items()
     ]

@@ -169,3 +169,33 @@ def test_store_urls_hide_passwords_and_resolve_sqlite_paths(tmp_path) -> None:
     assert resolve_url("sqlite:///data/ob.db", tmp_path) == f"sqlite:///{tmp_path / 'data' / 'ob.db'}"
     assert "s3cret" not in safe_url("postgresql+psycopg://bot:s3cret@db:5432/orderbridge")
     assert resolve_url("postgresql://u@h/db", None).startswith("postgresql+psycopg://")
+
+
+def test_an_unchanged_record_writes_nothing(store: Store, now) -> None:
+    """Read again an hour later, an unchanged record leaves its observation, history, links and the
+    reconcile queue exactly as they were."""
+    from sqlalchemy import select
+
+    from orderbridge.storage.tables import order_links, reconcile_queue, status_history
+
+    record = obs("W1", "SO-1", "shipped", now, links={"tracking_number": "SF1"})
+    with store.begin() as conn:
+        observations.ingest(conn, [(record, {"id": "W1"})], now)
+        queue.done(conn, queue.claim(conn, ["SO-1"]), now)
+
+    def state() -> tuple[object, ...]:
+        with store.engine.connect() as conn:
+            return (
+                conn.execute(select(observations.observations.c.changed_at)).all(),
+                conn.execute(select(status_history.c.id)).all(),
+                conn.execute(select(order_links.c.updated_at)).all(),
+                conn.execute(select(reconcile_queue.c.order_key)).all(),
+            )
+
+    before = state()
+    later = record.model_copy(update={"observed_at": now + timedelta(hours=1)})
+    with store.begin() as conn:
+        result = observations.ingest(conn, [(later, {"id": "W1"})], now + timedelta(hours=1))
+    assert (result.new, result.changed, result.unchanged) == (0, 0, 1)
+    assert state() == before
+    assert before[2] and not before[3]
