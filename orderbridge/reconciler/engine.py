@@ -65,8 +65,13 @@ class Reconciler:
         now = now or datetime.now(UTC)
         result = PassResult()
         with self.store.begin() as conn:
-            observations.relink_orphans(conn, now, self.link_by)
+            if full:
+                observations.relink_orphans(conn, now, self.link_by)
             keys = observations.order_keys(conn) if full else queue.due(conn, now)
+        # Orphans are looked at when one appeared, changed or linked, when one of their deadlines
+        # came, or on a full pass: an idle pass costs nothing however many there are.
+        orphans_due = full or queue.ORPHANS in keys
+        keys = [key for key in keys if key != queue.ORPHANS]
         ctx = RuleContext(now=now, settings=self.settings, systems=self.systems)
         for start in range(0, len(keys), CHUNK):
             chunk = keys[start : start + CHUNK]
@@ -98,9 +103,15 @@ class Reconciler:
             result.changes.extend(settled.changes)
             if progress is not None:
                 progress(min(start + CHUNK, len(keys)), len(keys))
-        if self.orphans_enabled:
+        if orphans_due:
             with self.store.begin() as conn:
-                result.changes.extend(self._orphans(conn, ctx, now))
+                claimed = queue.claim(conn, [queue.ORPHANS])
+                if self.orphans_enabled:
+                    changes, wake = self._orphans(conn, ctx, now)
+                    result.changes.extend(changes)
+                queue.done(conn, claimed, now)
+                if self.orphans_enabled and wake is not None:
+                    queue.enqueue(conn, [queue.ORPHANS], wake)
         log.info(
             "reconcile pass",
             evaluated=result.evaluated,
@@ -139,7 +150,10 @@ class Reconciler:
             return f"the {stale.rule} rule is switched off"
         return AGREE
 
-    def _orphans(self, conn: Connection, ctx: RuleContext, now: datetime) -> list[Change]:
+    def _orphans(
+        self, conn: Connection, ctx: RuleContext, now: datetime
+    ) -> tuple[list[Change], datetime | None]:
+        """The orphan rule over every unlinked record: its changes, and when to look again."""
         unlinked = observations.unlinked(conn)
         findings: dict[str, list[Finding]] = {}
         for obs in unlinked:
@@ -156,7 +170,7 @@ class Reconciler:
             now,
             resolution="the record now links to an order",
         )
-        return settled.changes
+        return settled.changes, min(settled.wakes.values(), default=None)
 
 
 def orphan_key(obs: Observation) -> str:

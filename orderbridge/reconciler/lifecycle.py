@@ -15,7 +15,7 @@ from orderbridge.reconciler.settings import ReconcileSettings
 from orderbridge.reconciler.types import Finding
 from orderbridge.storage import discrepancies as repo
 from orderbridge.storage.discrepancies import ACKNOWLEDGED, OPEN, RESOLVED, SNOOZED, Discrepancy
-from orderbridge.storage.queue import enqueue
+from orderbridge.storage.queue import ORPHANS, enqueue
 
 AGREE = "the systems agree again"
 
@@ -124,7 +124,8 @@ def snooze(
     if note:
         details["note"] = note
     repo.add_event(conn, found.id, now, "snoozed", details, actor=by)
-    enqueue(conn, [found.order_key], until)
+    # An orphan's "order key" names its record; the orphans are looked at together.
+    enqueue(conn, [ORPHANS if found.rule == "orphan" else found.order_key], until)
     return found
 
 

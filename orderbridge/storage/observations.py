@@ -10,7 +10,7 @@ from datetime import datetime
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import Connection, RowMapping, and_, delete, func, or_, select, tuple_, update
+from sqlalchemy import Connection, RowMapping, and_, delete, func, or_, select, update
 
 from orderbridge.mapping.model import (
     Amounts,
@@ -20,9 +20,9 @@ from orderbridge.mapping.model import (
     Observation,
     Quantities,
 )
-from orderbridge.storage.queue import changed
+from orderbridge.storage.queue import ORPHANS, changed
 from orderbridge.storage.sql import chunks, upsert
-from orderbridge.storage.tables import observations, order_links, status_history
+from orderbridge.storage.tables import observations, order_links, orphan_links, status_history
 
 EXTERNAL_REF = "external_ref"
 
@@ -65,6 +65,7 @@ def ingest(
     rows: list[dict[str, Any]] = []
     history: list[dict[str, Any]] = []
     written: list[Observation] = []
+    orphans_moved = False  # an orphan appeared, changed or linked: the orphan rule must look again
     seen: set[str] = set()
     for obs, raw in items:
         if obs.record_id in seen:  # the same record twice in one batch: the later one wins
@@ -83,6 +84,7 @@ def ingest(
                 result.orders.add(before["order_key"])
         rows.append(_row(obs, raw, digest, now))
         written.append(obs)
+        orphans_moved |= obs.order_key is None or (before is not None and before["order_key"] is None)
         history.extend(_history(obs, before["statuses"] if before is not None else {}))
         if obs.order_key:
             result.orders.add(obs.order_key)
@@ -103,12 +105,70 @@ def ingest(
         for kind, value in _link_values(obs).items()
     ]
     upsert(conn, order_links, _unique(links, ("link_type", "value")), ["link_type", "value"])
-    changed(conn, result.orders, now)
+    _track_orphans(conn, written, link_types)
+    attached = _attach_waiting(conn, links)
+    result.orders |= attached
+    changed(conn, result.orders | ({ORPHANS} if orphans_moved or attached else set()), now)
     return result
 
 
+def _track_orphans(conn: Connection, written: list[Observation], link_types: list[str]) -> None:
+    """Keep `orphan_links` in step with the records just written: an orphan's usable link values."""
+    for chunk in chunks([obs.record_id for obs in written]):
+        conn.execute(
+            delete(orphan_links).where(
+                orphan_links.c.system == written[0].system, orphan_links.c.record_id.in_(chunk)
+            )
+        )
+    rows = [
+        {"link_type": kind, "value": value, "system": obs.system, "record_id": obs.record_id}
+        for obs in written
+        if obs.order_key is None
+        for kind, value in _link_values(obs).items()
+        if not link_types or kind in link_types
+    ]
+    upsert(conn, orphan_links, rows, ["link_type", "value", "system", "record_id"], update=[])
+
+
+def _attach_waiting(conn: Connection, links: list[dict[str, Any]]) -> set[str]:
+    """Attach the orphans waiting for one of these newly known link values; return their orders."""
+    wanted: dict[str, dict[str, str]] = {}
+    for link in links:
+        wanted.setdefault(link["link_type"], {})[link["value"]] = link["order_key"]
+    targets: dict[tuple[str, str], str] = {}
+    for kind, values in wanted.items():
+        for chunk in chunks(sorted(values)):
+            query = select(orphan_links).where(
+                orphan_links.c.link_type == kind, orphan_links.c.value.in_(chunk)
+            )
+            for row in conn.execute(query).mappings():
+                targets.setdefault((row["system"], row["record_id"]), values[row["value"]])
+    for (system, record_id), key in targets.items():
+        _attach(conn, system, record_id, key)
+    return set(targets.values())
+
+
+def _attach(conn: Connection, system: str, record_id: str, key: str) -> None:
+    """Give a record that linked to no order its order, in its latest observation and its history."""
+    conn.execute(
+        update(observations)
+        .where(observations.c.system == system, observations.c.record_id == record_id)
+        .values(order_key=key)
+    )
+    conn.execute(
+        update(status_history)
+        .where(status_history.c.system == system, status_history.c.record_id == record_id)
+        .values(order_key=key)
+    )
+    conn.execute(
+        delete(orphan_links).where(orphan_links.c.system == system, orphan_links.c.record_id == record_id)
+    )
+
+
 def relink_orphans(conn: Connection, now: datetime, link_by: dict[str, list[str]]) -> set[str]:
-    """Attach unlinked observations whose link value has since become known; return their orders."""
+    """Attach every unlinked observation whose link value is known, with the link types configured
+    now; return their orders. Ingest attaches orphans as their links arrive; this full sweep is for a
+    full pass (after `link_by` changed, say)."""
     orphans = conn.execute(select(observations).where(observations.c.order_key.is_(None))).mappings().all()
     linked: set[str] = set()
     for row in orphans:
@@ -116,18 +176,9 @@ def relink_orphans(conn: Connection, now: datetime, link_by: dict[str, list[str]
         key = _lookup_link(conn, obs, link_by.get(obs.system, []))
         if key is None:
             continue
-        conn.execute(
-            update(observations)
-            .where(observations.c.system == obs.system, observations.c.record_id == obs.record_id)
-            .values(order_key=key)
-        )
-        conn.execute(
-            update(status_history)
-            .where(status_history.c.system == obs.system, status_history.c.record_id == obs.record_id)
-            .values(order_key=key)
-        )
+        _attach(conn, obs.system, obs.record_id, key)
         linked.add(key)
-    changed(conn, linked, now)
+    changed(conn, linked | ({ORPHANS} if linked else set()), now)
     return linked
 
 
@@ -237,9 +288,7 @@ def _existing(conn: Connection, system: str, record_ids: list[str]) -> dict[str,
         observations.c.statuses,
     )
     for chunk in chunks(sorted(set(record_ids))):
-        query = select(*columns).where(
-            tuple_(observations.c.system, observations.c.record_id).in_([(system, r) for r in chunk])
-        )
+        query = select(*columns).where(observations.c.system == system, observations.c.record_id.in_(chunk))
         for row in conn.execute(query).mappings():
             found[row["record_id"]] = row
     return found

@@ -17,6 +17,10 @@ from sqlalchemy.dialects import postgresql, sqlite
 from orderbridge.storage.sql import chunks
 from orderbridge.storage.tables import reconcile_queue as q
 
+# Not an order: queued when records that link to no order appear, change or link, or when one of
+# their deadlines comes; the pass then looks at the orphans. (A unit separator: no order key has one.)
+ORPHANS = "\x1forphans"
+
 
 def changed(conn: Connection, keys: Iterable[str], now: datetime) -> None:
     """Orders whose data changed: due now, whatever was queued for them before."""

@@ -77,6 +77,18 @@ order_links = Table(
     Column("updated_at", UTCDateTime, nullable=False),
 )
 
+# The link values of records that link to no order yet, so that the record carrying one of them
+# (the WMS record with that tracking number) attaches them when it arrives, without a scan.
+orphan_links = Table(
+    "orphan_links",
+    metadata,
+    Column("link_type", String(64), primary_key=True),
+    Column("value", String(KEY), primary_key=True),
+    Column("system", String(64), primary_key=True),
+    Column("record_id", String(KEY), primary_key=True),
+    Index("ix_orphan_links_record", "system", "record_id"),
+)
+
 # Raw events as received (webhooks), written before they are acknowledged.
 inbox = Table(
     "inbox",

@@ -157,6 +157,42 @@ def test_orphan_opens_then_resolves_when_the_record_links(store: Store, now: dat
     assert resolved.resolution == "the record now links to an order"
 
 
+def test_orphans_cost_an_idle_pass_nothing_and_wake_at_their_deadlines(store: Store, now: datetime) -> None:
+    """A fresh orphan waits out its grace without a pass looking at it in between; once open, passes
+    with nothing new leave it untouched (no update, no last-seen bump) until its escalation is due."""
+    say(store, "carrier", None, "shipped", now - 10 * timedelta(minutes=1), record="EV-2",
+        links={"tracking_number": "SF8"})  # fmt: skip
+    engine = reconciler(store)
+    assert engine.run(now).changes == []
+    with store.engine.connect() as conn:
+        assert queue.due(conn, now + 19 * timedelta(minutes=1)) == []
+        assert queue.due(conn, now + 20 * timedelta(minutes=1)) == [queue.ORPHANS]
+    (opened,) = engine.run(now + 20 * timedelta(minutes=1)).changes
+    assert (opened.kind, opened.rule) == ("opened", "orphan")
+    (before,) = listing(store)
+    for hours in (1, 2, 5):
+        assert engine.run(now + hours * H).changes == []
+    (after,) = listing(store)
+    assert after.last_seen_at == before.last_seen_at
+    (escalated,) = engine.run(now + 25 * H).changes
+    assert (escalated.kind, escalated.rule) == ("escalated", "orphan")
+
+
+def test_a_snoozed_orphan_comes_back_when_the_snooze_ends(store: Store, now: datetime) -> None:
+    """Snoozing an orphan queues the orphans for the end of the snooze; a pass then shows it again."""
+    say(store, "carrier", None, "shipped", now - 2 * H, record="EV-3", links={"tracking_number": "SF3"})
+    engine = reconciler(store)
+    (opened,) = engine.run(now).changes
+    with store.begin() as conn:
+        snooze(conn, opened.id, now + 4 * H, "ops", None, now)
+    assert engine.run(now + H).changes == []
+    with store.engine.connect() as conn:
+        assert queue.due(conn, now + 4 * H) == [queue.ORPHANS]
+    engine.run(now + 4 * H)
+    (back,) = listing(store)
+    assert back.status == "open" and back.snoozed_until is None
+
+
 def test_rules_can_be_switched_off(store: Store, now: datetime) -> None:
     """Only the rules listed in `reconcile.rules` run."""
     say(store, "wms", "SO-1", "shipped", now - 6 * H)

@@ -86,22 +86,42 @@ def test_record_without_order_number_links_by_tracking_number(store: Store, now)
     assert carrier.order_key == "SO-1"
 
 
-def test_orphan_is_relinked_when_its_link_appears_later(store: Store, now) -> None:
-    """An event that arrived before the record that explains it is attached once that record arrives."""
+def test_orphan_is_attached_when_the_record_explaining_it_arrives(store: Store, now) -> None:
+    """An event that arrived before the record that explains it is attached by the ingest of that
+    record — no scan of the orphans — with its history, and the orphans are queued for a look."""
     with store.begin() as conn:
-        observations.ingest(
+        first = observations.ingest(
             conn,
             [(obs("T1", None, "shipped", now, system="carrier", links={"tracking_number": "SF9"}), {})],
             now,
+            ["tracking_number"],
         )
         assert [o.record_id for o in observations.unlinked(conn)] == ["T1"]
-        observations.ingest(
+        assert queue.due(conn, now) == [queue.ORPHANS]
+        queue.done(conn, queue.claim(conn, [queue.ORPHANS]), now)
+        result = observations.ingest(
             conn, [(obs("W9", "SO-9", "shipped", now, links={"tracking_number": "SF9"}), {})], now
         )
-        linked = observations.relink_orphans(conn, now, {"carrier": ["tracking_number"]})
-        assert linked == {"SO-9"}
+        assert first.orders == set() and result.orders == {"SO-9"}
         assert observations.unlinked(conn) == []
         assert {e.system for e in observations.timeline(conn, "SO-9")} == {"carrier", "wms"}
+        assert sorted(queue.due(conn, now)) == sorted(["SO-9", queue.ORPHANS])
+
+
+def test_an_orphan_waits_only_for_its_systems_link_types(store: Store, now) -> None:
+    """An orphan of a system linking by tracking number is not attached by an external reference;
+    a full sweep with the link types configured later attaches what is known."""
+    with store.begin() as conn:
+        observations.ingest(
+            conn,
+            [(obs("T2", None, "shipped", now, system="carrier", external_ref="PO-7"), {})],
+            now,
+            ["tracking_number"],
+        )
+        observations.ingest(conn, [(obs("W7", "SO-7", "shipped", now, external_ref="PO-7"), {})], now)
+        assert [o.record_id for o in observations.unlinked(conn)] == ["T2"]
+        assert observations.relink_orphans(conn, now, {"carrier": ["external_ref"]}) == {"SO-7"}
+        assert observations.unlinked(conn) == []
 
 
 def test_changed_orders_are_queued_and_deadlines_keep_the_earliest(store: Store, now) -> None:

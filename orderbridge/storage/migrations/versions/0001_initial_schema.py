@@ -146,6 +146,17 @@ def upgrade() -> None:
     with op.batch_alter_table("quarantine", schema=None) as batch_op:
         batch_op.create_index("ix_quarantine_open", ["system", "resolved_at"], unique=False)
     op.create_table(
+        "orphan_links",
+        sa.Column("link_type", sa.String(length=64), nullable=False),
+        sa.Column("value", sa.String(length=255), nullable=False),
+        sa.Column("system", sa.String(length=64), nullable=False),
+        sa.Column("record_id", sa.String(length=255), nullable=False),
+        sa.PrimaryKeyConstraint("link_type", "value", "system", "record_id", name=op.f("pk_orphan_links")),
+    )
+    with op.batch_alter_table("orphan_links", schema=None) as batch_op:
+        batch_op.create_index("ix_orphan_links_record", ["system", "record_id"], unique=False)
+
+    op.create_table(
         "reconcile_queue",
         sa.Column("order_key", sa.String(length=255), nullable=False),
         sa.Column("due_at", UTCDateTime(), nullable=False),
@@ -211,6 +222,10 @@ def downgrade() -> None:
         batch_op.drop_index("ix_quarantine_open")
 
     op.drop_table("quarantine")
+    with op.batch_alter_table("orphan_links", schema=None) as batch_op:
+        batch_op.drop_index("ix_orphan_links_record")
+
+    op.drop_table("orphan_links")
     with op.batch_alter_table("outbox", schema=None) as batch_op:
         batch_op.drop_index(batch_op.f("ix_outbox_next_attempt_at"))
 
