@@ -97,8 +97,7 @@ class Reconciler:
                 for key, at in settled.wakes.items():
                     wakes[key] = min(at, wakes.get(key, at))
                 queue.done(conn, claimed, now)
-                for key, at in wakes.items():
-                    queue.enqueue(conn, [key], at)
+                queue.enqueue_each(conn, wakes)
             result.evaluated += len(chunk)
             result.changes.extend(settled.changes)
             if progress is not None:

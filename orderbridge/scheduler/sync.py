@@ -21,6 +21,9 @@ from orderbridge.storage.db import Store
 from orderbridge.storage.observations import IngestResult, ingest
 
 log = structlog.get_logger("orderbridge.sync")
+# A sync that has written this many new records since the planner statistics were last refreshed
+# refreshes them; the threshold doubles each time, so only large loads pay for it, a few times.
+STATISTICS_AFTER = 2000
 
 
 @dataclass
@@ -62,6 +65,7 @@ def sync_system(
     stop = stop or threading.Event()
     result = SyncResult(system=name, ingest=IngestResult())
     connector = registry.create(name, settings, context)
+    refresh_at = STATISTICS_AFTER
     try:
         with store.begin() as conn:
             cursor = cursors.load(conn, name)
@@ -87,6 +91,9 @@ def sync_system(
                     cursors.save(conn, name, batch.cursor, now)
             assert result.ingest is not None
             result.ingest.add(written)
+            if result.ingest.new >= refresh_at:
+                store.refresh_statistics()
+                refresh_at *= 2
             result.batches += 1
             result.records += len(batch.records)
             result.quarantined += len(problems)

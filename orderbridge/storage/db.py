@@ -74,6 +74,15 @@ class Store:
         with self.engine.begin() as conn:
             yield conn
 
+    def refresh_statistics(self) -> None:
+        """Let PostgreSQL's planner see how large the tables a load fills have grown. Autovacuum does
+        this too, but only after its naptime and thresholds (or never, where it is off): during a first
+        load of many thousand records, lookups by key would otherwise be planned as table scans."""
+        if self.dialect != "postgresql":
+            return  # SQLite plans these lookups on the primary key without statistics
+        with self.engine.begin() as conn:
+            conn.execute(text("ANALYZE observations, status_history, order_links, reconcile_queue"))
+
     def ping(self) -> bool:
         try:
             with self.engine.connect() as conn:

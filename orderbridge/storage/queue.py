@@ -8,7 +8,7 @@ ingested meanwhile (another process, another connection) keeps its order queued 
 from __future__ import annotations
 
 import uuid
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from datetime import datetime
 
 from sqlalchemy import Connection, bindparam, case, delete, func, select
@@ -24,30 +24,35 @@ ORPHANS = "\x1forphans"
 
 def changed(conn: Connection, keys: Iterable[str], now: datetime) -> None:
     """Orders whose data changed: due now, whatever was queued for them before."""
-    _upsert(conn, keys, now, keep_earliest=False)
+    _upsert(conn, dict.fromkeys(keys, now), keep_earliest=False)
 
 
 def enqueue(conn: Connection, keys: Iterable[str], due_at: datetime) -> None:
     """A deadline: evaluate these orders at `due_at`, keeping an earlier due time if one is queued."""
-    _upsert(conn, keys, due_at, keep_earliest=True)
+    _upsert(conn, dict.fromkeys(keys, due_at), keep_earliest=True)
 
 
-def _upsert(conn: Connection, keys: Iterable[str], due_at: datetime, *, keep_earliest: bool) -> None:
-    wanted = sorted(set(keys))
+def enqueue_each(conn: Connection, deadlines: Mapping[str, datetime]) -> None:
+    """Deadlines of several orders at once (one statement), each keeping an earlier one if queued."""
+    _upsert(conn, deadlines, keep_earliest=True)
+
+
+def _upsert(conn: Connection, due: Mapping[str, datetime], *, keep_earliest: bool) -> None:
+    wanted = sorted(due)
     if not wanted:
         return
     dialect = postgresql if conn.dialect.name == "postgresql" else sqlite
     stmt = dialect.insert(q)
-    due = case((q.c.due_at < stmt.excluded.due_at, q.c.due_at), else_=stmt.excluded.due_at)
+    earliest = case((q.c.due_at < stmt.excluded.due_at, q.c.due_at), else_=stmt.excluded.due_at)
     stmt = stmt.on_conflict_do_update(
         index_elements=[q.c.order_key],
         set_={
-            "due_at": due if keep_earliest else stmt.excluded.due_at,
+            "due_at": earliest if keep_earliest else stmt.excluded.due_at,
             "token": stmt.excluded.token,
         },
     )
     for chunk in chunks(wanted):
-        conn.execute(stmt, [{"order_key": k, "due_at": due_at, "token": uuid.uuid4().hex} for k in chunk])
+        conn.execute(stmt, [{"order_key": k, "due_at": due[k], "token": uuid.uuid4().hex} for k in chunk])
 
 
 def due(conn: Connection, now: datetime, limit: int | None = None) -> list[str]:

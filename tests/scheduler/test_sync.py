@@ -241,3 +241,31 @@ def test_a_quarantined_rest_record_settles_when_it_comes_back_readable(
     store.close()
     assert [q.raw["wms_id"] for q in still_open] == ["OB-3"]
     assert [(q.raw["wms_id"], q.resolved_at is not None) for q in every] == [("OB-2", True), ("OB-3", False)]
+
+
+def test_a_large_first_load_refreshes_the_planner_statistics(tmp_path: Path, store_url: str) -> None:
+    """A sync writing thousands of new records has PostgreSQL analyse the tables it filled, so key
+    lookups of the rest of the load are not planned as scans of an 'empty' table."""
+    if not store_url.startswith("postgresql"):
+        pytest.skip("planner statistics are PostgreSQL's; SQLite plans key lookups without them")
+    from sqlalchemy import text
+
+    rows = "\n".join(f"SO-{i:05d},备货中,2026-11-20 09:30,1" for i in range(1, 2601))
+    (tmp_path / "big.csv").write_text(f"订单号,状态,更新时间,数量\n{rows}\n", encoding="utf-8")
+    os.utime(tmp_path / "big.csv", ns=(10**18, 10**18))
+    path = config(tmp_path, store_url)
+    path.write_text(path.read_text(encoding="utf-8").replace("sheets/*.xlsx", "big.csv"), encoding="utf-8")
+    loaded = load_config(path)
+    store = Store(store_url)
+
+    def analysed() -> object:
+        with store.engine.connect() as conn:
+            query = "SELECT last_analyze FROM pg_stat_user_tables WHERE relname = 'observations'"
+            return conn.execute(text(query)).scalar()
+
+    before = analysed()
+    result = sync_system(store, "purchasing", loaded.config.systems["purchasing"], ConnectorContext(tmp_path))
+    after = analysed()
+    store.close()
+    assert result.new == 2600
+    assert after is not None and (before is None or after > before)
