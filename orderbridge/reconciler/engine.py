@@ -111,6 +111,16 @@ class Reconciler:
                 queue.done(conn, claimed, now)
                 if self.orphans_enabled and wake is not None:
                     queue.enqueue(conn, [queue.ORPHANS], wake)
+        for change in result.changes:  # after the commits: a log line never tells of a rolled-back change
+            (log.debug if change.kind == "updated" else log.info)(
+                f"discrepancy {change.kind}",
+                discrepancy_id=change.id,
+                order_key=change.order_key,
+                rule=change.rule,
+                systems=list(change.systems),
+                severity=change.severity,
+                summary=change.summary,
+            )
         log.info(
             "reconcile pass",
             evaluated=result.evaluated,

@@ -3,10 +3,13 @@ incremental evaluation, auto-resolution, reopening, escalation, acknowledgement 
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+import logging
+from collections.abc import Iterable, Iterator
 from datetime import datetime, timedelta
 
 import pytest
+import structlog
+from structlog.testing import capture_logs
 
 from orderbridge.mapping.model import CanonicalStatus, Dimension, Observation
 from orderbridge.reconciler.engine import Reconciler
@@ -191,6 +194,35 @@ def test_a_snoozed_orphan_comes_back_when_the_snooze_ends(store: Store, now: dat
     engine.run(now + 4 * H)
     (back,) = listing(store)
     assert back.status == "open" and back.snoozed_until is None
+
+
+@pytest.fixture
+def every_level() -> Iterator[None]:
+    """Logging at every level for one test, whatever an earlier test configured."""
+    saved = structlog.get_config()
+    structlog.configure(wrapper_class=structlog.make_filtering_bound_logger(logging.DEBUG))
+    yield
+    structlog.configure(**saved)
+
+
+@pytest.mark.usefixtures("every_level")
+def test_every_opened_and_resolved_discrepancy_is_logged_with_its_order_and_systems(
+    store: Store, now: datetime
+) -> None:
+    """Operators following the logs see each discrepancy open and resolve, with order key, rule and
+    systems on the line."""
+    say(store, "wms", "SO-5", "shipped", now - 3 * H)
+    say(store, "erp", "SO-5", "preparing", now - 4 * H)
+    engine = reconciler(store)
+    with capture_logs() as opened_logs:
+        engine.run(now)
+    say(store, "erp", "SO-5", "shipped", now)
+    with capture_logs() as resolved_logs:
+        engine.run(now + H)
+    [opened] = [e for e in opened_logs if e["event"] == "discrepancy opened"]
+    [resolved] = [e for e in resolved_logs if e["event"] == "discrepancy resolved"]
+    assert (opened["order_key"], opened["rule"], opened["systems"]) == ("SO-5", "status_lag", ["erp", "wms"])
+    assert (resolved["order_key"], resolved["discrepancy_id"]) == ("SO-5", opened["discrepancy_id"])
 
 
 def test_rules_can_be_switched_off(store: Store, now: datetime) -> None:
