@@ -205,6 +205,15 @@ def read_field(data: Any, path: str) -> Any:
     return value
 
 
+def native_record_id(data: Any, settings: SystemSettings) -> str | None:
+    """The record's own id (its `record_id` field, else its order number) as build_record reads it;
+    for a record that could not be read, so that reading it correctly later settles its quarantine."""
+    if not isinstance(data, dict):
+        return None
+    value = get_path(data, settings.fields.record_id or settings.order_id.field)
+    return None if isinstance(value, dict | list | BadValue) else _text(value)
+
+
 def build_record(
     system: str,
     data: dict[str, Any],

@@ -14,6 +14,7 @@ from sqlalchemy import Connection
 from orderbridge.mapping.model import Observation
 from orderbridge.reconciler import rules
 from orderbridge.reconciler.lifecycle import AGREE, Change, settle
+from orderbridge.reconciler.rules.records import ORPHAN
 from orderbridge.reconciler.settings import ReconcileSettings
 from orderbridge.reconciler.types import Finding, OrderSnapshot, Rule, RuleContext, Wake
 from orderbridge.storage import discrepancies as repo
@@ -22,7 +23,6 @@ from orderbridge.storage.db import Store
 from orderbridge.storage.discrepancies import Discrepancy
 
 log = structlog.get_logger("orderbridge.reconciler")
-ORPHAN = "orphan"
 CHUNK = 200
 
 

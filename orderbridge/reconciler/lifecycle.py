@@ -11,6 +11,7 @@ from typing import Any
 
 from sqlalchemy import Connection
 
+from orderbridge.reconciler.rules.records import ORPHAN
 from orderbridge.reconciler.settings import ReconcileSettings
 from orderbridge.reconciler.types import Finding
 from orderbridge.storage import discrepancies as repo
@@ -125,7 +126,7 @@ def snooze(
         details["note"] = note
     repo.add_event(conn, found.id, now, "snoozed", details, actor=by)
     # An orphan's "order key" names its record; the orphans are looked at together.
-    enqueue(conn, [ORPHANS if found.rule == "orphan" else found.order_key], until)
+    enqueue(conn, [ORPHANS if found.rule == ORPHAN else found.order_key], until)
     return found
 
 

@@ -65,7 +65,7 @@ def ingest(
     rows: list[dict[str, Any]] = []
     history: list[dict[str, Any]] = []
     written: list[Observation] = []
-    orphans_moved = False  # an orphan appeared, changed or linked: the orphan rule must look again
+    were_orphans: list[str] = []  # records written that linked to no order before
     seen: set[str] = set()
     for obs, raw in items:
         if obs.record_id in seen:  # the same record twice in one batch: the later one wins
@@ -84,7 +84,8 @@ def ingest(
                 result.orders.add(before["order_key"])
         rows.append(_row(obs, raw, digest, now))
         written.append(obs)
-        orphans_moved |= obs.order_key is None or (before is not None and before["order_key"] is None)
+        if before is not None and before["order_key"] is None:
+            were_orphans.append(obs.record_id)
         history.extend(_history(obs, before["statuses"] if before is not None else {}))
         if obs.order_key:
             result.orders.add(obs.order_key)
@@ -105,20 +106,23 @@ def ingest(
         for kind, value in _link_values(obs).items()
     ]
     upsert(conn, order_links, _unique(links, ("link_type", "value")), ["link_type", "value"])
-    _track_orphans(conn, written, link_types)
+    _track_orphans(conn, system, written, were_orphans, link_types)
     attached = _attach_waiting(conn, links)
     result.orders |= attached
-    changed(conn, result.orders | ({ORPHANS} if orphans_moved or attached else set()), now)
+    # An orphan appeared, changed or linked: the orphan rule must look again.
+    orphans_moved = were_orphans or attached or any(obs.order_key is None for obs in written)
+    changed(conn, result.orders | ({ORPHANS} if orphans_moved else set()), now)
     return result
 
 
-def _track_orphans(conn: Connection, written: list[Observation], link_types: list[str]) -> None:
-    """Keep `orphan_links` in step with the records just written: an orphan's usable link values."""
-    for chunk in chunks([obs.record_id for obs in written]):
+def _track_orphans(
+    conn: Connection, system: str, written: list[Observation], were_orphans: list[str], link_types: list[str]
+) -> None:
+    """Keep `orphan_links` in step with the records just written: an orphan's usable link values.
+    Only records that were orphans have rows to replace."""
+    for chunk in chunks(were_orphans):
         conn.execute(
-            delete(orphan_links).where(
-                orphan_links.c.system == written[0].system, orphan_links.c.record_id.in_(chunk)
-            )
+            delete(orphan_links).where(orphan_links.c.system == system, orphan_links.c.record_id.in_(chunk))
         )
     rows = [
         {"link_type": kind, "value": value, "system": obs.system, "record_id": obs.record_id}

@@ -21,6 +21,7 @@ from orderbridge.connectors.base import (
     build_record,
     content_hash,
     get_path,
+    native_record_id,
 )
 from orderbridge.connectors.http import HttpApi, auth_from_settings, build_client
 from orderbridge.connectors.rest.settings import RestSettings
@@ -169,7 +170,7 @@ class RestConnector(Connector):
                         f"page {number}, record {position}",
                         _reason(exc),
                         item,
-                        record_id=self._record_id(item),
+                        record_id=native_record_id(item, self.settings),
                     )
                 )
                 continue
@@ -181,14 +182,6 @@ class RestConnector(Connector):
             if changed is not None and (latest is None or changed > latest):
                 latest = changed
         return records, problems, latest
-
-    def _record_id(self, item: Any) -> str | None:
-        """The id of a record that could not be read, when it has one to recognise it by later."""
-        if not isinstance(item, dict):
-            return None
-        fields = self.settings.fields
-        value = get_path(item, fields.record_id or self.settings.order_id.field)
-        return None if value is None or isinstance(value, (dict, list)) else str(value).strip() or None
 
     def _changed_at(self, item: dict[str, Any]) -> datetime | None:
         if self.settings.cursor is None:

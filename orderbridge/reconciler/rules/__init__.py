@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from orderbridge.reconciler.rules.amounts import amount_mismatch, quantity_mismatch
 from orderbridge.reconciler.rules.deadlines import missing, stuck
-from orderbridge.reconciler.rules.records import duplicate, orphan, unmapped_status
+from orderbridge.reconciler.rules.records import ORPHAN, duplicate, orphan, unmapped_status
 from orderbridge.reconciler.rules.status import ahead_of_authority, regression, status_conflict, status_lag
 from orderbridge.reconciler.types import Rule
 
@@ -21,6 +21,6 @@ ORDER_RULES: dict[str, Rule] = {
     "unmapped_status": unmapped_status,
     "duplicate": duplicate,
 }
-RULE_NAMES: tuple[str, ...] = (*ORDER_RULES, "orphan")
+RULE_NAMES: tuple[str, ...] = (*ORDER_RULES, ORPHAN)
 
 __all__ = ["ORDER_RULES", "RULE_NAMES", "orphan"]

@@ -81,6 +81,9 @@ def duplicate(snapshot: OrderSnapshot, ctx: RuleContext) -> Iterator[Outcome]:
     return findings("duplicate", checks)
 
 
+ORPHAN = "orphan"
+
+
 def orphan(unlinked: list[Observation], ctx: RuleContext) -> Iterator[Outcome]:
     latest: dict[tuple[str, str], Observation] = {}
     for obs in sorted(unlinked, key=lambda o: o.observed_at):
@@ -90,7 +93,7 @@ def orphan(unlinked: list[Observation], ctx: RuleContext) -> Iterator[Outcome]:
         links = ", ".join(f"{name} {value}" for name, value in sorted(obs.links.items())) or "no links"
         reference = f", order reference {obs.order_ref}" if obs.order_ref else ""
         yield Finding(
-            rule="orphan",
+            rule=ORPHAN,
             dimension=None,
             systems=(system,),
             severity="warning",
