@@ -24,25 +24,11 @@ from orderbridge.config.errors import KeyPath, format_key_path
 from orderbridge.connectors.base import SystemSettings
 from orderbridge.connectors.registry import REGISTRY, UnknownConnectorType, lookup
 from orderbridge.mapping.model import PROGRESS, Dimension, statuses_of
+from orderbridge.reconciler.rules import RULE_NAMES
 from orderbridge.reconciler.settings import ReconcileSettings
 
 SYSTEM_NAME = re.compile(r"^[a-z][a-z0-9_-]*$")
 SYSTEM_NAME_RULE = "start with a lowercase letter and hold only a-z, 0-9, '_' and '-'"
-
-# The reconciler's rule names, as `reconcile.rules` and `reconcile.grace` may name them.
-RULE_NAMES = (
-    "status_lag",
-    "status_conflict",
-    "ahead_of_authority",
-    "missing",
-    "quantity_mismatch",
-    "amount_mismatch",
-    "stuck",
-    "regression",
-    "unmapped_status",
-    "duplicate",
-    "orphan",
-)
 
 # Validation context key: the loader checks references itself, on the raw file, so that they are
 # reported together with every other problem rather than only once all else is valid.

@@ -20,42 +20,80 @@ class Dimension(StrEnum):
     billing = "billing"
 
 
-# Progress states are ordered low -> high; side states are outside the order.
+class FulfillmentStatus(StrEnum):
+    placed = "placed"
+    approved = "approved"
+    preparing = "preparing"
+    ready_to_ship = "ready_to_ship"
+    shipped = "shipped"
+    delivered = "delivered"
+    on_hold = "on_hold"
+    cancelled = "cancelled"
+    returned = "returned"
+    closed = "closed"
+
+
+class ShipmentStatus(StrEnum):
+    info_received = "info_received"
+    picked_up = "picked_up"
+    in_transit = "in_transit"
+    out_for_delivery = "out_for_delivery"
+    available_for_pickup = "available_for_pickup"
+    delivered = "delivered"
+    delivery_failed = "delivery_failed"
+    returning = "returning"
+    returned = "returned"
+    exception = "exception"
+    cancelled = "cancelled"
+    expired = "expired"
+    unknown = "unknown"
+
+
+class BillingStatus(StrEnum):
+    unbilled = "unbilled"
+    invoiced = "invoiced"
+    partially_paid = "partially_paid"
+    paid = "paid"
+    refunded = "refunded"
+    voided = "voided"
+
+
+_F, _S, _B = FulfillmentStatus, ShipmentStatus, BillingStatus
+
+# Progress states are ordered low -> high; side states are outside the order. Each dimension's
+# statuses are its enum's members: the enums are the vocabulary, these tuples only order it.
 PROGRESS: dict[Dimension, tuple[str, ...]] = {
-    Dimension.fulfillment: ("placed", "approved", "preparing", "ready_to_ship", "shipped", "delivered"),
+    Dimension.fulfillment: (_F.placed, _F.approved, _F.preparing, _F.ready_to_ship, _F.shipped, _F.delivered),
     Dimension.shipment: (
-        "info_received",
-        "picked_up",
-        "in_transit",
-        "out_for_delivery",
-        "available_for_pickup",
-        "delivered",
+        _S.info_received,
+        _S.picked_up,
+        _S.in_transit,
+        _S.out_for_delivery,
+        _S.available_for_pickup,
+        _S.delivered,
     ),
-    Dimension.billing: ("unbilled", "invoiced", "partially_paid", "paid"),
+    Dimension.billing: (_B.unbilled, _B.invoiced, _B.partially_paid, _B.paid),
+}
+
+STATUS_ENUMS: dict[Dimension, type[StrEnum]] = {
+    Dimension.fulfillment: FulfillmentStatus,
+    Dimension.shipment: ShipmentStatus,
+    Dimension.billing: BillingStatus,
 }
 
 SIDE: dict[Dimension, tuple[str, ...]] = {
-    Dimension.fulfillment: ("on_hold", "cancelled", "returned", "closed"),
-    Dimension.shipment: (
-        "delivery_failed",
-        "returning",
-        "returned",
-        "exception",
-        "cancelled",
-        "expired",
-        "unknown",
-    ),
-    Dimension.billing: ("refunded", "voided"),
+    dimension: tuple(s for s in members if s not in PROGRESS[dimension])
+    for dimension, members in STATUS_ENUMS.items()
 }
 
 # A shipment status implies a fulfilment status (design §2).
-SHIPMENT_IMPLIES_FULFILLMENT: dict[str, str] = {
-    "picked_up": "shipped",
-    "in_transit": "shipped",
-    "out_for_delivery": "shipped",
-    "available_for_pickup": "shipped",
-    "delivered": "delivered",
-    "returned": "returned",
+SHIPMENT_IMPLIES_FULFILLMENT: dict[str, FulfillmentStatus] = {
+    _S.picked_up: _F.shipped,
+    _S.in_transit: _F.shipped,
+    _S.out_for_delivery: _F.shipped,
+    _S.available_for_pickup: _F.shipped,
+    _S.delivered: _F.delivered,
+    _S.returned: _F.returned,
 }
 
 

@@ -8,7 +8,7 @@ from decimal import Decimal
 from pydantic import BaseModel, ConfigDict, Field
 
 from orderbridge.config.types import Duration
-from orderbridge.mapping.model import Dimension
+from orderbridge.mapping.model import Dimension, FulfillmentStatus
 
 # Rules whose disagreement is not a matter of systems lagging each other: no grace unless configured.
 NO_DEFAULT_GRACE = frozenset({"unmapped_status", "duplicate", "regression", "status_conflict"})
@@ -20,7 +20,10 @@ class ExpectSettings(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     system: str
-    after: str = Field(default="approved", description="Fulfilment status from which the order is expected.")
+    after: str = Field(
+        default=FulfillmentStatus.approved.value,
+        description="Fulfilment status from which the order is expected.",
+    )
     within: Duration = Field(default=timedelta(hours=2))
 
 

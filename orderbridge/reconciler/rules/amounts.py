@@ -8,12 +8,12 @@ from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
 
-from orderbridge.mapping.model import Dimension, Observation
+from orderbridge.mapping.model import BillingStatus, Dimension, FulfillmentStatus, Observation
 from orderbridge.reconciler.rules.common import Check, findings, number, pair, reference_value
 from orderbridge.reconciler.settings import ToleranceSettings
 from orderbridge.reconciler.types import OrderSnapshot, Outcome, RuleContext
 
-SHIPPED = frozenset({"shipped", "delivered"})
+SHIPPED = frozenset({FulfillmentStatus.shipped, FulfillmentStatus.delivered})
 
 
 @dataclass(frozen=True)
@@ -84,7 +84,7 @@ def amount_mismatch(snapshot: OrderSnapshot, ctx: RuleContext) -> Iterator[Outco
 
     invoiced = reference_value(observations, lambda obs: obs.amounts.invoiced, authority)
     for _system, obs in sorted(observations.items()):
-        if obs.status(Dimension.billing) != "paid" or obs.amounts.paid is None:
+        if obs.status(Dimension.billing) != BillingStatus.paid or obs.amounts.paid is None:
             continue
         # Paid is compared with the paying system's own invoice when it has one.
         against = (obs, obs.amounts.invoiced) if obs.amounts.invoiced is not None else invoiced

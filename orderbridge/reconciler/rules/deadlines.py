@@ -10,6 +10,7 @@ from orderbridge.config.types import format_duration
 from orderbridge.mapping.model import (
     UNMAPPED,
     Dimension,
+    FulfillmentStatus,
     Observation,
     dimension_of_status,
     is_valid_status,
@@ -33,7 +34,7 @@ def missing(snapshot: OrderSnapshot, ctx: RuleContext) -> Iterator[Outcome]:
     fulfillment = Dimension.fulfillment
     present = {obs.system for obs in snapshot.observations}
     statuses = snapshot.by_system(fulfillment)
-    if any(obs.status(fulfillment) == "cancelled" for obs in statuses.values()):
+    if any(obs.status(fulfillment) == FulfillmentStatus.cancelled for obs in statuses.values()):
         return
     checks = []
     for expect in ctx.settings.expect:

@@ -5,7 +5,15 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
-from orderbridge.mapping.model import PROGRESS, Dimension, Observation, rank
+from orderbridge.mapping.model import (
+    PROGRESS,
+    BillingStatus,
+    Dimension,
+    FulfillmentStatus,
+    Observation,
+    ShipmentStatus,
+    rank,
+)
 from orderbridge.reconciler.rules.common import (
     Check,
     entered,
@@ -24,11 +32,11 @@ from orderbridge.reconciler.rules.common import (
 )
 from orderbridge.reconciler.types import HistoryEntry, OrderSnapshot, Outcome, RuleContext, Severity
 
-SHIPPED = frozenset({"shipped", "delivered"})
-PAID = frozenset({"paid", "partially_paid"})
-LEFT_WAREHOUSE = PROGRESS[Dimension.shipment].index("picked_up")
+SHIPPED = frozenset({FulfillmentStatus.shipped, FulfillmentStatus.delivered})
+PAID = frozenset({BillingStatus.paid, BillingStatus.partially_paid})
+LEFT_WAREHOUSE = PROGRESS[Dimension.shipment].index(ShipmentStatus.picked_up)
 # Shipment side states that only a parcel on its way can be in.
-UNDER_WAY = frozenset({"delivery_failed", "returning", "exception"})
+UNDER_WAY = frozenset({ShipmentStatus.delivery_failed, ShipmentStatus.returning, ShipmentStatus.exception})
 GOODS_LEFT = "goods left for a cancelled order"
 CANCELLED_PAID = "a cancelled order is paid"
 VOIDED_PAID = "a voided bill is paid"
@@ -36,9 +44,13 @@ VOIDED_PAID = "a voided bill is paid"
 # again after it was cancelled, a new invoice after a void) starts afresh and is no step back. On hold,
 # a failed delivery or an unmapped value only interrupt a cycle.
 CYCLE_ENDS: dict[Dimension, frozenset[str]] = {
-    Dimension.fulfillment: frozenset({"cancelled", "returned", "closed"}),
-    Dimension.shipment: frozenset({"returned", "cancelled", "expired"}),
-    Dimension.billing: frozenset({"refunded", "voided"}),
+    Dimension.fulfillment: frozenset(
+        {FulfillmentStatus.cancelled, FulfillmentStatus.returned, FulfillmentStatus.closed}
+    ),
+    Dimension.shipment: frozenset(
+        {ShipmentStatus.returned, ShipmentStatus.cancelled, ShipmentStatus.expired}
+    ),
+    Dimension.billing: frozenset({BillingStatus.refunded, BillingStatus.voided}),
 }
 
 
@@ -135,7 +147,7 @@ def status_conflict(snapshot: OrderSnapshot, ctx: RuleContext) -> Iterator[Outco
     billing = snapshot.by_system(Dimension.billing)
     checks = []
     for system, cancelled in sorted(fulfillment.items()):
-        if cancelled.status(Dimension.fulfillment) != "cancelled":
+        if cancelled.status(Dimension.fulfillment) != FulfillmentStatus.cancelled:
             continue
         side = (cancelled, Dimension.fulfillment)
         for other, obs in sorted(fulfillment.items()):
@@ -152,7 +164,7 @@ def status_conflict(snapshot: OrderSnapshot, ctx: RuleContext) -> Iterator[Outco
             if other != system and obs.status(Dimension.billing) in PAID:
                 checks.append(_conflict(snapshot, side, (obs, Dimension.billing), "warning", CANCELLED_PAID))
     for system, voided in sorted(billing.items()):
-        if voided.status(Dimension.billing) != "voided":
+        if voided.status(Dimension.billing) != BillingStatus.voided:
             continue
         side = (voided, Dimension.billing)
         for other, obs in sorted(billing.items()):
