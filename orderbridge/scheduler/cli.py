@@ -1,92 +1,37 @@
-"""The `orderbridge` command: the daemon and the tools people use around it."""
+"""The `orderbridge` command: the daemon and the tools people use around it. Shared options and
+helpers are in `commandline`. An area with commands of its own keeps them in a module of its own
+(`cli_<area>.py`, decorating `commandline.app`), imported at the end of this file so they register."""
 
 from __future__ import annotations
 
 import json
-import logging
-import os
-import sys
 import threading
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Annotated
 
 import typer
-from rich.console import Console
-from rich.progress import (
-    BarColumn,
-    MofNCompleteColumn,
-    Progress,
-    SpinnerColumn,
-    TextColumn,
-    TimeElapsedColumn,
-)
 
-from orderbridge.config.errors import ConfigError
-from orderbridge.config.loader import LoadedConfig, load_config
 from orderbridge.config.types import parse_duration
 from orderbridge.connectors.base import Batch, ConnectorContext, SourceError
-from orderbridge.reconciler.engine import PassResult, Reconciler
+from orderbridge.reconciler.engine import PassResult
 from orderbridge.reconciler.lifecycle import LifecycleError, acknowledge, snooze
-from orderbridge.scheduler import logs
+from orderbridge.scheduler.commandline import (
+    DEFAULT_CONFIG,
+    ConfigOption,
+    FormatOption,
+    app,
+    console,
+    err,
+    load,
+    open_store,
+    progress_bar,
+    reconciler,
+)
 from orderbridge.scheduler.output import Format, emit
 from orderbridge.scheduler.sync import sync_system
 from orderbridge.storage import discrepancies, observations, quarantine
-from orderbridge.storage.db import Store, StoreError, safe_url
-
-app = typer.Typer(
-    name="orderbridge",
-    help="Reconciles what your ERP, WMS, CRM, spreadsheets and carriers say about each order.",
-    no_args_is_help=True,
-    add_completion=False,
-    pretty_exceptions_enable=False,
-)
-console = Console()
-err = Console(stderr=True)
-if not console.is_terminal and "COLUMNS" not in os.environ:
-    console.width = 120  # piped into a file or a CI log: tables stay readable instead of 80 columns
-
-ConfigOption = Annotated[
-    Path, typer.Option("--config", "-c", help="The orderbridge YAML file.", envvar="ORDERBRIDGE_CONFIG")
-]
-FormatOption = Annotated[Format, typer.Option("--format", "-f", help="Output format.")]
-DEFAULT_CONFIG = Path("orderbridge.yaml")
-
-
-def _load(path: Path, *, daemon: bool = False, log_file: bool = True) -> LoadedConfig:
-    """Load the config or exit 2 listing its problems, and set up logging: the daemon logs as the
-    config says; a one-shot command writes to the configured log file, or, without one, shows only
-    warnings on standard error, where its own output speaks to the person running it."""
-    try:
-        loaded = load_config(path)
-    except ConfigError as exc:
-        err.print(str(exc), markup=False, highlight=False, soft_wrap=True)
-        raise typer.Exit(2) from None
-    cfg = loaded.config.log
-    file = None if cfg.file is None or not log_file else loaded.base_dir / cfg.file
-    level, fmt = cfg.level, cfg.format
-    if not daemon and file is None:
-        if logging.getLevelNamesMapping()[level.upper()] < logging.WARNING:
-            level = "warning"
-        if sys.stderr.isatty():
-            fmt = "console"
-    logs.configure(level, fmt, file, logs.secrets_of(loaded.config))
-    return loaded
-
-
-def _store(loaded: LoadedConfig) -> Store:
-    try:
-        return Store(loaded.config.store.url, loaded.base_dir)
-    except StoreError as exc:
-        err.print(f"error: {exc}", markup=False)
-        raise typer.Exit(3) from None
-
-
-def _reconciler(loaded: LoadedConfig, store: Store) -> Reconciler:
-    systems = loaded.config.systems
-    return Reconciler(
-        store, loaded.config.reconcile, tuple(systems), {n: s.link_by for n, s in systems.items()}
-    )
+from orderbridge.storage.db import StoreError, safe_url
 
 
 @app.command()
@@ -94,7 +39,7 @@ def run(config: ConfigOption = DEFAULT_CONFIG) -> None:
     """Run the daemon: scheduled polls and reconcile passes, and the HTTP endpoint."""
     from orderbridge.scheduler.daemon import Daemon
 
-    loaded = _load(config, daemon=True)
+    loaded = load(config, daemon=True)
     try:
         Daemon(loaded).run()
     except StoreError as exc:
@@ -105,7 +50,7 @@ def run(config: ConfigOption = DEFAULT_CONFIG) -> None:
 @app.command("check-config")
 def check_config(config: ConfigOption = DEFAULT_CONFIG) -> None:
     """Validate a configuration file; exit 0 when valid, 2 with every problem listed."""
-    loaded = _load(config, log_file=False)  # checking a file creates nothing
+    loaded = load(config, log_file=False)  # checking a file creates nothing
     systems = loaded.config.systems
     console.print(
         f"{config}: valid — {len(systems)} systems ({', '.join(systems) or 'none'}), "
@@ -129,7 +74,7 @@ def sync(
     config: ConfigOption = DEFAULT_CONFIG,
 ) -> None:
     """Run one incremental poll of SYSTEM now, with progress."""
-    loaded = _load(config)
+    loaded = load(config)
     settings = loaded.config.systems.get(system)
     if settings is None:
         err.print(
@@ -137,9 +82,9 @@ def sync(
             markup=False,
         )
         raise typer.Exit(2)
-    store = _store(loaded)
+    store = open_store(loaded)
     stop = threading.Event()
-    with _progress() as progress:
+    with progress_bar() as progress:
         task = progress.add_task(f"sync {system}", total=None)
 
         def advance(batch: Batch) -> None:
@@ -173,11 +118,11 @@ def reconcile(
     fmt: FormatOption = Format.table,
 ) -> None:
     """Run one reconcile pass now and print what opened, changed and resolved."""
-    loaded = _load(config)
-    store = _store(loaded)
-    with _progress() as progress:
+    loaded = load(config)
+    store = open_store(loaded)
+    with progress_bar() as progress:
         task = progress.add_task("reconcile", total=None)
-        result = _reconciler(loaded, store).run(
+        result = reconciler(loaded, store).run(
             full=full, progress=lambda done, total: progress.update(task, completed=done, total=total)
         )
     print_pass(result, fmt)
@@ -218,8 +163,8 @@ def list_discrepancies(
     if status not in ("open", "resolved", "all"):
         err.print("error: --status must be open, resolved or all", markup=False)
         raise typer.Exit(2)
-    loaded = _load(config)
-    store = _store(loaded)
+    loaded = load(config)
+    store = open_store(loaded)
     with store.engine.connect() as conn:
         found = discrepancies.listing(conn, status=status, rule=rule)
     rows = [d.as_dict() for d in found]
@@ -253,8 +198,8 @@ def order(
     """Show an order's timeline: every status every system reported, in time order."""
     from orderbridge.scheduler.http import timeline_item
 
-    loaded = _load(config)
-    store = _store(loaded)
+    loaded = load(config)
+    store = open_store(loaded)
     with store.engine.connect() as conn:
         entries = [timeline_item(e) for e in observations.timeline(conn, key)]
         found = discrepancies.listing(conn, status="all", order_key=key)
@@ -288,8 +233,8 @@ def ack(
     config: ConfigOption = DEFAULT_CONFIG,
 ) -> None:
     """Acknowledge a discrepancy: someone is on it; it no longer escalates."""
-    loaded = _load(config)
-    store = _store(loaded)
+    loaded = load(config)
+    store = open_store(loaded)
     try:
         with store.begin() as conn:
             acknowledge(conn, discrepancy_id, by, note, datetime.now(UTC))
@@ -313,8 +258,8 @@ def snooze_cmd(
     except ValueError as exc:
         err.print(f"error: {exc}", markup=False)
         raise typer.Exit(2) from None
-    loaded = _load(config)
-    store = _store(loaded)
+    loaded = load(config)
+    store = open_store(loaded)
     now = datetime.now(UTC)
     try:
         with store.begin() as conn:
@@ -337,8 +282,8 @@ def list_quarantine(
     fmt: FormatOption = Format.table,
 ) -> None:
     """List records that could not be read: where they came from and why."""
-    loaded = _load(config)
-    store = _store(loaded)
+    loaded = load(config)
+    store = open_store(loaded)
     with store.engine.connect() as conn:
         found = quarantine.listing(conn, system, include_resolved=everything)
     rows = [
@@ -386,16 +331,8 @@ def demo(
     raise typer.Exit(run_demo(directory, serve=serve, console=console, store_url=store))
 
 
-def _progress() -> Progress:
-    return Progress(
-        SpinnerColumn(),
-        TextColumn("{task.description}"),
-        BarColumn(),
-        MofNCompleteColumn(),
-        TimeElapsedColumn(),
-        console=err,
-        transient=True,
-    )
+# Command modules of their own areas register here, after the core commands (the order of `--help`).
+# (none yet)
 
 
 def main() -> None:
