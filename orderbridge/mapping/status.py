@@ -118,10 +118,15 @@ class StatusTable(BaseModel):
         return names
 
     def lookup(self, fields: dict[str, Any]) -> CanonicalStatus | None:
-        """The canonical status for these native fields; None when the record says nothing here."""
+        """The canonical status for these native fields. A record whose status fields are all null,
+        absent or blank is `unmapped` (native None) unless a rule maps that (`empty: true`): an order
+        without a status is reported, never silently taken as saying nothing."""
         native = self._native(fields)
         if native is None:
-            return None
+            for rule in self.rules:
+                if rule.matches(fields):
+                    return CanonicalStatus(status=rule.then, native=None)
+            return CanonicalStatus(status=UNMAPPED, native=None)
         if self.map and self.field is not None:
             value = fields.get(self.field)
             if value is not None and _text(value) != "":

@@ -9,13 +9,10 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 
 import structlog
-from pydantic import ValidationError
 
 from orderbridge.connectors import registry
-from orderbridge.connectors.base import Batch, ConnectorContext, RecordProblem, SystemSettings
-from orderbridge.mapping.ids import OrderIdError
-from orderbridge.mapping.model import Observation
-from orderbridge.mapping.translate import to_observation
+from orderbridge.connectors.base import Batch, ConnectorContext, SystemSettings
+from orderbridge.connectors.intake import map_batch
 from orderbridge.storage import cursors, quarantine
 from orderbridge.storage.db import Store
 from orderbridge.storage.observations import IngestResult, ingest
@@ -71,7 +68,7 @@ def sync_system(
             cursor = cursors.load(conn, name)
         for batch in connector.poll(cursor, stop):
             now = clock()
-            items, problems = _map(batch, settings, now)
+            items, problems = map_batch(batch, settings, now)
             with store.begin() as conn:
                 written = ingest(conn, items, now, settings.link_by)
                 scope = batch.label if batch.complete else None
@@ -95,7 +92,7 @@ def sync_system(
                 store.refresh_statistics()
                 refresh_at *= 2
             result.batches += 1
-            result.records += len(batch.records)
+            result.records += len(items)
             result.quarantined += len(problems)
             for problem in problems:
                 log.warning(
@@ -119,20 +116,3 @@ def sync_system(
         stopped=result.stopped,
     )
     return result
-
-
-def _map(
-    batch: Batch, settings: SystemSettings, now: datetime
-) -> tuple[list[tuple[Observation, object]], list[RecordProblem]]:
-    items: list[tuple[Observation, object]] = []
-    problems = list(batch.problems)
-    for record in batch.records:
-        try:
-            obs = to_observation(record, settings.order_id, settings.status, now)
-        except (OrderIdError, ValidationError) as exc:
-            location = f"{batch.label}: record {record.record_id}"
-            scope = batch.label if batch.complete else None
-            problems.append(RecordProblem(location, str(exc), record.raw, record.record_id, scope))
-            continue
-        items.append((obs, record.raw))
-    return items, problems

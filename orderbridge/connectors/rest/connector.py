@@ -8,7 +8,6 @@ from datetime import datetime
 from typing import Any
 
 import structlog
-from pydantic import ValidationError
 
 from orderbridge.connectors.base import (
     Batch,
@@ -22,6 +21,7 @@ from orderbridge.connectors.base import (
     content_hash,
     get_path,
     native_record_id,
+    record_reason,
 )
 from orderbridge.connectors.http import HttpApi, auth_from_settings, build_client
 from orderbridge.connectors.rest.settings import RestSettings
@@ -164,11 +164,11 @@ class RestConnector(Connector):
                     raise RecordError(f"not a JSON object: {item!r:.80}")
                 record = build_record(self.name, item, self.settings)
                 changed = self._changed_at(item)
-            except (RecordError, ValidationError) as exc:
+            except Exception as exc:  # one record, whatever is wrong with it, never fails the page
                 problems.append(
                     RecordProblem(
                         f"page {number}, record {position}",
-                        _reason(exc),
+                        record_reason(exc),
                         item,
                         record_id=native_record_id(item, self.settings),
                     )
@@ -207,9 +207,3 @@ def _present(body: Any, path: str) -> bool:
     parent_path, _, key = path.rpartition(".")
     parent = get_path(body, parent_path) if parent_path else body
     return (isinstance(body, dict) and path in body) or (isinstance(parent, dict) and key in parent)
-
-
-def _reason(exc: Exception) -> str:
-    if isinstance(exc, ValidationError):
-        return "; ".join(f"{'.'.join(map(str, e['loc']))}: {e['msg']}" for e in exc.errors())
-    return str(exc)
