@@ -52,24 +52,30 @@ def load_config(path: str | Path, environ: Mapping[str, str] | None = None) -> L
     source = str(path)
     file = Path(path)
     try:
-        text = file.read_text(encoding="utf-8-sig")
+        data = file.read_bytes()
+        text = data.decode("utf-8-sig")
     except UnicodeDecodeError as exc:
+        line = data.count(b"\n", 0, exc.start) + 1
         raise ConfigError(
-            source, [Problem("", None, f"not UTF-8 text (bad byte at offset {exc.start})")]
+            source, [Problem("", line, f"not UTF-8 text (bad byte at offset {exc.start}); save it as UTF-8")]
         ) from None
     except OSError as exc:
         raise ConfigError(
             source, [Problem("", None, f"cannot read the file: {exc.strerror or exc}")]
         ) from None
-    config = parse_config(text, source, environ)
     absolute = file.resolve()
+    config = parse_config(text, source, environ, base_dir=absolute.parent)
     return LoadedConfig(config=config, path=absolute, base_dir=absolute.parent)
 
 
 def parse_config(
-    text: str, source: str = "<config>", environ: Mapping[str, str] | None = None
+    text: str,
+    source: str = "<config>",
+    environ: Mapping[str, str] | None = None,
+    base_dir: Path | None = None,
 ) -> OrderbridgeConfig:
-    """Validate configuration text; `source` names it in problems."""
+    """Validate configuration text; `source` names it in problems. With `base_dir` (the file's folder)
+    paths the file names are checked too."""
     document = read_document(text, os.environ if environ is None else environ)
     data = document.data
     if not isinstance(data, dict):
@@ -88,6 +94,8 @@ def parse_config(
     systems = checker.systems(data.get("systems"))
     checker.sections(data)
     checker.references(data)
+    if base_dir is not None:
+        checker.log_file(data, base_dir)
     if document.problems:
         raise ConfigError(source, document.problems)
     try:
@@ -149,6 +157,23 @@ class _Checker:
             OrderbridgeConfig.model_validate(stubbed, context={SKIP_REFERENCE_CHECKS: True})
         except ValidationError as exc:
             self.validation_error(exc, OrderbridgeConfig, stubbed, ())
+
+    def log_file(self, data: dict[str, Any], base_dir: Path) -> None:
+        """A log file that cannot be one (a folder, a path through a file) is refused now, not when the
+        daemon first writes to it."""
+        log = data.get("log")
+        file = log.get("file") if isinstance(log, dict) else None
+        if not isinstance(file, str) or any(p.key_path == "log.file" for p in self.document.problems):
+            return
+        path = Path(file).expanduser()
+        path = path if path.is_absolute() else base_dir / path
+        try:
+            if path.is_dir():
+                self.add(("log", "file"), "is a folder; name a file in it, e.g. orderbridge.log")
+            elif any(parent.exists() and not parent.is_dir() for parent in path.parents):
+                self.add(("log", "file"), "goes through something that is not a folder")
+        except (OSError, ValueError) as exc:
+            self.add(("log", "file"), f"is not a usable path ({exc})")
 
     def references(self, data: dict[str, Any]) -> None:
         systems = data.get("systems")

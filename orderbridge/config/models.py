@@ -119,6 +119,13 @@ class LogSettings(BaseModel):
         default=None, description="Log to this file (relative to the config file), not stderr."
     )
 
+    @field_validator("file")
+    @classmethod
+    def _a_file(cls, value: str | None) -> str | None:
+        if value is not None and (not value.strip() or value.rstrip().endswith(("/", "\\", "/.", "/.."))):
+            raise ValueError("names a folder, not a file; e.g. /var/log/orderbridge/orderbridge.log")
+        return value
+
     @field_validator("level", "format", mode="before")
     @classmethod
     def _lower(cls, value: Any) -> Any:

@@ -18,7 +18,7 @@ from typing import Any, ClassVar, Literal
 import httpx
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
-from orderbridge.config.types import Duration
+from orderbridge.config.types import Interval
 from orderbridge.mapping.ids import OrderIdRule
 from orderbridge.mapping.model import Amounts, Quantities, SourceRecord
 from orderbridge.mapping.status import StatusTable
@@ -28,7 +28,7 @@ from orderbridge.mapping.timeparse import TimestampError, parse_timestamp, zone
 class PollSettings(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    every: Duration = Field(default=timedelta(minutes=5), description="Interval between incremental polls.")
+    every: Interval = Field(default=timedelta(minutes=5), description="Interval between incremental polls.")
 
 
 class FieldMap(BaseModel):

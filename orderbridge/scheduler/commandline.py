@@ -63,7 +63,11 @@ def load(path: Path, *, daemon: bool = False, log_file: bool = True) -> LoadedCo
             level = "warning"
         if sys.stderr.isatty():
             fmt = "console"
-    logs.configure(level, fmt, file, logs.secrets_of(loaded.config))
+    try:
+        logs.configure(level, fmt, file, logs.secrets_of(loaded.config))
+    except OSError as exc:  # the folder is read-only, the disk full, ...
+        err.print(f"{path}: log.file: cannot write to {file}: {exc.strerror or exc}", markup=False)
+        raise typer.Exit(2) from None
     return loaded
 
 

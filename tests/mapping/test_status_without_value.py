@@ -28,4 +28,6 @@ def test_a_rule_can_give_a_missing_status_its_meaning() -> None:
         }
     )
     assert map_statuses([table], {"fulfillment_status": None})[Dimension.fulfillment].status == "approved"
-    assert map_statuses([table], {"fulfillment_status": "fulfilled"})[Dimension.fulfillment].status == "shipped"
+    assert (
+        map_statuses([table], {"fulfillment_status": "fulfilled"})[Dimension.fulfillment].status == "shipped"
+    )

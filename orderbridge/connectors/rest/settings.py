@@ -7,7 +7,7 @@ from typing import Any, Literal, Self
 
 from pydantic import BaseModel, ConfigDict, Field, HttpUrl, SecretStr, model_validator
 
-from orderbridge.config.types import Duration
+from orderbridge.config.types import Duration, PositiveDuration
 from orderbridge.connectors.base import SystemSettings
 
 
@@ -122,5 +122,5 @@ class RestSettings(SystemSettings):
     list: ListSettings
     cursor: CursorSettings | None = None
     errors: BodyErrorSettings | None = None
-    timeout: Duration = timedelta(seconds=30)
+    timeout: PositiveDuration = timedelta(seconds=30)
     retry: RetrySettings = Field(default_factory=RetrySettings)
