@@ -40,6 +40,7 @@ class Document:
     data: Any = None
     lines: dict[KeyPath, int] = field(default_factory=dict)
     from_env: dict[KeyPath, tuple[str, ...]] = field(default_factory=dict)  # values built from ${VAR}
+    env_values: dict[KeyPath, list[str]] = field(default_factory=dict)  # what each ${VAR} put there
     unresolved: set[KeyPath] = field(default_factory=set)  # values naming a variable that is not set
     problems: list[Problem] = field(default_factory=list)
 
@@ -267,7 +268,9 @@ class _Builder:
             names.append(name)
             value = self.environ.get(name)
             if default is not None and not value:
-                return str(default)
+                value = str(default)
+            if value:
+                self.document.env_values.setdefault(path, []).append(value)
             if value is None:
                 self.document.problem(path, f"environment variable {name} is not set")
                 self.document.unresolved.add(path)

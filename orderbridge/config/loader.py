@@ -8,7 +8,7 @@ import os
 import re
 import types
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Annotated, Any, Union, get_args, get_origin
 
@@ -24,6 +24,7 @@ from orderbridge.config.models import (
     config_json_schema,
     reference_problems,
 )
+from orderbridge.config.secrets import carried_to_source, secret_values
 from orderbridge.connectors.base import SystemSettings
 from orderbridge.connectors.registry import REGISTRY
 
@@ -41,6 +42,9 @@ class LoadedConfig:
     config: OrderbridgeConfig
     path: Path  # absolute
     base_dir: Path  # the config file's folder: relative paths in the file resolve against it
+    # Every value no output may show: secret settings, the store password, and what `${ENV}`
+    # references put into settings sent to a source.
+    secrets: tuple[str, ...] = field(default=(), repr=False)
 
     def resolve(self, value: str | Path) -> Path:
         path = Path(value).expanduser()
@@ -64,8 +68,15 @@ def load_config(path: str | Path, environ: Mapping[str, str] | None = None) -> L
             source, [Problem("", None, f"cannot read the file: {exc.strerror or exc}")]
         ) from None
     absolute = file.resolve()
-    config = parse_config(text, source, environ, base_dir=absolute.parent)
-    return LoadedConfig(config=config, path=absolute, base_dir=absolute.parent)
+    config, document = _parse(text, source, environ, absolute.parent)
+    models = {name: type(settings) for name, settings in config.systems.items()}
+    carried = carried_to_source(document.env_values, models, OrderbridgeConfig)
+    return LoadedConfig(
+        config=config,
+        path=absolute,
+        base_dir=absolute.parent,
+        secrets=tuple(secret_values(config, carried)),
+    )
 
 
 def parse_config(
@@ -76,6 +87,12 @@ def parse_config(
 ) -> OrderbridgeConfig:
     """Validate configuration text; `source` names it in problems. With `base_dir` (the file's folder)
     paths the file names are checked too."""
+    return _parse(text, source, environ, base_dir)[0]
+
+
+def _parse(
+    text: str, source: str, environ: Mapping[str, str] | None, base_dir: Path | None
+) -> tuple[OrderbridgeConfig, Document]:
     document = read_document(text, os.environ if environ is None else environ)
     data = document.data
     if not isinstance(data, dict):
@@ -99,7 +116,7 @@ def parse_config(
     if document.problems:
         raise ConfigError(source, document.problems)
     try:
-        return OrderbridgeConfig.model_validate({**data, "systems": systems})
+        return OrderbridgeConfig.model_validate({**data, "systems": systems}), document
     except ValidationError as exc:  # not expected: every part was checked above
         checker.validation_error(exc, OrderbridgeConfig, data, ())
         raise ConfigError(source, document.problems) from None

@@ -7,7 +7,7 @@ import difflib
 import re
 from collections.abc import Collection, Mapping
 from typing import Annotated, Any, Literal, NamedTuple, Self, Union
-from urllib.parse import urlsplit
+from urllib.parse import quote, unquote, urlsplit
 
 from pydantic import (
     BaseModel,
@@ -61,8 +61,9 @@ class StoreSettings(BaseModel):
                     "a SQLite URL has three slashes: sqlite:///relative.db or sqlite:////abs/path.db"
                 )
         elif scheme in ("postgresql", "postgresql+psycopg"):
+            value = encoded_userinfo(value.strip())
             try:
-                urlsplit(value.strip()).port  # noqa: B018 - parsing the port is the check
+                urlsplit(value).port  # noqa: B018 - parsing the port is the check
             except ValueError:
                 raise ValueError("the port of the database URL is not a number from 0 to 65535") from None
         elif scheme == "postgres":
@@ -72,6 +73,28 @@ class StoreSettings(BaseModel):
         else:
             raise ValueError(f"database {scheme!r} is not supported; {_DATABASE_HINT}")
         return value.strip()
+
+
+def encoded_userinfo(url: str) -> str:
+    """The URL with its user name and password percent-encoded where they hold characters a URL
+    cannot (`@`, `/`, `#`, `?`, a stray `%`): a password from `${PGPASSWORD}` is taken as it is,
+    rather than cut at its first `@` (and the rest shown as the host). Already encoded: unchanged."""
+    scheme, _, rest = url.partition("://")
+    userinfo, at, host = rest.rpartition("@")
+    if not at or "/" in userinfo.partition(":")[0] or ("?" in userinfo and "/" not in host):
+        return url  # no userinfo, or the last `@` is in the path or query
+    user, colon, password = userinfo.partition(":")
+    if not any(_needs_encoding(part) for part in (user, password)):
+        return url
+    encoded = quote(unquote(user) if not _needs_encoding(user) else user, safe="")
+    if colon:
+        raw = unquote(password) if not _needs_encoding(password) else password
+        encoded += ":" + quote(raw, safe="")
+    return f"{scheme}://{encoded}@{host}"
+
+
+def _needs_encoding(part: str) -> bool:
+    return bool(re.search(r"[@/#?\s]|%(?![0-9A-Fa-f]{2})", part))
 
 
 class ServerSettings(BaseModel):

@@ -87,3 +87,15 @@ PositiveDuration = Annotated[Duration, AfterValidator(_positive)]
 Interval = Annotated[Duration, AfterValidator(_interval)]
 
 Secret = SecretStr
+
+
+class _SentToSource:
+    """Marks a setting sent to a source as it is (headers, query parameters, the base URL): values
+    that `${ENV}` references put there are credentials as far as any output is concerned, and are
+    masked like secrets, whatever the setting's name. Use as `Annotated[dict[str, str], SentToSource]`."""
+
+    def __repr__(self) -> str:
+        return "SentToSource"
+
+
+SentToSource = _SentToSource()

@@ -7,7 +7,7 @@ import logging
 import os
 import sys
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, TextIO, cast
 
 import typer
 from rich.console import Console
@@ -34,8 +34,9 @@ app = typer.Typer(
     add_completion=False,
     pretty_exceptions_enable=False,
 )
-console = Console()
-err = Console(stderr=True)
+# What the commands print passes the secret masker too: an error message may quote a source's answer.
+console = Console(file=cast(TextIO, logs.MaskedStream("stdout")))
+err = Console(file=cast(TextIO, logs.MaskedStream("stderr")))
 if not console.is_terminal and "COLUMNS" not in os.environ:
     console.width = 120  # piped into a file or a CI log: tables stay readable instead of 80 columns
 
@@ -64,7 +65,7 @@ def load(path: Path, *, daemon: bool = False, log_file: bool = True) -> LoadedCo
         if sys.stderr.isatty():
             fmt = "console"
     try:
-        logs.configure(level, fmt, file, logs.secrets_of(loaded.config))
+        logs.configure(level, fmt, file, loaded.secrets)
     except OSError as exc:  # the folder is read-only, the disk full, ...
         err.print(f"{path}: log.file: cannot write to {file}: {exc.strerror or exc}", markup=False)
         raise typer.Exit(2) from None

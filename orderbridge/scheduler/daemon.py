@@ -17,6 +17,7 @@ from apscheduler.schedulers.background import BackgroundScheduler
 from orderbridge.config.loader import LoadedConfig
 from orderbridge.connectors.base import ConnectorContext, SourceError
 from orderbridge.reconciler.engine import Reconciler
+from orderbridge.scheduler import logs
 from orderbridge.scheduler.http import Metrics, create_app
 from orderbridge.scheduler.sync import sync_system
 from orderbridge.storage.db import Store
@@ -132,7 +133,7 @@ class Daemon:
                 name: {
                     "healthy": h.healthy,
                     "failures": h.failures,
-                    "last_error": h.last_error,
+                    "last_error": logs.mask(h.last_error) if h.last_error else None,
                     "last_success": h.last_success.isoformat() if h.last_success else None,
                 }
                 for name, h in self.health.items()

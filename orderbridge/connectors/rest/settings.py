@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 from datetime import timedelta
-from typing import Any, Literal, Self
+from typing import Annotated, Any, Literal, Self
 
 from pydantic import BaseModel, ConfigDict, Field, HttpUrl, SecretStr, model_validator
 
-from orderbridge.config.types import Duration, PositiveDuration
+from orderbridge.config.types import Duration, PositiveDuration, SentToSource
 from orderbridge.connectors.base import SystemSettings
 
 
@@ -73,7 +73,7 @@ class ListSettings(BaseModel):
 
     path: str = Field(description="Path below base_url, e.g. /orders.")
     method: Literal["GET", "POST"] = "GET"
-    params: dict[str, Any] = Field(
+    params: Annotated[dict[str, Any], SentToSource] = Field(
         default_factory=dict, description="Query parameters; '{cursor}' is replaced by the cursor value."
     )
     records: str = Field(default="", description="Dotted path to the list of records; '' = body is the list.")
@@ -116,9 +116,9 @@ class RetrySettings(BaseModel):
 
 class RestSettings(SystemSettings):
     type: Literal["rest"] = "rest"
-    base_url: HttpUrl
+    base_url: Annotated[HttpUrl, SentToSource]
     auth: AuthSettings = Field(default_factory=AuthSettings)
-    headers: dict[str, str] = Field(default_factory=dict)
+    headers: Annotated[dict[str, str], SentToSource] = Field(default_factory=dict)
     list: ListSettings
     cursor: CursorSettings | None = None
     errors: BodyErrorSettings | None = None
