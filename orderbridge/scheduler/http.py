@@ -14,6 +14,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, PlainTextResponse, Response
 from starlette.routing import Route
 
+from orderbridge.scheduler import http_guard
 from orderbridge.storage import discrepancies, observations
 from orderbridge.storage.db import Store
 
@@ -106,12 +107,17 @@ def create_app(store: Store, metrics: Metrics, ready: Callable[[], dict[str, Any
         status = request.query_params.get("status", "open")
         if status not in ("open", "resolved", "all"):
             return JSONResponse({"error": "status must be open, resolved or all"}, status_code=400)
+        rule = request.query_params.get("rule")
+        if (refused := http_guard.bad_rule(rule)) is not None:
+            return refused
         with store.engine.connect() as conn:
-            found = discrepancies.listing(conn, status=status, rule=request.query_params.get("rule"))
+            found = discrepancies.listing(conn, status=status, rule=rule)
         return JSONResponse([d.as_dict() for d in found])
 
     def order(request: Request) -> Response:
         key = request.path_params["key"]
+        if (refused := http_guard.bad_key(key)) is not None:
+            return refused
         with store.engine.connect() as conn:
             entries = observations.timeline(conn, key)
             found = discrepancies.listing(conn, status="all", order_key=key)
@@ -132,7 +138,8 @@ def create_app(store: Store, metrics: Metrics, ready: Callable[[], dict[str, Any
             Route("/metrics", metrics_endpoint),
             Route("/api/discrepancies", list_discrepancies),
             Route("/api/orders/{key:path}", order),
-        ]
+        ],
+        exception_handlers=http_guard.HANDLERS,
     )
 
 

@@ -62,6 +62,11 @@ def check_storable(obs: Observation, raw: Any) -> None:
         raise Unstorable(f"the raw record cannot be stored as JSON: {failure}")
 
 
+def usable_key(text: str) -> bool:
+    """Whether `text` could be a key the store holds (an order key asked for by a request)."""
+    return len(text) <= KEY and _clean(text)
+
+
 def storable_text(text: str) -> str:
     """`text` with what no store keeps as text (NUL, lone surrogates) replaced by U+FFFD."""
     if _clean(text):

@@ -1,0 +1,180 @@
+"""The HTTP endpoint under hostile requests, served by uvicorn on a real socket over each real store:
+no request is answered with a 5xx except 503 while the store is unavailable, and none makes the
+server log a traceback. Generated requests (hypothesis) cover every route, method, path and query;
+a second run does the same with the store unreachable."""
+
+from __future__ import annotations
+
+import logging
+import os
+import socket
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+from urllib.parse import quote
+
+import httpx
+import pytest
+import uvicorn
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from orderbridge.mapping.model import CanonicalStatus, Dimension, Observation
+from orderbridge.scheduler.http import Metrics, create_app
+from orderbridge.storage.db import Store
+from orderbridge.storage.observations import ingest
+
+NOW = datetime(2026, 11, 22, 12, 0, tzinfo=UTC)
+FUZZ = settings(
+    max_examples=int(os.environ.get("ORDERBRIDGE_FUZZ_EXAMPLES", "150")),
+    deadline=None,
+    derandomize=not os.environ.get("ORDERBRIDGE_FUZZ_RANDOM"),
+    suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
+    database=None,
+)
+ROUTES = ["/api/orders/", "/api/discrepancies", "/readyz", "/healthz", "/metrics", "/", "/api/", "/webhooks/"]
+NASTY = ["%00", "%ff", "%ed%a0%80", "%c0%af", "..%2f", "%25", "%2e%2e", "\u00e9", "%0d%0a", "%u0000", "%"]
+
+
+@contextmanager
+def served(store: Store) -> Iterator[str]:
+    """The daemon's app on uvicorn in a thread, on a port of its own; yields its base URL."""
+    metrics = Metrics()
+    metrics.watch_store(store, ["erp"])
+    app = create_app(store, metrics, lambda: {"store": store.ping(), "scheduler": True})
+    sock = socket.socket()
+    sock.bind(("127.0.0.1", 0))
+    server = uvicorn.Server(uvicorn.Config(app, log_config=None, access_log=False, lifespan="off"))
+    thread = threading.Thread(target=server.run, kwargs={"sockets": [sock]}, daemon=True)
+    thread.start()
+    try:
+        for _ in range(500):
+            if server.started:
+                break
+            threading.Event().wait(0.02)
+        yield f"http://127.0.0.1:{sock.getsockname()[1]}"
+    finally:
+        server.should_exit = True
+        thread.join(timeout=10)
+        sock.close()
+
+
+def with_an_order(store: Store) -> Store:
+    obs = Observation(
+        system="erp",
+        record_id="1",
+        order_key="SO-000001",
+        statuses={Dimension.fulfillment: CanonicalStatus(status="placed", native="NEW")},
+        observed_at=NOW,
+    )
+    with store.begin() as conn:
+        ingest(conn, [(obs, {"id": 1})], NOW)
+    return store
+
+
+fragments = st.one_of(
+    st.sampled_from(NASTY),
+    st.text(st.sampled_from("abzAZ09-_.~!$&'()*+,;=:@/?#[] \t"), max_size=6),
+    st.binary(max_size=6).map(lambda b: "".join(f"%{c:02x}" for c in b)),
+    st.just("x" * 300),
+    st.just("SO-000001"),
+)
+requests = st.fixed_dictionaries(
+    {
+        "method": st.sampled_from(["GET", "HEAD", "POST", "PUT", "DELETE", "OPTIONS", "PATCH"]),
+        "route": st.sampled_from(ROUTES),
+        "path": st.lists(fragments, max_size=4).map("".join),
+        "query": st.lists(
+            st.tuples(
+                st.sampled_from(["rule", "status", "key", "x", "%00", ""]), st.lists(fragments, max_size=3)
+            ),
+            max_size=3,
+        ),
+        "headers": st.dictionaries(
+            st.sampled_from(["Content-Type", "Accept", "X-Forwarded-For", "Content-Encoding"]),
+            st.sampled_from(["application/json", "text/plain; charset=nope", "gzip", "*/*", "\u00e9"]),
+            max_size=2,
+        ),
+        "body": st.binary(max_size=64),
+    }
+)
+
+
+def send(client: httpx.Client, base: str, request: dict[str, Any]) -> httpx.Response:
+    query = "&".join(f"{key}={''.join(value)}" for key, value in request["query"])
+    target = request["route"] + request["path"] + (f"?{query}" if query else "")
+    headers = {k.encode(): v.encode() for k, v in request["headers"].items()}
+    raw = httpx.Request(request["method"], httpx.URL(base), headers=headers, content=request["body"])
+    raw.url = raw.url.copy_with(raw_path=quote(target, safe="/?&=%:@!$'()*+,;[]~-._").encode())
+    return client.send(raw)
+
+
+def fuzz_answers(base: str, *, unavailable: bool) -> Any:
+    @FUZZ
+    @given(requests)
+    def check(request: dict[str, Any]) -> None:
+        answer = send(client, base, request)
+        if answer.status_code >= 500:
+            assert answer.status_code == 503 and unavailable, (request, answer.status_code, answer.text)
+
+    with httpx.Client(timeout=30) as client:
+        check()
+
+
+def no_tracebacks(records: list[logging.LogRecord]) -> None:
+    problems = [r for r in records if r.exc_info or "Exception in ASGI application" in r.getMessage()]
+    assert not problems, [r.getMessage() for r in problems]
+
+
+def test_no_request_makes_a_server_error(store: Store, caplog: pytest.LogCaptureFixture) -> None:
+    """Generated requests to every route (any method, percent-encoded bytes including NUL and invalid
+    UTF-8 in path and query, long keys, odd headers and bodies) get answers below 500, and the server
+    logs no traceback."""
+    caplog.set_level(logging.WARNING)
+    with served(with_an_order(store)) as base:
+        fuzz_answers(base, unavailable=False)
+        with httpx.Client(base_url=base, timeout=30) as client:
+            nul_key = client.get("/api/orders/%00")
+            nul_rule = client.get("/api/discrepancies", params={"rule": "\x00"})
+            found = client.get("/api/orders/SO-000001")
+    assert nul_key.status_code == 404 and nul_rule.status_code == 400
+    assert "status_lag" in nul_rule.json()["error"]
+    assert found.status_code == 200
+    no_tracebacks(caplog.records)
+
+
+def test_a_store_that_is_down_answers_503(
+    caplog: pytest.LogCaptureFixture, store_url: str, tmp_path: Path
+) -> None:
+    """With the store unreachable (a PostgreSQL server that is not there; a SQLite file whose folder
+    has gone) the read API answers 503 with a reason and a Retry-After; generated requests still get
+    nothing else above 500, and no traceback is logged."""
+    caplog.set_level(logging.WARNING)
+    if store_url.startswith("sqlite"):
+        folder = tmp_path / "gone"
+        store = Store(f"sqlite:///{folder / 'orderbridge.db'}", migrate=False)
+        folder.rmdir()
+        folder.write_text("a file where the folder was")
+    else:
+        with socket.socket() as sock:
+            sock.bind(("127.0.0.1", 0))
+            port = sock.getsockname()[1]
+        store = Store(f"postgresql+psycopg://nobody@127.0.0.1:{port}/none", migrate=False)
+    try:
+        with served(store) as base:
+            with httpx.Client(base_url=base, timeout=30) as client:
+                order = client.get("/api/orders/SO-000001")
+                listing = client.get("/api/discrepancies")
+                ready = client.get("/readyz")
+                metrics = client.get("/metrics")
+            fuzz_answers(base, unavailable=True)
+    finally:
+        store.close()
+    assert order.status_code == 503 and listing.status_code == 503
+    assert "store is not available" in order.json()["error"] and order.headers["Retry-After"] == "30"
+    assert ready.status_code == 503 and ready.json()["store"] is False
+    assert metrics.status_code == 200
+    no_tracebacks(caplog.records)
