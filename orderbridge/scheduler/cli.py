@@ -10,6 +10,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Annotated
 
+import structlog
 import typer
 
 from orderbridge.config.types import parse_duration
@@ -29,7 +30,7 @@ from orderbridge.scheduler.commandline import (
     reconciler,
 )
 from orderbridge.scheduler.output import Format, emit
-from orderbridge.scheduler.sync import sync_system
+from orderbridge.scheduler.sync import SyncError, sync_system
 from orderbridge.storage import discrepancies, observations, quarantine
 from orderbridge.storage.db import StoreError, safe_url
 
@@ -96,7 +97,9 @@ def sync(
             result = sync_system(
                 store, system, settings, ConnectorContext(base_dir=loaded.base_dir), stop, advance
             )
-        except SourceError as exc:
+        except (SourceError, SyncError) as exc:
+            if isinstance(exc, SyncError):  # not the user's doing: the traceback goes to the log
+                structlog.get_logger("orderbridge.sync").error("sync failed", exc_info=exc.__cause__)
             err.print(f"error: {exc}", markup=False)
             raise typer.Exit(1) from None
         except KeyboardInterrupt:

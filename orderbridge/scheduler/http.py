@@ -44,6 +44,18 @@ class Metrics:
             "orderbridge_webhook_events", "Webhook events received", ["system"], registry=self.registry
         )
         self.passes = Counter("orderbridge_reconcile_passes", "Reconcile passes run", registry=self.registry)
+        self.source_up = Gauge(
+            "orderbridge_source_up",
+            "1 when the last poll of a system succeeded, 0 from its first failed poll",
+            ["system"],
+            registry=self.registry,
+        )
+        self.consecutive_failures = Gauge(
+            "orderbridge_poll_consecutive_failures",
+            "Failed polls of a system in a row (0 after a success)",
+            ["system"],
+            registry=self.registry,
+        )
         self.last_success_at: dict[str, float] = {}
 
     def poll_succeeded(self, system: str, records: int, quarantined: int) -> None:
@@ -52,6 +64,13 @@ class Metrics:
         self.quarantined.labels(system).inc(quarantined)
         self.last_success.labels(system).set(now)
         self.last_success_at[system] = now
+        self.source_up.labels(system).set(1)
+        self.consecutive_failures.labels(system).set(0)
+
+    def poll_failed(self, system: str, failures: int) -> None:
+        self.poll_errors.labels(system).inc()
+        self.source_up.labels(system).set(0)
+        self.consecutive_failures.labels(system).set(failures)
 
     def watch_store(self, store: Store, systems: list[str]) -> None:
         self.registry.register(_StoreCollector(store, systems, self))

@@ -11,7 +11,7 @@ from datetime import UTC, datetime
 import structlog
 
 from orderbridge.connectors import registry
-from orderbridge.connectors.base import Batch, ConnectorContext, SystemSettings
+from orderbridge.connectors.base import Batch, ConnectorContext, SourceError, SystemSettings
 from orderbridge.connectors.intake import map_batch
 from orderbridge.storage import cursors, quarantine
 from orderbridge.storage.db import Store
@@ -21,6 +21,15 @@ log = structlog.get_logger("orderbridge.sync")
 # A sync that has written this many new records since the planner statistics were last refreshed
 # refreshes them; the threshold doubles each time, so only large loads pay for it, a few times.
 STATISTICS_AFTER = 2000
+
+
+class SyncError(RuntimeError):
+    """A sync failed for a reason other than the source (the store, or a bug); `batch` says where:
+    the batch being written (`page 3`), or `after page 3` while the connector read the next."""
+
+    def __init__(self, message: str, batch: str) -> None:
+        super().__init__(message)
+        self.batch = batch
 
 
 @dataclass
@@ -57,16 +66,20 @@ def sync_system(
     on_batch: BatchProgress | None = None,
     clock: Callable[[], datetime] = lambda: datetime.now(UTC),
 ) -> SyncResult:
-    """Poll `name` once. Raises SourceError when the source as a whole fails; what was committed
-    before that stays committed, and the next sync resumes from the last saved cursor."""
+    """Poll `name` once. Raises SourceError when the source as a whole fails, SyncError naming the
+    batch for any other failure (the store's, or a bug); what was committed before stays committed,
+    and the next sync resumes from the last saved cursor."""
     stop = stop or threading.Event()
     result = SyncResult(system=name, ingest=IngestResult())
     connector = registry.create(name, settings, context)
     refresh_at = STATISTICS_AFTER
+    current: str | None = None  # the batch being written, else the last one written
+    writing = False
     try:
         with store.begin() as conn:
             cursor = cursors.load(conn, name)
         for batch in connector.poll(cursor, stop):
+            current, writing = batch.label, True
             now = clock()
             items, problems = map_batch(batch, settings, now)
             with store.begin() as conn:
@@ -98,11 +111,17 @@ def sync_system(
                 log.warning(
                     "record quarantined", system=name, location=problem.location, reason=problem.reason
                 )
+            writing = False
             if on_batch is not None:
                 on_batch(batch)
             if stop.is_set():
                 result.stopped = True
                 break
+    except SourceError:
+        raise
+    except Exception as exc:
+        where = "before the first batch" if current is None else current if writing else f"after {current}"
+        raise SyncError(f"{name}: {where}: {type(exc).__name__}: {exc}", where) from exc
     finally:
         connector.close()
     log.info(

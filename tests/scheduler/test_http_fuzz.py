@@ -8,9 +8,8 @@ from __future__ import annotations
 import logging
 import os
 import socket
-import threading
-from collections.abc import Iterator
-from contextlib import contextmanager
+from collections.abc import Callable, Iterator
+from contextlib import AbstractContextManager, contextmanager
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -18,7 +17,6 @@ from urllib.parse import quote
 
 import httpx
 import pytest
-import uvicorn
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
@@ -39,27 +37,16 @@ ROUTES = ["/api/orders/", "/api/discrepancies", "/readyz", "/healthz", "/metrics
 NASTY = ["%00", "%ff", "%ed%a0%80", "%c0%af", "..%2f", "%25", "%2e%2e", "\u00e9", "%0d%0a", "%u0000", "%"]
 
 
+Serve = Callable[[Any], AbstractContextManager[str]]
+
+
 @contextmanager
-def served(store: Store) -> Iterator[str]:
-    """The daemon's app on uvicorn in a thread, on a port of its own; yields its base URL."""
+def served(serve: Serve, store: Store) -> Iterator[str]:
+    """The daemon's app over `store` on a real socket; yields its base URL."""
     metrics = Metrics()
     metrics.watch_store(store, ["erp"])
-    app = create_app(store, metrics, lambda: {"store": store.ping(), "scheduler": True})
-    sock = socket.socket()
-    sock.bind(("127.0.0.1", 0))
-    server = uvicorn.Server(uvicorn.Config(app, log_config=None, access_log=False, lifespan="off"))
-    thread = threading.Thread(target=server.run, kwargs={"sockets": [sock]}, daemon=True)
-    thread.start()
-    try:
-        for _ in range(500):
-            if server.started:
-                break
-            threading.Event().wait(0.02)
-        yield f"http://127.0.0.1:{sock.getsockname()[1]}"
-    finally:
-        server.should_exit = True
-        thread.join(timeout=10)
-        sock.close()
+    with serve(create_app(store, metrics, lambda: {"store": store.ping(), "scheduler": True})) as base:
+        yield base
 
 
 def with_an_order(store: Store) -> Store:
@@ -129,12 +116,14 @@ def no_tracebacks(records: list[logging.LogRecord]) -> None:
     assert not problems, [r.getMessage() for r in problems]
 
 
-def test_no_request_makes_a_server_error(store: Store, caplog: pytest.LogCaptureFixture) -> None:
+def test_no_request_makes_a_server_error(
+    store: Store, caplog: pytest.LogCaptureFixture, serve: Serve
+) -> None:
     """Generated requests to every route (any method, percent-encoded bytes including NUL and invalid
     UTF-8 in path and query, long keys, odd headers and bodies) get answers below 500, and the server
     logs no traceback."""
     caplog.set_level(logging.WARNING)
-    with served(with_an_order(store)) as base:
+    with served(serve, with_an_order(store)) as base:
         fuzz_answers(base, unavailable=False)
         with httpx.Client(base_url=base, timeout=30) as client:
             nul_key = client.get("/api/orders/%00")
@@ -147,7 +136,7 @@ def test_no_request_makes_a_server_error(store: Store, caplog: pytest.LogCapture
 
 
 def test_a_store_that_is_down_answers_503(
-    caplog: pytest.LogCaptureFixture, store_url: str, tmp_path: Path
+    caplog: pytest.LogCaptureFixture, store_url: str, tmp_path: Path, serve: Serve
 ) -> None:
     """With the store unreachable (a PostgreSQL server that is not there; a SQLite file whose folder
     has gone) the read API answers 503 with a reason and a Retry-After; generated requests still get
@@ -164,7 +153,7 @@ def test_a_store_that_is_down_answers_503(
             port = sock.getsockname()[1]
         store = Store(f"postgresql+psycopg://nobody@127.0.0.1:{port}/none", migrate=False)
     try:
-        with served(store) as base:
+        with served(serve, store) as base:
             with httpx.Client(base_url=base, timeout=30) as client:
                 order = client.get("/api/orders/SO-000001")
                 listing = client.get("/api/discrepancies")
