@@ -12,7 +12,7 @@ import structlog
 from pydantic import ValidationError
 
 from orderbridge.connectors import registry
-from orderbridge.connectors.base import Batch, ConnectorContext, RecordProblem, SystemSettings
+from orderbridge.connectors.base import Batch, ConnectorContext, PollStopped, RecordProblem, SystemSettings
 from orderbridge.mapping.ids import OrderIdError
 from orderbridge.mapping.model import Observation
 from orderbridge.mapping.translate import to_observation
@@ -69,7 +69,15 @@ def sync_system(
     try:
         with store.begin() as conn:
             cursor = cursors.load(conn, name)
-        for batch in connector.poll(cursor, stop):
+        batches = connector.poll(cursor, stop)
+        while True:
+            try:
+                batch = next(batches)
+            except StopIteration:
+                break
+            except PollStopped:
+                result.stopped = True  # a request gave way to the stop: what was committed stays
+                break
             now = clock()
             items, problems = _map(batch, settings, now)
             with store.begin() as conn:
