@@ -40,9 +40,8 @@ class RequestBudget:
         self.windows: list[tuple[float, int]] = []
         for length, rate in ((1.0, settings.per_second), (60.0, settings.per_minute)):
             if rate is not None:
-                # A fractional rate (0.5/s) is one request per 1/rate seconds.
-                count = max(1, int(rate * length)) if rate * length >= 1 else 1
-                self.windows.append((length if rate * length >= 1 else 1 / rate, count))
+                # `rate` requests per `length` seconds; below one (0.5/s) it is one per length/rate.
+                self.windows.append((length, int(rate)) if rate >= 1 else (length / rate, 1))
         self.clock = clock
         self._sent: deque[float] = deque()
         self._paused_until = 0.0
