@@ -13,7 +13,7 @@ from typing import Annotated
 import typer
 
 from orderbridge.config.types import parse_duration
-from orderbridge.connectors.base import Batch, ConnectorContext, SourceError
+from orderbridge.connectors.base import Batch, ConnectorContext, RetryNotice, SourceError
 from orderbridge.reconciler.engine import PassResult
 from orderbridge.reconciler.lifecycle import LifecycleError, acknowledge, snooze
 from orderbridge.scheduler.commandline import (
@@ -87,15 +87,22 @@ def sync(
     with progress_bar() as progress:
         task = progress.add_task(f"sync {system}", total=None)
 
+        label = ""
+
         def advance(batch: Batch) -> None:
+            nonlocal label
+            label = f": {batch.label}"
             progress.update(
-                task, description=f"sync {system}: {batch.label}", completed=batch.done, total=batch.total
+                task, description=f"sync {system}{label}", completed=batch.done, total=batch.total
             )
 
+        def retrying(notice: RetryNotice) -> None:
+            line = f"sync {system}{label} — {retry_line(notice)}"
+            progress.update(task, description=line, refresh=True)
+
+        context = ConnectorContext(base_dir=loaded.base_dir, on_retry=retrying)
         try:
-            result = sync_system(
-                store, system, settings, ConnectorContext(base_dir=loaded.base_dir), stop, advance
-            )
+            result = sync_system(store, system, settings, context, stop, advance)
         except SourceError as exc:
             err.print(f"error: {exc}", markup=False)
             raise typer.Exit(1) from None
@@ -126,6 +133,12 @@ def reconcile(
             full=full, progress=lambda done, total: progress.update(task, completed=done, total=total)
         )
     print_pass(result, fmt)
+
+
+def retry_line(notice: RetryNotice) -> str:
+    """What a long retry shows in the progress line: which attempt comes, of how many, and why."""
+    reason = notice.reason if len(notice.reason) <= 60 else notice.reason[:59] + "…"
+    return f"attempt {notice.attempt}/{notice.attempts} in {notice.wait:.0f} s ({reason})"
 
 
 def print_pass(result: PassResult, fmt: Format) -> None:

@@ -31,7 +31,15 @@ SECRETS = {
 RUNTIME_TOKEN = "runtime-token-Xc90p"  # handed out by the token endpoint: a secret too
 
 
-PLAIN_HEADERS = {"host", "accept-encoding", "connection", "user-agent", "accept", "content-length", "content-type"}
+PLAIN_HEADERS = {
+    "host",
+    "accept-encoding",
+    "connection",
+    "user-agent",
+    "accept",
+    "content-length",
+    "content-type",
+}
 
 
 class Echo:
@@ -63,9 +71,11 @@ AUTH_BLOCKS = {
                signature: "${SIGNATURE}"}""",
     "userinfo": "",  # the password is in base_url
     "oauth2-refused": """
-    auth: {type: oauth2, token_url: /oauth/token, client_id: bad-client, client_secret: "${CLIENT_SECRET}"}""",
+    auth: {type: oauth2, token_url: /oauth/token, client_id: bad-client,
+           client_secret: "${CLIENT_SECRET}"}""",
     "oauth2-token-echoed": """
-    auth: {type: oauth2, token_url: /oauth/token, client_id: good-client, client_secret: "${CLIENT_SECRET}"}""",
+    auth: {type: oauth2, token_url: /oauth/token, client_id: good-client,
+           client_secret: "${CLIENT_SECRET}"}""",
     "login": """
     auth:
       type: login
