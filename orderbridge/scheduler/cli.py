@@ -116,6 +116,8 @@ def sync(
     )
     if result.quarantined:
         console.print(f"see them with: orderbridge quarantine -c {config} --system {system}", markup=False)
+    for warning in result.warnings:
+        err.print(f"warning: {warning}", markup=False, highlight=False, soft_wrap=True)
 
 
 @app.command()

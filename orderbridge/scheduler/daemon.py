@@ -114,6 +114,11 @@ class Daemon:
         health.failures, health.last_error, health.retry_at = 0, None, None
         health.last_success = datetime.now(UTC)
         self.metrics.poll_succeeded(name, result.records, result.quarantined)
+        coverage = result.coverage
+        if coverage.records:
+            self.metrics.field_coverage(
+                name, coverage.ratio(coverage.without_order), coverage.ratio(coverage.without_status)
+            )
 
     def reconcile(self) -> None:
         if self.stop.is_set():

@@ -4,16 +4,29 @@ how many, and why, so a long retry is not a silent wait; a source that stays dow
 from __future__ import annotations
 
 import io
+import logging
+from collections.abc import Iterator
 from pathlib import Path
 
 import httpx
 import pytest
 import respx
+import structlog
 from rich.console import Console
 from typer.testing import CliRunner
 
 from orderbridge.scheduler import commandline
 from orderbridge.scheduler.cli import app
+
+
+@pytest.fixture(autouse=True)
+def _logging_back_to_default() -> Iterator[None]:
+    """The command configures logging onto the runner's streams, closed after it: undo that."""
+    yield
+    structlog.reset_defaults()
+    root = logging.getLogger()
+    for handler in [h for h in root.handlers if getattr(h, "_orderbridge", False)]:
+        root.removeHandler(handler)
 
 
 def config(tmp_path: Path) -> Path:
