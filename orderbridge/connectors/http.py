@@ -138,6 +138,7 @@ class HttpApi:
         self.strip_on_redirect = strip_on_redirect
         self.configured_secrets = [s for s in secrets if s]
         self._guessed: list[str] = []
+        self.last_response: httpx.Response | None = None  # the last answer accepted (probe reads it)
 
     @classmethod
     def from_settings(
@@ -200,6 +201,7 @@ class HttpApi:
             what = self.describe(response.request)  # as sent: with the auth's parameters, masked
             finding = judge(self.checks, response, self._body(response))
             if finding.verdict == Verdict.OK:
+                self.last_response = response
                 return response
             reason = self._reason(finding, response)
             if finding.verdict == Verdict.RETRY:

@@ -48,7 +48,12 @@ def run(config: ConfigOption = DEFAULT_CONFIG) -> None:
 
 
 @app.command("check-config")
-def check_config(config: ConfigOption = DEFAULT_CONFIG) -> None:
+def check_config(
+    config: ConfigOption = DEFAULT_CONFIG,
+    probe: Annotated[
+        bool, typer.Option("--probe", help="Also read one page of every system (exit 1 if one needs fixing).")
+    ] = False,
+) -> None:
     """Validate a configuration file; exit 0 when valid, 2 with every problem listed."""
     loaded = load(config, log_file=False)  # checking a file creates nothing
     systems = loaded.config.systems
@@ -58,6 +63,10 @@ def check_config(config: ConfigOption = DEFAULT_CONFIG) -> None:
         markup=False,
         highlight=False,
     )
+    if probe:
+        from orderbridge.scheduler.cli_probe import probe_every
+
+        raise typer.Exit(probe_every(loaded))
 
 
 @app.command()
@@ -347,7 +356,7 @@ def demo(
 
 
 # Command modules of their own areas register here, after the core commands (the order of `--help`).
-# (none yet)
+from orderbridge.scheduler import cli_probe  # noqa: E402, F401  (registers `probe`)
 
 
 def main() -> None:
