@@ -10,7 +10,7 @@ from urllib.parse import unquote, urlsplit, urlunsplit
 from pydantic import BaseModel, ConfigDict, Field, HttpUrl, model_validator
 
 from orderbridge.config.types import Duration
-from orderbridge.connectors.auth import AuthSettings, NoAuthSettings
+from orderbridge.connectors.auth_settings import AuthSettings, NoAuthSettings
 from orderbridge.connectors.base import SystemSettings
 from orderbridge.connectors.budget import BudgetSettings
 from orderbridge.connectors.responses import ChecksSettings

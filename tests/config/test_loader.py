@@ -12,7 +12,7 @@ from pydantic import SecretStr
 from orderbridge.config.errors import ConfigError, Problem
 from orderbridge.config.loader import LoadedConfig, load_config
 from orderbridge.config.models import config_json_schema
-from orderbridge.connectors.auth import BearerSettings
+from orderbridge.connectors.auth_settings import BearerSettings
 from orderbridge.connectors.rest.settings import RestSettings
 from orderbridge.connectors.spreadsheet.settings import SpreadsheetSettings
 from orderbridge.mapping.model import Dimension

@@ -19,7 +19,8 @@ import respx
 from pydantic import TypeAdapter, ValidationError
 
 from orderbridge.connectors import auth
-from orderbridge.connectors.auth import AUTH_STYLES, TOKENS, AuthSettings, HmacSettings, HmacSigner
+from orderbridge.connectors.auth import AUTH_STYLES, TOKENS, HmacSigner
+from orderbridge.connectors.auth_settings import AuthSettings, HmacSettings
 from orderbridge.connectors.base import SourceError
 from orderbridge.connectors.http import HttpApi
 from orderbridge.connectors.rest.settings import RestSettings

@@ -9,7 +9,8 @@ from pathlib import Path
 
 from pydantic import BaseModel
 
-from orderbridge.connectors.auth import AUTH_STYLES, BodyMatch, TokenPlacement, TokenSource
+from orderbridge.connectors.auth import AUTH_STYLES
+from orderbridge.connectors.auth_settings import BodyMatch, TokenPlacement, TokenSource
 from orderbridge.connectors.base import SystemSettings
 from orderbridge.connectors.budget import BudgetSettings
 from orderbridge.connectors.http_settings import HttpSystemSettings, RetrySettings

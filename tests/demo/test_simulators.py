@@ -15,7 +15,7 @@ import openpyxl
 import pytest
 import yaml
 
-from orderbridge.connectors.auth import ApiKeySettings, BearerSettings
+from orderbridge.connectors.auth_settings import ApiKeySettings, BearerSettings
 from orderbridge.connectors.base import SystemSettings, build_record
 from orderbridge.connectors.rest.settings import RestSettings
 from orderbridge.connectors.spreadsheet.settings import SpreadsheetSettings
