@@ -5,6 +5,7 @@ a message that names the host and never carries a secret."""
 
 from __future__ import annotations
 
+import math
 import random
 import re
 import threading
@@ -46,6 +47,7 @@ SECRET_PARAMS = frozenset(
 SECRET_HEADER = re.compile(r"auth|key|token|secret|passw|cookie|sign|session", re.IGNORECASE)
 EXCERPT = 200
 MAX_REDIRECTS = 10
+MAX_RETRY_AFTER = 86400.0
 STOP_CHECK = 0.1  # seconds between looks at the stop event while a request is in flight
 JSON_KEY = "orderbridge.json"  # where the parsed body of an answer is kept (response.extensions)
 
@@ -89,16 +91,17 @@ def retry_after(response: httpx.Response) -> float | None:
     try:
         seconds = float(value)
     except ValueError:
-        pass
-    else:
-        return max(0.0, seconds) if seconds == seconds else None  # NaN is no answer
-    try:
-        moment = parsedate_to_datetime(value)
-    except (TypeError, ValueError, IndexError):
-        return None
-    if moment.tzinfo is None:
-        moment = moment.replace(tzinfo=UTC)
-    return max(0.0, (moment - datetime.now(UTC)).total_seconds())
+        try:
+            moment = parsedate_to_datetime(value)
+        except (TypeError, ValueError, IndexError):
+            return None
+        if moment.tzinfo is None:
+            moment = moment.replace(tzinfo=UTC)
+        seconds = (moment - datetime.now(UTC)).total_seconds()
+    if not math.isfinite(seconds):
+        return None  # "inf", "nan": no usable answer
+    # Longer than a day is taken as a day: the source is asked again then, rather than never.
+    return min(max(0.0, seconds), MAX_RETRY_AFTER)
 
 
 def _transient(exc: BaseException) -> bool:

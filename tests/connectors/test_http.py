@@ -13,7 +13,7 @@ import respx
 from orderbridge import __version__
 from orderbridge.connectors.auth import AuthStyle, HeaderToken, api_key
 from orderbridge.connectors.base import PollStopped, SourceError
-from orderbridge.connectors.http import HttpApi, build_client
+from orderbridge.connectors.http import HttpApi, build_client, retry_after
 from orderbridge.connectors.http_settings import RetrySettings
 from orderbridge.connectors.responses import BodyErrorSettings, build_checks
 
@@ -299,3 +299,13 @@ def test_secret_query_parameter_echoed_in_a_200_error_body_is_masked() -> None:
         "wms: GET wms.example.com/api/orders?access_token=*** reported an error: code=401: access_token *** "
         "expired"
     )
+
+
+@pytest.mark.parametrize(
+    ("header", "expected"),
+    [("2.5", 2.5), ("-3", 0.0), ("inf", None), ("nan", None), ("1e30", 86400.0), ("soon", None)],
+)
+def test_retry_after_values_are_bounded(header: str, expected: float | None) -> None:
+    """Shopify sends fractional seconds; nonsense or an endless wait does not become a wait the
+    daemon cannot schedule (a day at most, never negative)."""
+    assert retry_after(httpx.Response(429, headers={"Retry-After": header})) == expected
