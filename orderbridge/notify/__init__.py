@@ -1,0 +1,1 @@
+"""Telling people: discrepancy reports by e-mail, alerts to chat channels, escalation, delivered from the outbox."""
