@@ -118,6 +118,7 @@ def announcement(found: Discrepancy, now: datetime) -> dict[str, Any]:
         "tier": found.tier,
         "escalation": found.escalation,
         "opened_at": found.opened_at.isoformat(),
+        "since": min(found.since, found.opened_at).isoformat(),
         "announced_at": now.isoformat(),
     }
 

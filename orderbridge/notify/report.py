@@ -373,7 +373,7 @@ def _row(found: Discrepancy, now: datetime, previous: datetime | None) -> Row:
         says=says(found),
         summary=found.summary,
         opened_at=found.opened_at,
-        age=now - found.opened_at,
+        age=now - min(found.since, found.opened_at),  # how long the problem has been there
         difference=difference,
         currency=currency,
         new=previous is None or found.opened_at > previous,
@@ -398,12 +398,14 @@ def says(found: Discrepancy) -> dict[str, str]:
         statement = details.get(system)
         parts: list[str] = []
         if isinstance(statement, dict):
-            status = statement.get("native") or statement.get("status")
-            for dimension in ("fulfillment", "billing"):
-                if not status and statement.get(dimension):
-                    status = statement.get(dimension)
-            if status:
-                parts.append(str(status))
+            # A statement of one dimension, or (status_conflict) one statement per dimension.
+            nested = [v for v in statement.values() if isinstance(v, dict)]
+            for said_here in nested or [statement]:
+                status = said_here.get("native") or said_here.get("status")
+                if not status and not nested:
+                    status = statement.get("fulfillment") or statement.get("billing")
+                if status:
+                    parts.append(str(status))
         parts.extend(numbers.get(system, []))
         said[system] = "; ".join(parts) if parts else "—"
     return said
@@ -423,5 +425,5 @@ def amount_difference(found: Discrepancy) -> tuple[Decimal | None, str | None]:
             continue
         currency = (check.get("measured") or {}).get("currency") or (check.get("expected") or {}).get("currency")
         if best[0] is None or abs(value) > abs(best[0]):
-            best = (value, currency)
+            best = (value.quantize(Decimal("0.01")), currency)
     return best

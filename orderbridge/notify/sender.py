@@ -86,7 +86,7 @@ class Sender:
                 return 0  # one digest in flight per channel: the rest join the next one
             if outbox.sent_since(conn, name, now - limit.per) >= limit.messages:
                 return 0
-            announcements = _unique(members)
+            announcements = unique_announcements(members)
             key = f"digest:{name}:{members[0].id}"
             language = channel.settings.language or self.language
             composed = channel.compose(Digest(key, announcements, now, language))
@@ -182,7 +182,7 @@ class Sender:
         return report
 
 
-def _unique(members: list[Item]) -> list[dict[str, Any]]:
+def unique_announcements(members: list[Item]) -> list[dict[str, Any]]:
     """One line per discrepancy (its latest announcement), other announcements in order."""
     by_key: dict[str, dict[str, Any]] = {}
     for item in members:

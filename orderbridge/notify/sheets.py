@@ -96,6 +96,4 @@ def _csv_cell(value: Cell) -> str:
         return csv_safe(value)
     if isinstance(value, datetime):
         return value.strftime("%Y-%m-%d %H:%M")
-    if isinstance(value, Decimal):
-        return f"{value:.2f}"
     return str(value)

@@ -110,7 +110,7 @@ def announcement_line(item: dict[str, Any], language: Language, now: datetime) -
         )
     if kind == "source_recovered":
         return label(language, "source_recovered", system=item["system"])
-    opened = datetime.fromisoformat(item["opened_at"])
+    opened = datetime.fromisoformat(item.get("since") or item["opened_at"])
     severity = label(language, f"severity_{item['severity']}")
     age = label(language, "open_since", age=format_age(now - opened, language))
     tier = f", {label(language, 'tier')} {item['escalation']}" if item.get("escalation") else ""
