@@ -10,6 +10,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from decimal import Decimal, InvalidOperation
 from email.message import EmailMessage
+from email.policy import SMTP
 from email.utils import format_datetime as rfc2822
 from typing import Any
 
@@ -189,8 +190,8 @@ def message(rendered: Rendered, settings: ReportSettings, smtp: SmtpSettings | N
     mail["Date"] = rfc2822(now)
     mail["Message-ID"] = message_id(key, domain)
     mail["Auto-Submitted"] = "auto-generated"
-    mail.set_content(rendered.text)
-    mail.add_alternative(rendered.html, subtype="html")
+    mail.set_content(rendered.text, cte="quoted-printable")
+    mail.add_alternative(rendered.html, subtype="html", cte="quoted-printable")
     html_part = mail.get_payload()[1]  # type: ignore[index]
     html_part.add_related(rendered.chart, maintype="image", subtype="png", cid=f"<{CHART_CID}>", filename="chart.png")
     if rendered.xlsx is not None:
@@ -241,7 +242,7 @@ def queue_report(
         channel=f"report:{name}",
         recipient=", ".join(settings.to),
         subject=rendered.subject,
-        body=mail.as_string(),
+        body=mail.as_string(policy=SMTP),
         payload={
             "as_of": now.isoformat(),
             "slot": slot,

@@ -42,8 +42,10 @@ class Sender:
         smtp: SmtpSettings | None,
         language: Language,
         observe: Observer | None = None,
+        reports: tuple[str, ...] = (),
     ) -> None:
         self.store = store
+        self.reports = reports
         self.channels = channels
         self.smtp = smtp
         self.language = language
@@ -169,7 +171,11 @@ class Sender:
         """Per channel (and report): healthy unless its oldest waiting message failed repeatedly."""
         with self.store.engine.connect() as conn:
             status = outbox.channel_status(conn)
-        names = [*self.channels, *(c for c in status if c.startswith(REPORT_PREFIX))]
+        names = [
+            *self.channels,
+            *(REPORT_PREFIX + name for name in self.reports),
+            *(c for c in status if c.startswith(REPORT_PREFIX)),
+        ]
         report: dict[str, dict[str, Any]] = {}
         for name in dict.fromkeys(names):
             entry = status.get(name, {"pending": 0, "attempts": 0, "last_error": None})

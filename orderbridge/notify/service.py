@@ -51,7 +51,7 @@ class Notifier:
         self.failures = Counter(
             "orderbridge_notification_failures", "Delivery attempts that failed", ["channel"], registry=None
         )
-        self.sender = Sender(store, self.channels, smtp, alerts.language, self._observe)
+        self.sender = Sender(store, self.channels, smtp, alerts.language, self._observe, tuple(self.reports))
         self._down: dict[str, datetime] = {}  # source -> when its unhealthy episode began
 
     @property
