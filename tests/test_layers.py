@@ -25,7 +25,14 @@ ALLOWED: dict[str, set[str]] = {
     "config": {"mapping", "storage", "connectors", "reconciler", "notify", "config.types"},
     "demo": {"mapping", "storage", "connectors", "reconciler", "notify", "config", "config.types"},
     "scheduler": {
-        "mapping", "storage", "connectors", "reconciler", "notify", "config", "config.types", "demo"
+        "mapping",
+        "storage",
+        "connectors",
+        "reconciler",
+        "notify",
+        "config",
+        "config.types",
+        "demo",
     },
 }
 

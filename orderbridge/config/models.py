@@ -150,8 +150,12 @@ class OrderbridgeConfig(BaseModel):
         default_factory=dict, description="System name -> its connector settings; `type` picks the connector."
     )
     reconcile: ReconcileSettings = Field(default_factory=ReconcileSettings)
-    smtp: SmtpSettings | None = Field(default=None, description="The mail server reports and e-mail alerts use.")
-    reports: dict[str, ReportSettings] = Field(default_factory=dict, description="Report name -> its settings.")
+    smtp: SmtpSettings | None = Field(
+        default=None, description="The mail server reports and e-mail alerts use."
+    )
+    reports: dict[str, ReportSettings] = Field(
+        default_factory=dict, description="Report name -> its settings."
+    )
     alerts: AlertSettings = Field(default_factory=AlertSettings, description="Alert channels and rules.")
 
     @model_validator(mode="before")

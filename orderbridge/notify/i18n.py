@@ -8,8 +8,6 @@ from decimal import Decimal
 from enum import StrEnum
 from zoneinfo import ZoneInfo
 
-from orderbridge.reconciler.rules import RULE_NAMES
-
 
 class Language(StrEnum):
     zh_cn = "zh-CN"
@@ -199,6 +197,7 @@ AGE_BANDS: tuple[tuple[str, timedelta | None], ...] = (
     ("3-7d", timedelta(days=7)),
     (">=7d", None),
 )
+
 
 def label(language: Language, key: str, **values: object) -> str:
     text = LABELS[language][key]

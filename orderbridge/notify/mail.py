@@ -34,9 +34,7 @@ class SmtpSettings(BaseModel):
     )
     username: str | None = Field(default=None, description="Login name for SMTP AUTH.")
     password: SecretStr | None = Field(default=None, description="Password for SMTP AUTH (use ${ENV}).")
-    sender: str = Field(
-        alias="from", description='The From address, e.g. "orderbridge <bot@example.com>".'
-    )
+    sender: str = Field(alias="from", description='The From address, e.g. "orderbridge <bot@example.com>".')
     timeout: Duration = Field(default=timedelta(seconds=30), description="Network timeout per attempt.")
     ca_file: str | None = Field(
         default=None, description="PEM file of the CA that signed the server's certificate (private CAs)."

@@ -136,9 +136,7 @@ def gather(
         in_rules = settings.rules is None or found.rule in settings.rules
         return in_rules and SEVERITY_ORDER.get(found.severity, 0) >= floor
 
-    rows = [
-        _row(found, now, previous) for found in repo.listing(conn, status="open") if covered(found)
-    ]
+    rows = [_row(found, now, previous) for found in repo.listing(conn, status="open") if covered(found)]
     resolved = 0
     if previous is not None:
         resolved = sum(1 for found in repo.resolved_since(conn, previous) if covered(found))
@@ -177,7 +175,9 @@ def render(data: ReportData) -> Rendered:
     )
 
 
-def message(rendered: Rendered, settings: ReportSettings, smtp: SmtpSettings | None, key: str, now: datetime) -> EmailMessage:
+def message(
+    rendered: Rendered, settings: ReportSettings, smtp: SmtpSettings | None, key: str, now: datetime
+) -> EmailMessage:
     """The e-mail: multipart/mixed [alternative [text, related [html, chart]], xlsx, csv]."""
     sender = smtp.sender if smtp is not None else "orderbridge <orderbridge@localhost>"
     domain = smtp.domain if smtp is not None else "localhost"
@@ -192,8 +192,10 @@ def message(rendered: Rendered, settings: ReportSettings, smtp: SmtpSettings | N
     mail["Auto-Submitted"] = "auto-generated"
     mail.set_content(rendered.text, cte="quoted-printable")
     mail.add_alternative(rendered.html, subtype="html", cte="quoted-printable")
-    html_part = mail.get_payload()[1]  # type: ignore[index]
-    html_part.add_related(rendered.chart, maintype="image", subtype="png", cid=f"<{CHART_CID}>", filename="chart.png")
+    html_part = next(p for p in mail.iter_parts() if p.get_content_type() == "text/html")
+    html_part.add_related(
+        rendered.chart, maintype="image", subtype="png", cid=f"<{CHART_CID}>", filename="chart.png"
+    )
     if rendered.xlsx is not None:
         mail.add_attachment(
             rendered.xlsx,
@@ -202,7 +204,9 @@ def message(rendered: Rendered, settings: ReportSettings, smtp: SmtpSettings | N
             filename=f"{rendered.file_stem}.xlsx",
         )
     if rendered.csv is not None:
-        mail.add_attachment(rendered.csv, maintype="text", subtype="csv", filename=f"{rendered.file_stem}.csv")
+        mail.add_attachment(
+            rendered.csv, maintype="text", subtype="csv", filename=f"{rendered.file_stem}.csv"
+        )
     return mail
 
 
@@ -355,7 +359,9 @@ def _row_context(row: Row, language: Language, zone: Any) -> dict[str, Any]:
         "says": list(row.says.items()),
         "age": format_age(row.age, language),
         "opened": format_datetime(row.opened_at, language, zone),
-        "difference": format_amount(row.difference, row.currency, language) if row.difference is not None else "",
+        "difference": format_amount(row.difference, row.currency, language)
+        if row.difference is not None
+        else "",
         "check": what_to_check(language, row.rule),
         "new": row.new,
         "summary": row.summary,
@@ -391,7 +397,9 @@ def says(found: Discrepancy) -> dict[str, str]:
         for side in ("measured", "expected"):
             fact = check.get(side)
             if isinstance(fact, dict) and fact.get("system"):
-                text = f"{fact.get('what')} {fact.get('value')}" + (f" {fact['currency']}" if fact.get("currency") else "")
+                text = f"{fact.get('what')} {fact.get('value')}" + (
+                    f" {fact['currency']}" if fact.get("currency") else ""
+                )
                 if text not in numbers[fact["system"]]:
                     numbers[fact["system"]].append(text)
     said: dict[str, str] = {}
@@ -424,7 +432,9 @@ def amount_difference(found: Discrepancy) -> tuple[Decimal | None, str | None]:
             value = Decimal(str(check.get("difference")))
         except (InvalidOperation, ValueError):
             continue
-        currency = (check.get("measured") or {}).get("currency") or (check.get("expected") or {}).get("currency")
+        currency = (check.get("measured") or {}).get("currency") or (check.get("expected") or {}).get(
+            "currency"
+        )
         if best[0] is None or abs(value) > abs(best[0]):
             best = (value.quantize(Decimal("0.01")), currency)
     return best

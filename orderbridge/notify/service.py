@@ -64,7 +64,9 @@ class Notifier:
         slot = slot or now.replace(second=0, microsecond=0).isoformat()
         with self.store.begin() as conn:
             found = queue_report(conn, name, self.reports[name], self.reconcile, self.smtp, now, slot)
-        log.info("report queued" if found else "report already queued", report=name, slot=slot, outbox_id=found)
+        log.info(
+            "report queued" if found else "report already queued", report=name, slot=slot, outbox_id=found
+        )
         return found
 
     def send(self, now: datetime | None = None, only: int | None = None) -> SendResult:
@@ -83,7 +85,10 @@ class Notifier:
             )
         if self.reports or self.channels:
             scheduler.add_job(
-                self._send_job, "interval", id="outbox", seconds=SEND_EVERY.total_seconds(),
+                self._send_job,
+                "interval",
+                id="outbox",
+                seconds=SEND_EVERY.total_seconds(),
                 next_run_time=datetime.now(UTC) + timedelta(seconds=2),
             )
 
@@ -145,7 +150,9 @@ class _ChannelCollector(Collector):
             "orderbridge_outbox_pending", "Messages waiting in the outbox", labels=["channel"]
         )
         healthy = GaugeMetricFamily(
-            "orderbridge_channel_healthy", "1 unless the channel's oldest message keeps failing", labels=["channel"]
+            "orderbridge_channel_healthy",
+            "1 unless the channel's oldest message keeps failing",
+            labels=["channel"],
         )
         for name, entry in sorted(self.notifier.health().items()):
             pending.add_metric([name], entry["pending"])

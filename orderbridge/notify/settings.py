@@ -36,7 +36,9 @@ _channel_names: ContextVar[tuple[str, ...] | None] = ContextVar("alert_channel_n
 def _rule_names(values: list[str]) -> list[str]:
     wrong = [name for name in values if name not in RULE_NAMES]
     if wrong:
-        raise ValueError(f"unknown rule {', '.join(map(repr, wrong))}; expected one of {', '.join(RULE_NAMES)}")
+        raise ValueError(
+            f"unknown rule {', '.join(map(repr, wrong))}; expected one of {', '.join(RULE_NAMES)}"
+        )
     return values
 
 
@@ -58,10 +60,14 @@ class ReportSettings(BaseModel):
         description="The e-mail's table: new_and_open lists discrepancies opened since the last report that "
         "are still open; all_open lists every open one. The attachments always hold every open one.",
     )
-    subject: str | None = Field(default=None, description="Subject line (default: the report's title and date).")
-    max_rows: int = Field(default=100, ge=1, description="Rows shown in the e-mail's table; all are attached.")
+    subject: str | None = Field(
+        default=None, description="Subject line (default: the report's title and date)."
+    )
+    max_rows: int = Field(
+        default=100, ge=1, description="Rows shown in the e-mail's table; all are attached."
+    )
     attach: list[Literal["xlsx", "csv"]] = Field(
-        default_factory=lambda: ["xlsx", "csv"], description="Attachments: xlsx, csv or both."
+        default=["xlsx", "csv"], description="Attachments: xlsx, csv or both."
     )
     skip_empty: bool = Field(default=False, description="Send nothing when no discrepancy matches.")
 
@@ -87,7 +93,7 @@ class ReportSettings(BaseModel):
         try:
             CronTrigger.from_crontab(value)
         except ValueError as exc:
-            raise ValueError(f"not a crontab expression ({exc}); expected e.g. \"0 8 * * 1-5\"") from None
+            raise ValueError(f'not a crontab expression ({exc}); expected e.g. "0 8 * * 1-5"') from None
         return value
 
     @property
@@ -107,7 +113,9 @@ class When(BaseModel):
         default=None, description="Open at least this long (an escalation tier: 1d, 3d ...)."
     )
     tier: int | None = Field(
-        default=None, ge=1, description="At least this tier of the rule's own tiers (the stuck rule's SLA tiers)."
+        default=None,
+        ge=1,
+        description="At least this tier of the rule's own tiers (the stuck rule's SLA tiers).",
     )
     stage: str | None = Field(
         default=None, description="The stage the order is stuck in (a canonical status, e.g. preparing)."

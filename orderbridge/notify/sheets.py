@@ -24,7 +24,6 @@ def csv_safe(value: str) -> str:
     return f"'{value}" if value.startswith(FORMULA_STARTS) else value
 
 
-
 Cell = str | int | Decimal | datetime | None
 
 

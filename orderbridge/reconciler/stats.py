@@ -19,7 +19,7 @@ from zoneinfo import ZoneInfo
 
 from sqlalchemy import Connection, select
 
-from orderbridge.mapping.model import PROGRESS, Dimension, FulfillmentStatus, ShipmentStatus, BillingStatus
+from orderbridge.mapping.model import PROGRESS, BillingStatus, Dimension, FulfillmentStatus, ShipmentStatus
 from orderbridge.reconciler.rules.deadlines import sla_status
 from orderbridge.reconciler.settings import ReconcileSettings
 from orderbridge.storage.discrepancies import ACTIVE
@@ -123,10 +123,10 @@ def stage_stats(
     order = {(d.value, s): (i, j) for i, d in enumerate(Dimension) for j, s in enumerate(PROGRESS[d])}
     keys = sorted(set(durations) | set(waiting) | set(slas), key=lambda k: (*order.get(k, (9, 99)), k))
     found = []
-    for key in keys:
-        done = sorted(durations.get(key, []))
-        now_waiting = waiting.get(key, [])
-        sla = slas.get(key)
+    for stage_key in keys:
+        done = sorted(durations.get(stage_key, []))
+        now_waiting = waiting.get(stage_key, [])
+        sla = slas.get(stage_key)
         within = None
         if sla is not None:
             late_now = sum(1 for w in now_waiting if w > sla)
@@ -134,8 +134,8 @@ def stage_stats(
             within = sum(1 for d in done if d <= sla) / judged if judged else None
         found.append(
             StageStats(
-                dimension=key[0],
-                stage=key[1],
+                dimension=stage_key[0],
+                stage=stage_key[1],
                 orders=len(done),
                 average_hours=_hours(sum(done, timedelta(0)) / len(done)) if done else None,
                 p90_hours=_hours(done[math.ceil(0.9 * len(done)) - 1]) if done else None,

@@ -40,7 +40,8 @@ def report_cmd(
     config: ConfigOption = DEFAULT_CONFIG,
     send: Annotated[bool, typer.Option("--send", help="Queue it in the outbox and send it now.")] = False,
     out: Annotated[
-        Path | None, typer.Option("--out", help="Write the .eml, the .html, the chart and the attachments here.")
+        Path | None,
+        typer.Option("--out", help="Write the .eml, the .html, the chart and the attachments here."),
     ] = None,
 ) -> None:
     """Render report NAME now: print its text, write its files (--out), or send it (--send)."""
@@ -54,6 +55,16 @@ def report_cmd(
         err.print(f"error: no report {name!r} in {config}; reports: {known}", markup=False)
         raise typer.Exit(2)
     store = open_store(loaded)
+    try:
+        _report(loaded, store, name, send, out, config)
+    finally:
+        store.close()
+
+
+def _report(
+    loaded: LoadedConfig, store: Store, name: str, send: bool, out: Path | None, config: Path
+) -> None:
+    settings = loaded.config.reports[name]
     now = datetime.now(UTC)
     if send:
         notify = notifier(loaded, store)
@@ -121,13 +132,21 @@ def outbox_cmd(
         raise typer.Exit(2)
     loaded = load(config)
     store = open_store(loaded)
-    if deliver:
-        result = notifier(loaded, store).send()
-        err.print(f"delivered {len(result.sent)}, failed {len(result.failed)}", markup=False)
-    with store.engine.connect() as conn:
-        rows = [item.as_dict() for item in outbox.listing(conn, state, limit)]
+    try:
+        if deliver:
+            result = notifier(loaded, store).send()
+            err.print(f"delivered {len(result.sent)}, failed {len(result.failed)}", markup=False)
+        with store.engine.connect() as conn:
+            rows = [item.as_dict() for item in outbox.listing(conn, state, limit)]
+    finally:
+        store.close()
     columns = ["id", "kind", "channel", "state", "attempts", "subject", "created_at", "sent_at", "last_error"]
-    emit(rows, list(rows[0]) if rows and fmt != Format.table else columns, fmt, title=f"{len(rows)} in the outbox")
+    emit(
+        rows,
+        list(rows[0]) if rows and fmt != Format.table else columns,
+        fmt,
+        title=f"{len(rows)} in the outbox",
+    )
 
 
 @app.command("stats")
@@ -135,7 +154,9 @@ def stats_cmd(
     config: ConfigOption = DEFAULT_CONFIG,
     since: Annotated[
         str | None,
-        typer.Option(help="Only stays in a stage that began since: a date/time (2026-11-01) or a span (30d)."),
+        typer.Option(
+            help="Only stays in a stage that began since: a date/time (2026-11-01) or a span (30d)."
+        ),
     ] = None,
     days: Annotated[int, typer.Option(help="Days of open-discrepancy history.")] = 30,
     fmt: FormatOption = Format.table,
@@ -151,17 +172,27 @@ def stats_cmd(
             raise typer.Exit(2) from None
     loaded = load(config)
     store = open_store(loaded)
-    with store.engine.connect() as conn:
-        found = stats_module.compute(conn, loaded.config.reconcile, now, since=start, days=days)
+    try:
+        with store.engine.connect() as conn:
+            found = stats_module.compute(conn, loaded.config.reconcile, now, since=start, days=days)
+    finally:
+        store.close()
     if fmt == Format.json:
         typer.echo(json.dumps(found.as_dict(), ensure_ascii=False, indent=2))
         return
-    stages = [
-        {k: v for k, v in vars(s).items()} for s in found.stages
-    ]
+    stages = [{k: v for k, v in vars(s).items()} for s in found.stages]
     emit(
         stages,
-        ["dimension", "stage", "orders", "average_hours", "p90_hours", "sla_hours", "within_sla", "waiting_now"],
+        [
+            "dimension",
+            "stage",
+            "orders",
+            "average_hours",
+            "p90_hours",
+            "sla_hours",
+            "within_sla",
+            "waiting_now",
+        ],
         fmt,
         title="time in each stage (hours)",
     )

@@ -19,8 +19,8 @@ from orderbridge.demo.scenario import build_scenario, load_erp, load_wms, write_
 from orderbridge.demo.simulators import SimulatedERP, SimulatedWMS
 from orderbridge.notify.alerts import Alerting
 from orderbridge.reconciler.engine import Reconciler
-from orderbridge.scheduler.demo_notify import write_notifications
 from orderbridge.scheduler import logs
+from orderbridge.scheduler.demo_notify import write_notifications
 from orderbridge.scheduler.sync import sync_system
 from orderbridge.storage import discrepancies, observations
 from orderbridge.storage.db import Store, StoreError

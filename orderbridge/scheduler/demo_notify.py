@@ -30,7 +30,9 @@ def write_notifications(directory: Path, loaded: LoadedConfig, store: Store) -> 
         with store.engine.connect() as conn:
             data = gather(conn, name, settings, config.reconcile, now, previous_report(conn, name))
         rendered = render(data)
-        eml = message(rendered, settings, config.smtp, f"report:{name}:demo:{now.isoformat()}", now).as_bytes()
+        eml = message(
+            rendered, settings, config.smtp, f"report:{name}:demo:{now.isoformat()}", now
+        ).as_bytes()
         paths = write_report_files(target, rendered, eml)
         told.append((f"{name}:", paths[1]))
         told.append(("", target))
@@ -38,19 +40,21 @@ def write_notifications(directory: Path, loaded: LoadedConfig, store: Store) -> 
     alerts_dir.mkdir(parents=True, exist_ok=True)
     for old in alerts_dir.iterdir():
         old.unlink()
-    for name, settings in config.alerts.channels.items():
+    for name, channel_settings in config.alerts.channels.items():
         with store.engine.connect() as conn:
             waiting = outbox.unpacked_alerts(conn, name)
         if not waiting:
             continue
-        channel = build_channel(name, settings, config.smtp)
-        language = settings.language or config.alerts.language
+        channel = build_channel(name, channel_settings, config.smtp)
+        language = channel_settings.language or config.alerts.language
         composed = channel.compose(Digest(f"demo:{name}", unique_announcements(waiting), now, language))
-        if settings.type == "email":
+        if channel_settings.type == "email":
             path = alerts_dir / f"{name}.eml"
             path.write_text(composed.body, encoding="utf-8")
         else:
             path = alerts_dir / f"{name}.json"
-            path.write_text(json.dumps(json.loads(composed.body), ensure_ascii=False, indent=2), encoding="utf-8")
+            path.write_text(
+                json.dumps(json.loads(composed.body), ensure_ascii=False, indent=2), encoding="utf-8"
+            )
         told.append((f"alert {name}:", path))
     return told

@@ -68,8 +68,14 @@ class Handler:
         return "250 OK"
 
 
-def _authenticate(server: SMTP, session: Session, envelope: Envelope, mechanism: str, data: Any) -> AuthResult:
-    ok = isinstance(data, LoginPassword) and data.login == SMTP_USER.encode() and data.password == SMTP_PASSWORD.encode()
+def _authenticate(
+    server: SMTP, session: Session, envelope: Envelope, mechanism: str, data: Any
+) -> AuthResult:
+    ok = (
+        isinstance(data, LoginPassword)
+        and data.login == SMTP_USER.encode()
+        and data.password == SMTP_PASSWORD.encode()
+    )
     return AuthResult(success=ok)
 
 
@@ -86,13 +92,23 @@ class SmtpServer:
         server_ctx = self._contexts[0]
         if self.mode == "tls":
             self.controller = Controller(
-                self.handler, hostname="127.0.0.1", port=self.port, ssl_context=server_ctx,
-                authenticator=_authenticate, auth_require_tls=False, server_hostname="localhost",
+                self.handler,
+                hostname="127.0.0.1",
+                port=self.port,
+                ssl_context=server_ctx,
+                authenticator=_authenticate,
+                auth_require_tls=False,
+                server_hostname="localhost",
             )
         else:
             self.controller = Controller(
-                self.handler, hostname="127.0.0.1", port=self.port, tls_context=server_ctx,
-                require_starttls=True, authenticator=_authenticate, auth_require_tls=True,
+                self.handler,
+                hostname="127.0.0.1",
+                port=self.port,
+                tls_context=server_ctx,
+                require_starttls=True,
+                authenticator=_authenticate,
+                auth_require_tls=True,
                 server_hostname="localhost",
             )
         self.controller.start()
@@ -207,15 +223,27 @@ def populate(store: Store, now: datetime) -> None:
     observe(store, "erp", "SO-000044", now - 20 * H, fulfillment=("cancelled", "已作废"))
     observe(store, "wms", "SO-000044", now - 10 * H, fulfillment=("shipped", "SHIPPED"))
     observe(
-        store, "erp", "SO-000047", now - 30 * H, fulfillment=("delivered", "已签收"),
+        store,
+        "erp",
+        "SO-000047",
+        now - 30 * H,
+        fulfillment=("delivered", "已签收"),
         amounts=Amounts(order=Decimal("1200.00"), currency="CNY"),
     )
     observe(
-        store, "finance", "SO-000047", now - 28 * H, billing=("invoiced", "invoiced"),
+        store,
+        "finance",
+        "SO-000047",
+        now - 28 * H,
+        billing=("invoiced", "invoiced"),
         amounts=Amounts(invoiced=Decimal("1380.00"), currency="CNY"),
     )
     observe(
-        store, "wms", "SO-000045", now - 26 * H, fulfillment=("shipped", "SHIPPED"),
+        store,
+        "wms",
+        "SO-000045",
+        now - 26 * H,
+        fulfillment=("shipped", "SHIPPED"),
         quantities=Quantities(ordered=Decimal(10), shipped=Decimal(8)),
     )
     observe(store, "erp", INJECTION, now - 5 * H, fulfillment=("cancelled", INJECTION))
@@ -237,3 +265,18 @@ class World:
 @pytest.fixture
 def world() -> World:
     return World()
+
+
+@pytest.fixture(autouse=True)
+def _logging_left_as_found() -> Iterator[None]:
+    """Commands run in-process (CliRunner) point logging at a stream that closes with the run; put
+    logging back afterwards so later tests do not write to a closed stream."""
+    import logging
+
+    import structlog
+
+    yield
+    structlog.reset_defaults()
+    root = logging.getLogger()
+    for handler in [h for h in root.handlers if getattr(h, "_orderbridge", False)]:
+        root.removeHandler(handler)

@@ -9,7 +9,6 @@ from datetime import datetime, timedelta
 from typing import Any
 
 import httpx
-import pytest
 import respx
 
 from orderbridge.config.loader import parse_config
@@ -40,7 +39,9 @@ H = timedelta(hours=1)
 
 def notifier(store: Store, world: Any, text: str = ALERTS) -> Notifier:
     cfg = parse_config(text)
-    return Notifier(store, cfg.smtp, cfg.reports, cfg.alerts, ReconcileSettings.model_validate(world.reconcile))
+    return Notifier(
+        store, cfg.smtp, cfg.reports, cfg.alerts, ReconcileSettings.model_validate(world.reconcile)
+    )
 
 
 def announced(store: Store) -> list[tuple[str, str, int]]:
@@ -144,7 +145,11 @@ def test_acknowledged_and_snoozed_stay_quiet_until_they_change(
 
     later = now + timedelta(days=1, hours=1)
     world.observe(
-        store, "finance", "SO-000047", later, billing=("invoiced", "invoiced"),
+        store,
+        "finance",
+        "SO-000047",
+        later,
+        billing=("invoiced", "invoiced"),
         amounts=Amounts(invoiced=Decimal("1500.00"), currency="CNY"),
     )
     engine.run(later)
@@ -156,7 +161,11 @@ def test_acknowledged_and_snoozed_stay_quiet_until_they_change(
     engine2.run(later + timedelta(minutes=2), full=True)
     assert [k for c, k, _ in announced(store) if c == "ops" and k == "SO-000047"] == first == ["SO-000047"]
     world.observe(
-        store, "finance", "SO-000047", later + timedelta(minutes=3), billing=("invoiced", "invoiced"),
+        store,
+        "finance",
+        "SO-000047",
+        later + timedelta(minutes=3),
+        billing=("invoiced", "invoiced"),
         amounts=Amounts(invoiced=Decimal("1600.00"), currency="CNY"),
     )
     engine2.run(later + timedelta(minutes=4))
@@ -167,7 +176,9 @@ def test_acknowledged_and_snoozed_stay_quiet_until_they_change(
 def test_rate_limit_holds_announcements_for_the_next_digest(store: Store, now: datetime, world: Any) -> None:
     """With one message per hour allowed, a second batch waits and goes out as one digest later."""
     routes = mocks()
-    text = ALERTS.replace('ops: {type: dingtalk, url: "', 'ops: {type: dingtalk, rate_limit: {messages: 1, per: 1h}, url: "')
+    text = ALERTS.replace(
+        'ops: {type: dingtalk, url: "', 'ops: {type: dingtalk, rate_limit: {messages: 1, per: 1h}, url: "'
+    )
     world.observe(store, "erp", "SO-1", now - 5 * H, fulfillment=("cancelled", "已作废"))
     world.observe(store, "wms", "SO-1", now - 4 * H, fulfillment=("shipped", "SHIPPED"))
     notify = notifier(store, world, text)
@@ -244,13 +255,20 @@ def test_digest_fits_the_service_limit(now: datetime) -> None:
     from orderbridge.notify.i18n import Language
 
     channel = build_channel(
-        "wecom", WeComSettings(url="https://qyapi.weixin.qq.com/cgi-bin/webhook/send?key=k", max_items=200), None
+        "wecom",
+        WeComSettings(url="https://qyapi.weixin.qq.com/cgi-bin/webhook/send?key=k", max_items=200),
+        None,
     )
     announcements = [
         {
-            "type": "discrepancy", "id": i, "order_key": f"SO-{i:06d}", "rule": "stuck", "severity": "warning",
-            "summary": "wms has said preparing (备货中) since 2026-11-20 08:00 UTC, past SLA tier 1 of 1d, 3d",
-            "opened_at": now.isoformat(), "escalation": 0,
+            "type": "discrepancy",
+            "id": i,
+            "order_key": f"SO-{i:06d}",
+            "rule": "stuck",
+            "severity": "warning",
+            "summary": "wms has said preparing (备货中) since 2026-11-20 08:00 UTC, past SLA tier 1",
+            "opened_at": now.isoformat(),
+            "escalation": 0,
         }
         for i in range(120)
     ]

@@ -24,9 +24,14 @@ from orderbridge.storage.outbox import Item
 
 NOW = datetime(2026, 11, 22, 12, 0, tzinfo=UTC)
 ANNOUNCEMENT = {
-    "type": "discrepancy", "id": 7, "order_key": "SO-000044", "rule": "status_conflict",
-    "severity": "critical", "summary": "erp says cancelled (已作废); wms says shipped",
-    "opened_at": (NOW - timedelta(hours=3)).isoformat(), "escalation": 0,
+    "type": "discrepancy",
+    "id": 7,
+    "order_key": "SO-000044",
+    "rule": "status_conflict",
+    "severity": "critical",
+    "summary": "erp says cancelled (已作废); wms says shipped",
+    "opened_at": (NOW - timedelta(hours=3)).isoformat(),
+    "escalation": 0,
 }
 
 
@@ -38,9 +43,22 @@ def channel(block: str) -> Channel:
 def deliver(found: Channel, now: datetime = NOW) -> None:
     composed = found.compose(Digest("digest:c:1", [ANNOUNCEMENT], now, Language.en))
     item = Item(
-        id=1, kind="digest", channel="c", recipient="c", subject=composed.subject, body=composed.body,
-        payload={}, state="pending", created_at=now, next_attempt_at=now, attempts=0, last_error=None,
-        sent_at=None, dedupe_key="digest:c:1", message_id=None, packed_into=None,
+        id=1,
+        kind="digest",
+        channel="c",
+        recipient="c",
+        subject=composed.subject,
+        body=composed.body,
+        payload={},
+        state="pending",
+        created_at=now,
+        next_attempt_at=now,
+        attempts=0,
+        last_error=None,
+        sent_at=None,
+        dedupe_key="digest:c:1",
+        message_id=None,
+        packed_into=None,
     )
     found.deliver(item, now)
 
@@ -53,10 +71,13 @@ def test_dingtalk_signed_markdown() -> None:
         return_value=httpx.Response(200, json={"errcode": 0, "errmsg": "ok"})
     )
     secret = "SEC5a3ecf88f2b3eb50db30ecfc00f53033ac909c99bf7f88fd612bda89d7f3a9dc"
-    deliver(channel(
-        f'{{type: dingtalk, url: "https://oapi.dingtalk.com/robot/send?access_token=abc", secret: {secret}, '
-        "at_mobiles: ['13800001111']}"
-    ))
+    deliver(
+        channel(
+            '{type: dingtalk, url: "https://oapi.dingtalk.com/robot/send?access_token=abc", '
+            f"secret: {secret}, "
+            "at_mobiles: ['13800001111']}"
+        )
+    )
     request = route.calls[0].request
     query = parse_qs(urlsplit(str(request.url)).query)
     timestamp = str(int(NOW.timestamp() * 1000))
@@ -93,11 +114,16 @@ def test_wecom_markdown_and_text_with_mentions() -> None:
     deliver(channel(f'{{type: wecom, url: "{url}"}}'))
     body = json.loads(route.calls[0].request.content)
     assert body["msgtype"] == "markdown" and "SO-000044" in body["markdown"]["content"]
-    assert parse_qs(urlsplit(str(route.calls[0].request.url)).query)["key"] == ["693a91f6-7xxx-4bc4-97a0-0ec2sifa5aaa"]
+    assert parse_qs(urlsplit(str(route.calls[0].request.url)).query)["key"] == [
+        "693a91f6-7xxx-4bc4-97a0-0ec2sifa5aaa"
+    ]
     deliver(channel(f'{{type: wecom, url: "{url}", mentioned_mobile_list: ["13800001111", "@all"]}}'))
     body = json.loads(route.calls[1].request.content)
     assert body["msgtype"] == "text"
-    assert body["text"]["mentioned_mobile_list"] == ["13800001111", "@all"] and "SO-000044" in body["text"]["content"]
+    assert (
+        body["text"]["mentioned_mobile_list"] == ["13800001111", "@all"]
+        and "SO-000044" in body["text"]["content"]
+    )
     route.mock(return_value=httpx.Response(200, json={"errcode": 45009, "errmsg": "api freq out of limit"}))
     with pytest.raises(DeliveryError, match="45009"):
         deliver(channel(f'{{type: wecom, url: "{url}"}}'))
@@ -113,7 +139,9 @@ def test_feishu_signed_text() -> None:
     deliver(channel('{type: feishu, url: "https://open.feishu.cn/open-apis/bot/v2/hook/xxxx", secret: demo}'))
     body = json.loads(route.calls[0].request.content)
     timestamp = str(int(NOW.timestamp()))
-    expected = base64.b64encode(hmac.new(f"{timestamp}\ndemo".encode(), b"", hashlib.sha256).digest()).decode()
+    expected = base64.b64encode(
+        hmac.new(f"{timestamp}\ndemo".encode(), b"", hashlib.sha256).digest()
+    ).decode()
     assert body["timestamp"] == timestamp and body["sign"] == expected
     assert body["msg_type"] == "text" and "SO-000044" in body["content"]["text"]
 
@@ -122,7 +150,13 @@ def test_feishu_signed_text() -> None:
 def test_feishu_and_lark_error_codes() -> None:
     """A refused signature (code 19021) and the older StatusCode answer are read as Feishu sends them."""
     route = respx.route(method="POST", host="open.larksuite.com").mock(
-        return_value=httpx.Response(200, json={"code": 19021, "msg": "sign match fail or timestamp is not within one hour from current time"})
+        return_value=httpx.Response(
+            200,
+            json={
+                "code": 19021,
+                "msg": "sign match fail or timestamp is not within one hour from current time",
+            },
+        )
     )
     lark = channel('{type: feishu, url: "https://open.larksuite.com/open-apis/bot/v2/hook/xxxx", secret: s}')
     with pytest.raises(DeliveryError, match="19021"):
@@ -187,7 +221,9 @@ def test_generic_webhook_is_signed_over_timestamp_and_raw_body() -> None:
 @respx.mock
 def test_unreachable_service_error_never_shows_the_url() -> None:
     """A connection failure is reported without the webhook URL (it holds the robot's token)."""
-    respx.route(method="POST", host="oapi.dingtalk.com").mock(side_effect=httpx.ConnectError("boom https://oapi.dingtalk.com/robot/send?access_token=tok-123"))
+    respx.route(method="POST", host="oapi.dingtalk.com").mock(
+        side_effect=httpx.ConnectError("boom https://oapi.dingtalk.com/robot/send?access_token=tok-123")
+    )
     with pytest.raises(DeliveryError) as raised:
         deliver(channel('{type: dingtalk, url: "https://oapi.dingtalk.com/robot/send?access_token=tok-123"}'))
     assert "tok-123" not in str(raised.value)
@@ -197,14 +233,27 @@ def test_email_channel_digest_arrives(smtp_server: Any) -> None:
     """The email channel sends a digest through smtp: to its recipients, with a Message-ID."""
     config = parse_config(
         smtp_server.smtp_yaml()
-        + "alerts:\n  channels:\n    boss: {type: email, to: [director@example.com]}\n  rules: [{send: [boss]}]\n"
+        + "alerts:\n  channels:\n    boss: {type: email, to: [director@example.com]}\n"
+        + "  rules: [{send: [boss]}]\n"
     )
     boss = build_channel("boss", config.alerts.channels["boss"], config.smtp)
     composed = boss.compose(Digest("digest:boss:1", [ANNOUNCEMENT], NOW, Language.zh_cn))
     item = Item(
-        id=1, kind="digest", channel="boss", recipient=composed.recipient, subject=composed.subject,
-        body=composed.body, payload={}, state="pending", created_at=NOW, next_attempt_at=NOW, attempts=0,
-        last_error=None, sent_at=None, dedupe_key="digest:boss:1", message_id=composed.message_id,
+        id=1,
+        kind="digest",
+        channel="boss",
+        recipient=composed.recipient,
+        subject=composed.subject,
+        body=composed.body,
+        payload={},
+        state="pending",
+        created_at=NOW,
+        next_attempt_at=NOW,
+        attempts=0,
+        last_error=None,
+        sent_at=None,
+        dedupe_key="digest:boss:1",
+        message_id=composed.message_id,
         packed_into=None,
     )
     boss.deliver(item, NOW)

@@ -23,14 +23,16 @@ from orderbridge.storage import outbox
 from orderbridge.storage.db import Store
 
 REPORT = (
-    "reports:\n  finance:\n    to: [finance@example.com]\n    cron: \"0 8 * * *\"\n"
+    'reports:\n  finance:\n    to: [finance@example.com]\n    cron: "0 8 * * *"\n'
     "    timezone: Asia/Shanghai\n    language: en\n"
 )
 
 
 def notifier(store: Store, server: Any, world: Any) -> Notifier:
     cfg = parse_config(server.smtp_yaml() + REPORT)
-    return Notifier(store, cfg.smtp, cfg.reports, cfg.alerts, ReconcileSettings.model_validate(world.reconcile))
+    return Notifier(
+        store, cfg.smtp, cfg.reports, cfg.alerts, ReconcileSettings.model_validate(world.reconcile)
+    )
 
 
 def item(store: Store, item_id: int) -> outbox.Item:
@@ -62,7 +64,12 @@ def test_report_waits_while_smtp_is_down_and_arrives_once(
         due = item(store, first).next_attempt_at
         waits.append(due - moment)
         moment = due
-    assert waits[:4] == [timedelta(seconds=30), timedelta(minutes=1), timedelta(minutes=2), timedelta(minutes=4)]
+    assert waits[:4] == [
+        timedelta(seconds=30),
+        timedelta(minutes=1),
+        timedelta(minutes=2),
+        timedelta(minutes=4),
+    ]
     assert max(waits) == timedelta(minutes=30)
     assert item(store, first).state == outbox.PENDING and item(store, first).attempts == 10
     assert notify.health()["report:finance"]["healthy"] is False
@@ -79,7 +86,9 @@ def test_report_waits_while_smtp_is_down_and_arrives_once(
     assert notify.health()["report:finance"]["healthy"] is True
 
 
-def test_refused_recipient_is_failed_not_retried(store: Store, now: datetime, smtp_server: Any, world: Any) -> None:
+def test_refused_recipient_is_failed_not_retried(
+    store: Store, now: datetime, smtp_server: Any, world: Any
+) -> None:
     """A permanent refusal (5xx) marks the item failed with the reason; it is not sent again."""
     from aiosmtpd.smtp import SMTP
 
@@ -137,13 +146,24 @@ def test_sender_killed_while_sending_delivers_once_after_restart(
 
     deadline = time.monotonic() + 60
     while not smtp_server.handler.received and time.monotonic() < deadline:
-        subprocess.run([*command, "outbox", "--deliver", "-c", str(config), "--format", "json"],
-                       env=env, check=True, capture_output=True, timeout=60)
+        subprocess.run(
+            [*command, "outbox", "--deliver", "-c", str(config), "--format", "json"],
+            env=env,
+            check=True,
+            capture_output=True,
+            timeout=60,
+        )
         if not smtp_server.handler.received:
             time.sleep(0.5)  # the claim pushed the next attempt 1 s ahead
     assert len(smtp_server.handler.received) == 1
-    listed = subprocess.run([*command, "outbox", "--deliver", "-c", str(config), "--format", "json"],
-                            env=env, check=True, capture_output=True, timeout=60, text=True)
+    listed = subprocess.run(
+        [*command, "outbox", "--deliver", "-c", str(config), "--format", "json"],
+        env=env,
+        check=True,
+        capture_output=True,
+        timeout=60,
+        text=True,
+    )
     assert len(smtp_server.handler.received) == 1
     rows = json.loads(listed.stdout)
     assert [(r["kind"], r["state"]) for r in rows] == [("report", "sent")]

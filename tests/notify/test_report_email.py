@@ -32,7 +32,9 @@ def notifier_for(store: Store, text: str, world: Any) -> Notifier:
     cfg = parse_config(text)
     from orderbridge.reconciler.settings import ReconcileSettings
 
-    return Notifier(store, cfg.smtp, cfg.reports, cfg.alerts, ReconcileSettings.model_validate(world.reconcile))
+    return Notifier(
+        store, cfg.smtp, cfg.reports, cfg.alerts, ReconcileSettings.model_validate(world.reconcile)
+    )
 
 
 def parts(message: Any) -> dict[str, Any]:
@@ -71,7 +73,14 @@ def test_report_arrives_with_text_html_chart_and_attachments(
     with store.engine.connect() as conn:
         assert outbox.get(conn, item).message_id == mail["Message-ID"]  # type: ignore[union-attr]
     found = parts(mail)
-    assert {"multipart/alternative", "multipart/related", "text/plain", "text/html", "image/png", "text/csv"} <= set(found)
+    assert {
+        "multipart/alternative",
+        "multipart/related",
+        "text/plain",
+        "text/html",
+        "image/png",
+        "text/csv",
+    } <= set(found)
     html = found["text/html"].get_content()
     chart = found["image/png"]
     assert chart["Content-ID"] == "<chart>" and 'src="cid:chart"' in html
@@ -130,9 +139,7 @@ def test_filters_and_new_since_last_report(store: Store, now: datetime, smtp_ser
     first = notify.queue_report("finance", now)
     notify.send(now)
     later = now + timedelta(hours=2)
-    world.observe(
-        store, "wms", "SO-000099", later - timedelta(hours=1), fulfillment=("shipped", "SHIPPED")
-    )
+    world.observe(store, "wms", "SO-000099", later - timedelta(hours=1), fulfillment=("shipped", "SHIPPED"))
     world.observe(store, "erp", "SO-000099", later - timedelta(hours=1), fulfillment=("cancelled", "已作废"))
     world.reconciler(store).run(later)
     second = notify.queue_report("finance", later)

@@ -38,7 +38,9 @@ def test_formula_in_order_key_and_status_is_text(store: Store, now: datetime, wo
     assert all(cell.data_type != "f" for cell in cells)
     key = next(cell for cell in cells if cell.value == world.injection)
     assert key.data_type == "s" and key.quotePrefix
-    says = next(cell for cell in cells if isinstance(cell.value, str) and f"erp: {world.injection}" in cell.value)
+    says = next(
+        cell for cell in cells if isinstance(cell.value, str) and f"erp: {world.injection}" in cell.value
+    )
     assert says.data_type == "s"
     rows = list(csv.reader(io.StringIO(rendered.csv.decode("utf-8-sig"))))
     values = [value for row in rows for value in row]
@@ -97,7 +99,9 @@ alerts:
     assert "no channel 'opz' under alerts.channels (ops, chat)" in messages
 
 
-def test_secrets_of_channels_and_smtp_are_never_shown(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_secrets_of_channels_and_smtp_are_never_shown(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     """A bad value next to secrets: the error quotes neither the SMTP password, nor the robot's URL,
     nor its signing secret."""
     from orderbridge.config.loader import load_config
@@ -107,7 +111,8 @@ def test_secrets_of_channels_and_smtp_are_never_shown(tmp_path: Path, monkeypatc
     monkeypatch.setenv("DINGTALK_SECRET", "SEC-secret-4321")
     monkeypatch.setenv("SMTP_PASSWORD", "pw-1234-secret")
     text = """\
-smtp: {host: smtp.example.com, port: 99999, username: bot, password: "${SMTP_PASSWORD}", from: "b <bot@example.com>"}
+smtp: {host: smtp.example.com, port: 99999, username: bot, password: "${SMTP_PASSWORD}",
+       from: "b <bot@example.com>"}
 alerts:
   channels:
     ops: {type: dingtalk, url: "${DINGTALK_URL}", secret: "${DINGTALK_SECRET}", at_all: maybe}

@@ -45,7 +45,8 @@ class RetrySettings(BaseModel):
 
     def wait(self, attempts: int) -> timedelta:
         """The wait after the `attempts`-th failed attempt: first, doubling, capped at max."""
-        return min(self.first * (2 ** max(attempts - 1, 0)), self.max)
+        wait: timedelta = min(self.first * (2 ** max(attempts - 1, 0)), self.max)
+        return wait
 
 
 class ChannelSettings(BaseModel):
@@ -106,7 +107,11 @@ def announcement_line(item: dict[str, Any], language: Language, now: datetime) -
     kind = item["type"]
     if kind == "source_unhealthy":
         return label(
-            language, "source_unhealthy", system=item["system"], failures=item["failures"], error=item["error"]
+            language,
+            "source_unhealthy",
+            system=item["system"],
+            failures=item["failures"],
+            error=item["error"],
         )
     if kind == "source_recovered":
         return label(language, "source_recovered", system=item["system"])

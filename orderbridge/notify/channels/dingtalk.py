@@ -2,7 +2,8 @@
 
 Format, from DingTalk's custom robot documentation (open.dingtalk.com/document/robots/custom-robot-access,
 "消息类型及数据格式" and "加签"): POST JSON to https://oapi.dingtalk.com/robot/send?access_token=...,
-`{"msgtype": "markdown", "markdown": {"title": ..., "text": ...}, "at": {"atMobiles": [...], "isAtAll": false}}`.
+`{"msgtype": "markdown", "markdown": {"title": ..., "text": ...},
+"at": {"atMobiles": [...], "isAtAll": false}}`.
 With the signing option the URL also carries `timestamp` (milliseconds) and `sign`: the URL-encoded
 Base64 of HmacSHA256 over "timestamp\\nsecret" keyed with the secret. The answer is HTTP 200 with
 `{"errcode": 0, "errmsg": "ok"}`; any other errcode is an error (310000: keyword, signature or IP

@@ -42,16 +42,21 @@ class EmailChannel(Channel):
         ident = message_id(digest.key, smtp.domain)
         message["Message-ID"] = ident
         message["Auto-Submitted"] = "auto-generated"
-        message.set_content("\n".join([title, "", *(f"- {line}" for line in lines)]) + "\n", cte="quoted-printable")
-        items = "".join(f"<li style=\"margin:4px 0\">{escape(line)}</li>" for line in lines)
+        message.set_content(
+            "\n".join([title, "", *(f"- {line}" for line in lines)]) + "\n", cte="quoted-printable"
+        )
+        items = "".join(f'<li style="margin:4px 0">{escape(line)}</li>' for line in lines)
         message.add_alternative(
             f"<html><body style=\"font-family:Arial,'Microsoft YaHei',sans-serif;font-size:14px\">"
-            f"<h3 style=\"margin:0 0 8px\">{escape(title)}</h3><ul>{items}</ul></body></html>",
+            f'<h3 style="margin:0 0 8px">{escape(title)}</h3><ul>{items}</ul></body></html>',
             subtype="html",
             cte="quoted-printable",
         )
         return Composed(
-            subject=title, body=message.as_string(policy=SMTP), recipient=", ".join(self.settings.to), message_id=ident
+            subject=title,
+            body=message.as_string(policy=SMTP),
+            recipient=", ".join(self.settings.to),
+            message_id=ident,
         )
 
     def deliver(self, item: Item, now: datetime) -> None:

@@ -21,7 +21,9 @@ from orderbridge.notify.channels.base import ChannelSettings, RateLimit, Webhook
 
 class SlackSettings(ChannelSettings):
     type: Literal["slack"] = "slack"
-    url: SecretStr = Field(description="The incoming webhook URL, https://hooks.slack.com/services/... (a secret).")
+    url: SecretStr = Field(
+        description="The incoming webhook URL, https://hooks.slack.com/services/... (a secret)."
+    )
 
 
 def escape(text: str) -> str:

@@ -57,7 +57,9 @@ class GenericWebhookChannel(WebhookChannel):
             "sent_at": digest.now.isoformat(),
             "delivery": digest.key,
         }
-        return Composed(subject=digest.title(), body=json.dumps(payload, ensure_ascii=False), recipient=self.name)
+        return Composed(
+            subject=digest.title(), body=json.dumps(payload, ensure_ascii=False), recipient=self.name
+        )
 
     def prepare(self, payload: dict[str, Any], now: datetime) -> httpx.Request:
         body = json.dumps(payload, ensure_ascii=False).encode()

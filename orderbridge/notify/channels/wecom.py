@@ -36,7 +36,7 @@ class WeComSettings(ChannelSettings):
     )
     mentioned_mobile_list: list[str] = Field(
         default_factory=list,
-        description="Mobile numbers to @-mention (\"@all\" for everyone); sends a text message.",
+        description='Mobile numbers to @-mention ("@all" for everyone); sends a text message.',
     )
 
 
@@ -56,7 +56,10 @@ class WeComChannel(WebhookChannel):
                 "msgtype": "text",
                 "text": {"content": text, "mentioned_mobile_list": list(self.settings.mentioned_mobile_list)},
             }
-        return {"msgtype": "markdown", "markdown": {"content": "\n".join([f"**{title}**", *(f"> {line}" for line in lines)])}}
+        return {
+            "msgtype": "markdown",
+            "markdown": {"content": "\n".join([f"**{title}**", *(f"> {line}" for line in lines)])},
+        }
 
     def check(self, response: httpx.Response) -> None:
         if not response.is_success:
