@@ -16,7 +16,7 @@ from typing import Any, Literal, Self
 from pydantic import BaseModel, ConfigDict, Field, SecretStr, field_validator, model_validator
 
 from orderbridge.config.types import Duration
-from orderbridge.notify.channels.base import DeliveryError, RetrySettings
+from orderbridge.notify.channels.base import DeliveryError, DeliveryRetry
 
 DEFAULT_PORTS = {"starttls": 587, "tls": 465, "none": 25}
 
@@ -40,7 +40,7 @@ class SmtpSettings(BaseModel):
         default=None, description="PEM file of the CA that signed the server's certificate (private CAs)."
     )
     verify: bool = Field(default=True, description="Verify the server's TLS certificate and host name.")
-    retry: RetrySettings = Field(default_factory=RetrySettings, description="Backoff between attempts.")
+    retry: DeliveryRetry = Field(default_factory=DeliveryRetry, description="Backoff between attempts.")
 
     @field_validator("sender")
     @classmethod

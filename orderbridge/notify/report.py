@@ -286,7 +286,9 @@ def sheet_rows(data: ReportData) -> tuple[list[Column], list[list[Cell]]]:
             label(language, f"severity_{row.severity}"),
             label(language, f"status_{row.status}"),
             ", ".join(row.systems),
-            "\n".join(f"{system}: {text}" for system, text in row.says.items()),
+            "\n".join(
+                f"{system}: {text or label(language, 'says_nothing')}" for system, text in row.says.items()
+            ),
             row.opened_at.astimezone(zone),
             Decimal(str(round(row.age.total_seconds() / 86400, 1))),
             row.difference,
@@ -356,7 +358,7 @@ def _row_context(row: Row, language: Language, zone: Any) -> dict[str, Any]:
         "rule": rule_label(language, row.rule),
         "severity": row.severity,
         "severity_label": label(language, f"severity_{row.severity}"),
-        "says": list(row.says.items()),
+        "says": [(system, text or label(language, "says_nothing")) for system, text in row.says.items()],
         "age": format_age(row.age, language),
         "opened": format_datetime(row.opened_at, language, zone),
         "difference": format_amount(row.difference, row.currency, language)
@@ -416,7 +418,7 @@ def says(found: Discrepancy) -> dict[str, str]:
                 if status:
                     parts.append(str(status))
         parts.extend(numbers.get(system, []))
-        said[system] = "; ".join(parts) if parts else "—"
+        said[system] = "; ".join(parts)  # empty: the system has no record of it
     return said
 
 

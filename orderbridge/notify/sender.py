@@ -12,7 +12,7 @@ from typing import Any
 
 import structlog
 
-from orderbridge.notify.channels.base import Channel, DeliveryError, Digest, RetrySettings
+from orderbridge.notify.channels.base import Channel, DeliveryError, DeliveryRetry, Digest
 from orderbridge.notify.i18n import Language
 from orderbridge.notify.mail import Mailer, SmtpSettings
 from orderbridge.storage import outbox
@@ -161,11 +161,11 @@ class Sender:
             self.observe(item.channel, False)
         return error
 
-    def _retry(self, item: Item) -> RetrySettings:
+    def _retry(self, item: Item) -> DeliveryRetry:
         channel = self.channels.get(item.channel)
         if channel is not None:
             return channel.settings.retry
-        return self.smtp.retry if self.smtp is not None else RetrySettings()
+        return self.smtp.retry if self.smtp is not None else DeliveryRetry()
 
     def health(self) -> dict[str, dict[str, Any]]:
         """Per channel (and report): healthy unless its oldest waiting message failed repeatedly."""

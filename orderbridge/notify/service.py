@@ -19,7 +19,7 @@ from orderbridge.notify.channels.registry import build_channel
 from orderbridge.notify.mail import SmtpSettings
 from orderbridge.notify.report import queue_report
 from orderbridge.notify.sender import Sender, SendResult
-from orderbridge.notify.settings import AlertSettings, ReportSettings
+from orderbridge.notify.settings import AlertSettings, ReportSettings, cron_trigger
 from orderbridge.reconciler.settings import ReconcileSettings
 from orderbridge.storage.db import Store
 
@@ -74,12 +74,10 @@ class Notifier:
 
     def schedule(self, scheduler: Any) -> None:
         """Report cron jobs and the sender on an APScheduler scheduler."""
-        from apscheduler.triggers.cron import CronTrigger
-
         for name, settings in self.reports.items():
             scheduler.add_job(
                 self._scheduled_report,
-                CronTrigger.from_crontab(settings.cron, timezone=settings.zone),
+                cron_trigger(settings.cron, settings.zone),
                 args=[name],
                 id=f"report:{name}",
             )

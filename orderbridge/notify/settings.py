@@ -88,10 +88,8 @@ class ReportSettings(BaseModel):
     @field_validator("cron")
     @classmethod
     def _cron(cls, value: str) -> str:
-        from apscheduler.triggers.cron import CronTrigger
-
         try:
-            CronTrigger.from_crontab(value)
+            cron_trigger(value, ZoneInfo("UTC"))
         except ValueError as exc:
             raise ValueError(f'not a crontab expression ({exc}); expected e.g. "0 8 * * 1-5"') from None
         return value
@@ -99,6 +97,47 @@ class ReportSettings(BaseModel):
     @property
     def zone(self) -> ZoneInfo:
         return ZoneInfo(self.timezone)
+
+
+WEEKDAYS = ("sun", "mon", "tue", "wed", "thu", "fri", "sat")
+
+
+def cron_trigger(expression: str, zone: ZoneInfo) -> Any:
+    """An APScheduler trigger for five crontab fields, read as cron reads them. APScheduler 3 numbers
+    weekdays from Monday = 0, cron from Sunday = 0 (and 7): "1-5" must mean Monday to Friday, so
+    numeric weekdays are turned into names first."""
+    from apscheduler.triggers.cron import CronTrigger
+
+    fields = expression.split()
+    if len(fields) != 5:
+        raise ValueError(f"expected 5 fields (minute hour day month weekday), got {len(fields)}")
+    minute, hour, day, month, weekday = fields
+    return CronTrigger(
+        minute=minute, hour=hour, day=day, month=month, day_of_week=_weekdays(weekday), timezone=zone
+    )
+
+
+def _weekdays(field: str) -> str:
+    if field == "*" or any(c.isalpha() for c in field):
+        return field  # names mean the same to both
+    days: set[int] = set()
+    for part in field.split(","):
+        base, _, step_text = part.partition("/")
+        if base == "*":
+            first, last = 0, 6
+        elif "-" in base:
+            start, _, end = base.partition("-")
+            first, last = int(start), int(end)
+        else:
+            first = int(base)
+            last = 7 if step_text else first
+        if not (0 <= first <= 7 and 0 <= last <= 7 and first <= last):
+            raise ValueError(f"weekday {part!r} is not within 0-7 (0 and 7 are Sunday)")
+        step = int(step_text) if step_text else 1
+        if step < 1:
+            raise ValueError(f"weekday step {step_text!r} must be at least 1")
+        days.update(day % 7 for day in range(first, last + 1, step))
+    return ",".join(WEEKDAYS[day] for day in sorted(days, key=lambda d: (d - 1) % 7))
 
 
 class When(BaseModel):

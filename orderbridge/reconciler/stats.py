@@ -19,7 +19,14 @@ from zoneinfo import ZoneInfo
 
 from sqlalchemy import Connection, select
 
-from orderbridge.mapping.model import PROGRESS, BillingStatus, Dimension, FulfillmentStatus, ShipmentStatus
+from orderbridge.mapping.model import (
+    PROGRESS,
+    UNMAPPED,
+    BillingStatus,
+    Dimension,
+    FulfillmentStatus,
+    ShipmentStatus,
+)
 from orderbridge.reconciler.rules.deadlines import sla_status
 from orderbridge.reconciler.settings import ReconcileSettings
 from orderbridge.storage.discrepancies import ACTIVE
@@ -109,8 +116,8 @@ def stage_stats(
     waiting: dict[tuple[str, str], list[timedelta]] = defaultdict(list)
     for dimension, stays in _stays(conn, settings):
         for index, (status, start) in enumerate(stays):
-            if since is not None and start < since:
-                continue
+            if status == UNMAPPED or (since is not None and start < since):
+                continue  # an unmapped word is no stage: the unmapped_status rule reports it
             if index + 1 < len(stays):
                 durations[(dimension, status)].append(stays[index + 1][1] - start)
             elif status not in FINAL:

@@ -35,7 +35,7 @@ class RateLimit(BaseModel):
     per: Duration = Field(default=timedelta(minutes=1), description="... in this period.")
 
 
-class RetrySettings(BaseModel):
+class DeliveryRetry(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     first: Duration = Field(default=timedelta(seconds=30), description="Wait before the first retry.")
@@ -60,7 +60,7 @@ class ChannelSettings(BaseModel):
         default_factory=RateLimit,
         description="Messages allowed per period; announcements beyond it wait and join the next digest.",
     )
-    retry: RetrySettings = Field(default_factory=RetrySettings, description="Backoff between attempts.")
+    retry: DeliveryRetry = Field(default_factory=DeliveryRetry, description="Backoff between attempts.")
     max_items: int = Field(
         default=20, ge=1, description="Announcements listed in one message; the rest are counted."
     )
