@@ -348,6 +348,7 @@ def _context(data: ReportData, subject: str) -> dict[str, Any]:
             else None
         ),
         "attachments": bool(data.settings.attach),
+        "trend": _trend(data, t),
     }
 
 
@@ -440,3 +441,17 @@ def amount_difference(found: Discrepancy) -> tuple[Decimal | None, str | None]:
         if best[0] is None or abs(value) > abs(best[0]):
             best = (value.quantize(Decimal("0.01")), currency)
     return best
+
+
+def _trend(data: ReportData, t: Any) -> list[tuple[str, int]]:
+    """Open discrepancies of the report's rules at the end of every seventh day, oldest first."""
+    days = data.stats.open_by_day
+    wanted = data.settings.rules
+    points = []
+    for index, day in enumerate(days):
+        back = len(days) - 1 - index
+        if back % 7:
+            continue
+        total = sum(n for rule, n in day.by_rule.items() if wanted is None or rule in wanted)
+        points.append((t("days_ago", days=back) if back else t("today"), total))
+    return points
