@@ -332,7 +332,7 @@ def demo(
 
 
 # Command modules of their own areas register here, after the core commands (the order of `--help`).
-# (none yet)
+from orderbridge.scheduler import cli_notify  # noqa: E402, F401 - registers report, outbox, stats
 
 
 def main() -> None:
