@@ -356,7 +356,10 @@ def demo(
 
 
 # Command modules of their own areas register here, after the core commands (the order of `--help`).
-from orderbridge.scheduler import cli_probe  # noqa: E402, F401  (registers `probe`)
+from orderbridge.scheduler import (
+    cli_notify,  # noqa: F401 - registers report, outbox, stats
+    cli_probe,  # noqa: F401 - registers probe
+)
 
 
 def main() -> None:

@@ -414,7 +414,11 @@ def test_duplicate_keys_are_reported(tmp_path: Path) -> None:
     [
         ("", "the file is empty"),
         ("# only a comment\n", "the file is empty"),
-        ("- a\n- b\n", "expected a mapping of sections (store, server, log, systems, reconcile), not a list"),
+        (
+            "- a\n- b\n",
+            "expected a mapping of sections (store, server, log, systems, reconcile, smtp, reports, alerts), "
+            "not a list",
+        ),
         ("just text\n", "expected a mapping of sections"),
     ],
 )
