@@ -356,10 +356,7 @@ def demo(
 
 
 # Command modules of their own areas register here, after the core commands (the order of `--help`).
-from orderbridge.scheduler import (
-    cli_notify,  # noqa: F401 - registers report, outbox, stats
-    cli_probe,  # noqa: F401 - registers probe
-)
+from orderbridge.scheduler import cli_notify, cli_probe  # noqa: E402, F401 - register their commands
 
 
 def main() -> None:
