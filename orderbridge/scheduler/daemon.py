@@ -124,6 +124,11 @@ class Daemon:
         health.last_success = datetime.now(UTC)
         self.notifier.source_health(name, healthy=True, failures=0, error=None)
         self.metrics.poll_succeeded(name, result.records, result.quarantined)
+        coverage = result.coverage
+        if coverage.records:
+            self.metrics.field_coverage(
+                name, coverage.ratio(coverage.without_order), coverage.ratio(coverage.without_status)
+            )
 
     def reconcile(self) -> None:
         if self.stop.is_set():
