@@ -17,6 +17,7 @@ from apscheduler.schedulers.background import BackgroundScheduler
 
 from orderbridge.config.loader import LoadedConfig
 from orderbridge.connectors.base import ConnectorContext, SourceError
+from orderbridge.notify.service import Notifier
 from orderbridge.reconciler.engine import Reconciler
 from orderbridge.scheduler import logs
 from orderbridge.scheduler.http import Metrics, create_app
@@ -25,6 +26,9 @@ from orderbridge.storage.db import Store
 
 log = structlog.get_logger("orderbridge.daemon")
 MAX_BACKOFF = timedelta(hours=1)
+# Failed polls in a row before alerts announce a source as failing (one failure is often a blip);
+# /readyz and /metrics show it unhealthy from the first.
+UNHEALTHY_AFTER = 3
 
 
 @dataclass
@@ -43,6 +47,10 @@ class Health:
     def healthy(self) -> bool:
         return self.failures == 0
 
+    @property
+    def keeps_failing(self) -> bool:
+        return self.failures >= UNHEALTHY_AFTER
+
 
 class Daemon:
     def __init__(self, loaded: LoadedConfig, context: ConnectorContext | None = None) -> None:
@@ -54,18 +62,22 @@ class Daemon:
         self.metrics = Metrics()
         self.systems = {n: s for n, s in self.config.systems.items() if s.enabled}
         self.health = {name: Health() for name in self.systems}
+        cfg = self.config
+        self.notifier = Notifier(self.store, cfg.smtp, cfg.reports, cfg.alerts, cfg.reconcile)
         self.reconciler = Reconciler(
             self.store,
             self.config.reconcile,
             tuple(self.config.systems),
             {n: s.link_by for n, s in self.config.systems.items()},
+            observer=self.notifier.observer,
         )
         self.scheduler = BackgroundScheduler(
-            executors={"default": ThreadPoolExecutor(max_workers=max(2, len(self.systems) + 1))},
+            executors={"default": ThreadPoolExecutor(max_workers=max(2, len(self.systems) + 3))},
             job_defaults={"coalesce": True, "max_instances": 1, "misfire_grace_time": 300},
             timezone=UTC,
         )
         self.metrics.watch_store(self.store, list(self.systems))
+        self.notifier.register_metrics(self.metrics.registry)
 
     def schedule(self) -> None:
         now = datetime.now(UTC)
@@ -85,6 +97,7 @@ class Daemon:
             seconds=self.config.reconcile.every.total_seconds(),
             next_run_time=now + timedelta(seconds=5),
         )
+        self.notifier.schedule(self.scheduler)
 
     def poll(self, name: str) -> None:
         health = self.health[name]
@@ -117,12 +130,21 @@ class Daemon:
                 **({} if isinstance(exc, SourceError) else {"batch": getattr(exc, "batch", None)}),
                 exc_info=not isinstance(exc, SourceError),
             )
+            self.notifier.source_health(
+                name, healthy=not health.keeps_failing, failures=health.failures, error=health.last_error
+            )
             return
         if health.failures:
             log.info("system healthy again", system=name, failures=health.failures)
         health.failures, health.last_error, health.retry_at, health.failing_since = 0, None, None, None
         health.last_success = datetime.now(UTC)
+        self.notifier.source_health(name, healthy=True, failures=0, error=None)
         self.metrics.poll_succeeded(name, result.records, result.quarantined)
+        coverage = result.coverage
+        if coverage.records:
+            self.metrics.field_coverage(
+                name, coverage.ratio(coverage.without_order), coverage.ratio(coverage.without_status)
+            )
 
     def _reschedule(self, job_id: str, at: datetime) -> None:
         if self.scheduler.get_job(job_id) is not None:
@@ -152,6 +174,7 @@ class Daemon:
                 }
                 for name, h in self.health.items()
             },
+            "channels": self.notifier.health(),
         }
 
     def run(self) -> None:

@@ -10,6 +10,8 @@ from typing import Any, TextIO
 
 import structlog
 
+from orderbridge.config.secrets import secret_values
+
 MASK = "***"
 _opened: TextIO | None = None  # the log file configure() opened, closed when it is replaced
 
@@ -44,6 +46,12 @@ class SecretMasker:
 _masker = SecretMasker(())  # the secrets of the configuration in use, set by configure()
 
 
+def secrets_of(config: Any) -> list[str]:
+    """The secrets of a configuration model: secret settings and the store password (a loaded file's
+    `LoadedConfig.secrets` adds what `${ENV}` references put into settings sent to sources)."""
+    return secret_values(config)
+
+
 def mask(text: str) -> str:
     """`text` with every secret of the configuration in use replaced by ***: for what the CLI prints
     and the HTTP endpoint answers, which do not pass through the log's masker."""
@@ -59,8 +67,10 @@ class MaskedStream:
 
     @property
     def target(self) -> TextIO:
-        stream: TextIO = getattr(sys, self.name)
-        return stream
+        stream = getattr(sys, self.name)
+        # While a progress bar runs, Rich stands a proxy in for the stream: write past it, as Rich does.
+        target: TextIO = getattr(stream, "rich_proxied_file", stream)
+        return target
 
     def write(self, text: str) -> int:
         return self.target.write(mask(text))

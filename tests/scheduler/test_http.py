@@ -17,7 +17,7 @@ from rich.console import Console
 
 from orderbridge.config.loader import load_config
 from orderbridge.demo.simulators import DEMO_CREDENTIALS, SimulatedERP
-from orderbridge.scheduler.daemon import Daemon
+from orderbridge.scheduler.daemon import UNHEALTHY_AFTER, Daemon
 from orderbridge.scheduler.demo import run_demo
 from orderbridge.scheduler.http import Metrics, create_app
 from orderbridge.storage.db import Store
@@ -149,7 +149,7 @@ systems:
     daemon = Daemon(load_config(config))
     waits = []
     try:
-        for _ in range(3):
+        for _ in range(UNHEALTHY_AFTER):
             started = datetime.now(UTC)
             daemon.health["wms"].retry_at = None  # the scheduler would wait for it; the test does not
             daemon.poll("wms")
@@ -163,11 +163,11 @@ systems:
     finally:
         daemon.shutdown()
     assert waits == sorted(waits) and waits[0] < waits[1] < waits[2]
-    assert health.failures == 3 and not health.healthy
+    assert health.failures == UNHEALTHY_AFTER and not health.healthy
     assert ready["systems"]["wms"]["healthy"] is False
     assert "wms" in ready["systems"]["wms"]["last_error"]
     assert "tok-down-987" not in ready["systems"]["wms"]["last_error"]
-    assert 'orderbridge_poll_errors_total{system="wms"} 3.0' in metrics
+    assert f'orderbridge_poll_errors_total{{system="wms"}} {float(UNHEALTHY_AFTER)}' in metrics
 
 
 def test_a_source_asking_to_wait_an_hour_is_left_alone_for_an_hour(tmp_path: Path) -> None:
