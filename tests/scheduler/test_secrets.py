@@ -1,5 +1,5 @@
-"""No output shows a secret: every error path is provoked with distinctive secrets — in a bearer token,
-a header, query parameters with names no list knows, a base URL's userinfo, a store password holding
+"""No output shows a secret: every error path is provoked with distinctive secrets — in headers, query
+parameters with names no list knows, a base URL's userinfo (basic auth), a store password holding
 `@`, `/` and `#` — against a real local server that echoes every request back in its error answers,
 and every output (standard output and error, the log file, /readyz, /metrics) is searched for them."""
 
@@ -75,8 +75,7 @@ systems:
   erp:
     type: rest
     base_url: "http://${{T_USERPASS}}@{source}/api"
-    auth: {{bearer: "${{T_BEARER}}"}}
-    headers: {{X-Partner: "${{T_HEADER}}"}}
+    headers: {{X-Partner: "${{T_HEADER}}", X-Session: "Bearer ${{T_BEARER}}"}}
     poll: {{every: 1h}}
     list:
       path: /orders
@@ -121,7 +120,7 @@ def test_check_config_shows_no_secret(tmp_path: Path, echo: str) -> None:
     refused = cli("check-config", "-c", str(broken))
     assert valid.returncode == 0 and "127.0.0.1" in valid.stdout, valid.stderr
     assert "bot:***@127.0.0.1" in valid.stdout
-    assert refused.returncode == 2 and "base_url" in refused.stderr
+    assert refused.returncode == 2 and "systems.erp" in refused.stderr
     assert_no_secret(valid.stdout, valid.stderr, refused.stdout, refused.stderr)
 
 
