@@ -131,6 +131,9 @@ class Batch:
     # The batch is a complete read of `label` (a whole file): quarantined records of that scope that
     # it did not find again are settled.
     complete: bool = False
+    # Where a record was in the source (`2026-11.xlsx row 7`), by record id, for a record that turns
+    # out to be unusable only when mapped; without it the batch label and record id say where.
+    locations: dict[str, str] = field(default_factory=dict)
 
 
 class RecordError(ValueError):

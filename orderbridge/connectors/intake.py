@@ -35,7 +35,9 @@ def map_batch(
         try:
             items.append(map_record(record, settings, now))
         except Exception as exc:
-            location = f"{batch.label}: record {record.record_id[:80]}"
+            location = (
+                batch.locations.get(record.record_id) or f"{batch.label}: record {record.record_id[:80]}"
+            )
             scope = batch.label if batch.complete else None
             problems.append(RecordProblem(location, record_reason(exc), record.raw, record.record_id, scope))
     return items, problems

@@ -5,6 +5,7 @@ and the next poll is not blocked. The same records give the same result on SQLit
 from __future__ import annotations
 
 import json
+import os
 from pathlib import Path
 from typing import Any
 
@@ -160,3 +161,48 @@ def test_a_record_without_a_status_is_reported_by_the_unmapped_status_rule(
     (opened,) = result.of("opened")
     assert opened.rule == "unmapped_status" and opened.order_key == "SO-000001"
     assert "no fulfillment status" in opened.summary
+
+
+def test_hostile_spreadsheet_rows_are_quarantined_and_the_rest_stored(tmp_path: Path, store_url: str) -> None:
+    """In a CSV: a date no calendar has, a number too large to be a date, a year beyond 9999 once
+    taken to UTC, and an order number of 300 characters each quarantine their row (file and row named);
+    the good rows are stored, on each store."""
+    (tmp_path / "orderbridge.yaml").write_text(
+        f"""
+store: {{url: "{store_url}"}}
+systems:
+  sheet:
+    type: spreadsheet
+    path: sheet.csv
+    timezone: America/New_York
+    columns: {{order: 订单号, status: 状态, updated: 更新时间}}
+    status: {{dimension: fulfillment, map: {{已下单: placed}}}}
+""",
+        encoding="utf-8",
+    )
+    rows = [
+        "订单号,状态,更新时间",
+        "SO-1,已下单,2026-11-20 09:30",
+        "SO-2,已下单,2025年13月45日",
+        "SO-3,已下单,1e400",
+        "SO-4,已下单,9999-12-31 23:00",
+        f"SO-{'5' * 300},已下单,2026-11-20 09:30",
+        "SO-6,已下单,2026-11-21 10:00",
+    ]
+    (tmp_path / "sheet.csv").write_text("\n".join(rows) + "\n", encoding="utf-8")
+    os.utime(tmp_path / "sheet.csv", ns=(10**18, 10**18))  # long settled
+    loaded = load_config(tmp_path / "orderbridge.yaml")
+    store = Store(store_url)
+    try:
+        result = sync_system(
+            store, "sheet", loaded.config.systems["sheet"], ConnectorContext(base_dir=tmp_path)
+        )
+        with store.engine.connect() as conn:
+            stored = sorted(row.order_key for row in conn.execute(select(observations)))
+            bad = {q.location: q.reason for q in quarantine.listing(conn, "sheet")}
+    finally:
+        store.close()
+    assert stored == ["SO-1", "SO-6"] and (result.records, result.quarantined) == (2, 4)
+    assert set(bad) == {f"sheet.csv row {row}" for row in (3, 4, 5, 6)}
+    assert "not a real date" in bad["sheet.csv row 3"] and "range of dates" in bad["sheet.csv row 5"]
+    assert "at most 255" in bad["sheet.csv row 6"]

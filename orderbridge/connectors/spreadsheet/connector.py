@@ -189,6 +189,7 @@ class SpreadsheetConnector(Connector):
                 seen[key] += 1
                 record_id = f"{name}:{key}" + (f"#{seen[key]}" if seen[key] > 1 else "")
                 batch.records.append(build_record(self.name, values, settings, record_id=record_id, raw=raw))
+                batch.locations[record_id] = location
             except Exception as exc:  # one row, whatever is wrong with it, never fails the file
                 batch.problems.append(RecordProblem(location, record_reason(exc), raw, scope=name))
 
