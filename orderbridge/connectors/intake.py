@@ -35,9 +35,12 @@ def map_batch(
         try:
             items.append(map_record(record, settings, now))
         except Exception as exc:
-            location = (
-                batch.locations.get(record.record_id) or f"{batch.label}: record {record.record_id[:80]}"
-            )
+            location = record_location(batch, record.record_id)
             scope = batch.label if batch.complete else None
             problems.append(RecordProblem(location, record_reason(exc), record.raw, record.record_id, scope))
     return items, problems
+
+
+def record_location(batch: Batch, record_id: str) -> str:
+    """Where a record of `batch` was: as the connector said (`sheet.xlsx row 7`), else batch and id."""
+    return batch.locations.get(record_id) or f"{batch.label}: record {record_id[:80]}"

@@ -9,10 +9,18 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
 import structlog
+from sqlalchemy.exc import DBAPIError, DisconnectionError, InterfaceError, OperationalError, TimeoutError
 
 from orderbridge.connectors import registry
-from orderbridge.connectors.base import Batch, ConnectorContext, PollStopped, SourceError, SystemSettings
-from orderbridge.connectors.intake import map_batch
+from orderbridge.connectors.base import (
+    Batch,
+    ConnectorContext,
+    PollStopped,
+    RecordProblem,
+    SourceError,
+    SystemSettings,
+)
+from orderbridge.connectors.intake import Mapped, map_batch, record_location
 from orderbridge.mapping.model import SourceRecord
 from orderbridge.storage import cursors, quarantine
 from orderbridge.storage.db import Store
@@ -111,6 +119,7 @@ def sync_system(
     result = SyncResult(system=name, ingest=IngestResult())
     connector = registry.create(name, settings, context)
     refresh_at = STATISTICS_AFTER
+    writer = _Writer(store, name, settings)
     current: str | None = None  # the batch being written, else the last one written
     writing = False
     try:
@@ -128,23 +137,15 @@ def sync_system(
             current, writing = batch.label, True
             now = clock()
             items, problems = map_batch(batch, settings, now)
-            with store.begin() as conn:
-                written = ingest(conn, items, now, settings.link_by)
-                scope = batch.label if batch.complete else None
-                for problem in problems:
-                    quarantine.add(
-                        conn,
-                        name,
-                        problem.location,
-                        problem.reason,
-                        problem.raw,
-                        now,
-                        record_id=problem.record_id,
-                        scope=problem.scope,
-                    )
-                quarantine.settle(conn, name, now, record_ids=[o.record_id for o, _ in items], scope=scope)
-                if batch.cursor is not None:
-                    cursors.save(conn, name, batch.cursor, now)
+            try:
+                written = writer.commit(batch, items, problems, now)
+            except Exception as exc:
+                if _unreachable(exc):
+                    raise
+                # Something in this batch that mapping let through, the store refused: find it, record
+                # by record, so that it is quarantined and the rest of the batch committed after all.
+                items = writer.storable(batch, items, problems, now, exc)
+                written = writer.commit(batch, items, problems, now)
             assert result.ingest is not None
             result.ingest.add(written)
             if result.ingest.new >= refresh_at:
@@ -185,3 +186,79 @@ def sync_system(
         stopped=result.stopped,
     )
     return result
+
+
+@dataclass
+class _Writer:
+    """Writes the batches of one sync of one system."""
+
+    store: Store
+    name: str
+    settings: SystemSettings
+
+    def commit(
+        self, batch: Batch, items: list[Mapped], problems: list[RecordProblem], now: datetime
+    ) -> IngestResult:
+        """One transaction: the batch's observations, its quarantined records and its cursor."""
+        with self.store.begin() as conn:
+            written = ingest(conn, items, now, self.settings.link_by)
+            scope = batch.label if batch.complete else None
+            for problem in problems:
+                quarantine.add(
+                    conn,
+                    self.name,
+                    problem.location,
+                    problem.reason,
+                    problem.raw,
+                    now,
+                    record_id=problem.record_id,
+                    scope=problem.scope,
+                )
+            ids = [o.record_id for o, _ in items]
+            quarantine.settle(conn, self.name, now, record_ids=ids, scope=scope)
+            if batch.cursor is not None:
+                cursors.save(conn, self.name, batch.cursor, now)
+        return written
+
+    def storable(
+        self,
+        batch: Batch,
+        items: list[Mapped],
+        problems: list[RecordProblem],
+        now: datetime,
+        failure: Exception,
+    ) -> list[Mapped]:
+        """The items the store takes, tried one by one in a transaction rolled back afterwards; each
+        it refuses joins `problems`. Raises `failure` again when the store refuses none of them alone
+        (then the batch as a whole is the problem, not one record)."""
+        kept: list[Mapped] = []
+        refused = 0
+        with self.store.engine.connect() as conn, conn.begin() as trial:
+            for obs, raw in items:
+                try:
+                    with conn.begin_nested():
+                        ingest(conn, [(obs, raw)], now, self.settings.link_by)
+                except Exception as exc:
+                    if _unreachable(exc):
+                        raise
+                    refused += 1
+                    where = record_location(batch, obs.record_id)
+                    cause = type(getattr(exc, "orig", None) or exc).__name__
+                    reason = f"the store refused it: {cause}: {exc}".splitlines()[0]
+                    scope = batch.label if batch.complete else None
+                    problems.append(RecordProblem(where, reason, raw, obs.record_id, scope))
+                    continue
+                kept.append((obs, raw))
+            trial.rollback()
+        if not refused:
+            raise failure
+        log.error("the store refused records that mapping let through", system=self.name, batch=batch.label)
+        return kept
+
+
+def _unreachable(exc: Exception) -> bool:
+    """The store cannot be reached or is busy: the whole poll fails and is retried, nothing is
+    quarantined for it."""
+    return isinstance(exc, OperationalError | InterfaceError | DisconnectionError | TimeoutError) or (
+        isinstance(exc, DBAPIError) and exc.connection_invalidated
+    )

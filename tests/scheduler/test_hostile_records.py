@@ -206,3 +206,45 @@ systems:
     assert set(bad) == {f"sheet.csv row {row}" for row in (3, 4, 5, 6)}
     assert "not a real date" in bad["sheet.csv row 3"] and "range of dates" in bad["sheet.csv row 5"]
     assert "at most 255" in bad["sheet.csv row 6"]
+
+
+def test_a_record_the_store_refuses_after_mapping_is_quarantined_alone(
+    tmp_path: Path, store_url: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Should the store refuse a record that mapping let through (here the store is made to refuse
+    one), the batch is written again without it: that record is quarantined with the store's reason,
+    the others and the cursor are committed, and the poll does not fail."""
+    from sqlalchemy.exc import DataError
+
+    from orderbridge.scheduler import sync
+
+    real_ingest = sync.ingest
+
+    def refusing(conn: Any, items: Any, *args: Any, **kwargs: Any) -> Any:
+        if any(obs.record_id == "OB-2" for obs, _ in items):
+            raise DataError("INSERT INTO observations ...", {}, ValueError("value out of range"))
+        return real_ingest(conn, items, *args, **kwargs)
+
+    monkeypatch.setattr(sync, "ingest", refusing)
+    (tmp_path / "orderbridge.yaml").write_text(CONFIG.format(store_url=store_url), encoding="utf-8")
+    loaded = load_config(tmp_path / "orderbridge.yaml")
+    router = respx.mock(assert_all_called=True)
+    body = ", ".join(record(f"OB-{n}", n) for n in (1, 2, 3))
+    router.get("https://wms.example.com/api/orders").respond(
+        content=f'{{"data": [{body}]}}'.encode(), headers={"Content-Type": "application/json"}
+    )
+    store = Store(store_url)
+    try:
+        with router:
+            result = sync_system(
+                store, "wms", loaded.config.systems["wms"], ConnectorContext(base_dir=tmp_path)
+            )
+        with store.engine.connect() as conn:
+            stored = sorted(row.record_id for row in conn.execute(select(observations)))
+            (bad,) = quarantine.listing(conn, "wms")
+            cursor = cursors.load(conn, "wms")
+    finally:
+        store.close()
+    assert stored == ["OB-1", "OB-3"] and (result.records, result.quarantined) == (2, 1)
+    assert bad.location == "page 1: record OB-2" and "the store refused it: ValueError" in bad.reason
+    assert cursor == {"value": "2026-11-22T01:03:00+00:00"}
