@@ -293,6 +293,24 @@ def observations_of(conn: Connection, order_key: str) -> list[Observation]:
     return [_observation(r) for r in conn.execute(query).mappings()]
 
 
+def silent(
+    conn: Connection, system: str, before: datetime, finished: Iterable[str]
+) -> list[tuple[str, dict[str, Any]]]:
+    """Records of `system` (parcels) that have not changed since `before` and whose shipment status is
+    not one of `finished`, longest silent first: (record id, raw record)."""
+    shipment = observations.c.statuses[("shipment", "status")].as_string()
+    query = (
+        select(observations.c.record_id, observations.c.raw)
+        .where(
+            observations.c.system == system,
+            observations.c.observed_at < before,
+            or_(shipment.is_(None), shipment.not_in(list(finished))),
+        )
+        .order_by(observations.c.observed_at, observations.c.record_id)
+    )
+    return [(row.record_id, row.raw) for row in conn.execute(query)]
+
+
 def counts_by_system(conn: Connection) -> dict[str, int]:
     query = select(observations.c.system, func.count()).group_by(observations.c.system)
     return {system: count for system, count in conn.execute(query)}
