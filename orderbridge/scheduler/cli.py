@@ -13,6 +13,7 @@ from typing import Annotated
 import typer
 
 from orderbridge.config.types import parse_duration
+from orderbridge.connectors import registry
 from orderbridge.connectors.base import Batch, ConnectorContext, SourceError
 from orderbridge.reconciler.engine import PassResult
 from orderbridge.reconciler.lifecycle import LifecycleError, acknowledge, snooze
@@ -58,6 +59,9 @@ def check_config(config: ConfigOption = DEFAULT_CONFIG) -> None:
         markup=False,
         highlight=False,
     )
+    for name, settings in systems.items():
+        for warning in settings.warnings():
+            err.print(f"warning: systems.{name}.{warning}", markup=False, highlight=False)
 
 
 @app.command()
@@ -80,6 +84,11 @@ def sync(
         err.print(
             f"error: no system {system!r} in {config}; systems: {', '.join(loaded.config.systems)}",
             markup=False,
+        )
+        raise typer.Exit(2)
+    if not registry.polls(settings):
+        err.print(
+            f"error: {system} is not polled ({settings.type}: it pushes to /webhooks/{system})", markup=False
         )
         raise typer.Exit(2)
     store = open_store(loaded)
@@ -332,7 +341,7 @@ def demo(
 
 
 # Command modules of their own areas register here, after the core commands (the order of `--help`).
-# (none yet)
+from orderbridge.scheduler import cli_webhooks  # noqa: E402, F401 - inbox, replay
 
 
 def main() -> None:
