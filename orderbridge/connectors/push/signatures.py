@@ -35,7 +35,7 @@ class SignatureScheme(ABC):
 
     # Request headers the scheme reads; kept with the stored body, they prove the delivery later.
     headers: tuple[str, ...] = ()
-    signed: bool = True  # False: the scheme checks nothing (the provider signs nothing)
+    covers_body: bool = True  # the signature proves the body unchanged (not so for a shared secret)
 
     @abstractmethod
     def verify(self, request: PushRequest) -> None:
@@ -46,7 +46,7 @@ class Unsigned(SignatureScheme):
     """For providers that sign nothing (SF Express route pushes, Kuaidi100 without a salt): the
     endpoint relies on webhook.path_token and webhook.allow_ips instead."""
 
-    signed = False
+    covers_body = False
 
     def verify(self, request: PushRequest) -> None:
         return None
@@ -254,6 +254,7 @@ class SharedSecret(SignatureScheme):
     def __init__(self, secret: str, *, header: str, prefix: str = "") -> None:
         self.secret, self.header, self.prefix = secret.encode(), header.lower(), prefix
         self.headers = ()  # never kept: the header holds the secret itself
+        self.covers_body = False
 
     def verify(self, request: PushRequest) -> None:
         value = request.header(self.header)

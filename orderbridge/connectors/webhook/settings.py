@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import ClassVar, Literal, Self
+from typing import Any, ClassVar, Literal, Self
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
@@ -63,8 +63,18 @@ class WebhookPushSettings(PushSettings):
             self.fields = self.fields.model_copy(update={**updates, "links": links})
         if paths.order is not None:
             self.order_id = self.order_id.model_copy(update={"field": paths.order})
-        if paths.status is not None:
-            for table in self.status:
-                if "field" not in table.model_fields_set and not table.rules:
-                    table.field = paths.status
         return self
+
+    @model_validator(mode="before")
+    @classmethod
+    def _status_field(cls, data: Any) -> Any:
+        """A status table without its own `field` reads `record.status`."""
+        if not isinstance(data, dict):
+            return data
+        record, tables = data.get("record"), data.get("status")
+        path = record.get("status") if isinstance(record, dict) else None
+        if not isinstance(path, str) or tables is None:
+            return data
+        listed = tables if isinstance(tables, list) else [tables]
+        filled = [{**t, "field": path} if isinstance(t, dict) and "field" not in t else t for t in listed]
+        return {**data, "status": filled}
