@@ -176,7 +176,8 @@ class InboxProcessor:
             try:
                 self.drain()
             except Exception as exc:  # the store is down, say: the events wait in the inbox
-                log.error("inbox processing failed", error=f"{type(exc).__name__}: {exc}")
+                reason = str(getattr(exc, "orig", None) or exc).strip().splitlines()[0]
+                log.error("inbox processing failed", error=f"{type(exc).__name__}: {reason}")
                 self.stop_event.wait(self.interval)
 
     def drain(self) -> ProcessResult:

@@ -94,7 +94,8 @@ class GroupCommitWriter:
             with conn.begin():
                 ids = [inbox.insert(conn, item.row) for item in batch]
         except Exception as exc:
-            log.error("inbox write failed", error=f"{type(exc).__name__}: {exc}", events=len(batch))
+            reason = str(getattr(exc, "orig", None) or exc).strip().splitlines()[0]
+            log.error("inbox write failed", error=f"{type(exc).__name__}: {reason}", events=len(batch))
             self._close()
             for item in batch:
                 item.done.set_exception(StoreUnavailable("the store is unavailable"))

@@ -12,10 +12,10 @@ from datetime import UTC, datetime
 from decimal import Decimal
 from urllib.parse import urlencode
 
+import push_samples as samples
 import pytest
 import yaml
 
-import push_samples as samples
 from orderbridge.config.loader import parse_config
 from orderbridge.connectors import registry
 from orderbridge.connectors.push.base import PushRequest, Receiver, StoredEvent
@@ -333,4 +333,4 @@ def test_digest_of_17track_is_over_the_exact_bytes() -> None:
     with pytest.raises(Unauthorized):
         receiver.authenticate(request_of(sample, samples.compact(json.loads(sample.body))))
     assert hashlib.sha256(sample.body + b"/" + samples.SECRET.encode()).hexdigest() == sample.headers["sign"]
-    assert base64  # noqa: B018 - imported for the vectors above
+    assert base64
