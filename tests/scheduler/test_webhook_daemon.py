@@ -13,14 +13,13 @@ import threading
 import time
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
-from datetime import UTC, datetime
 from pathlib import Path
 
 import httpx
+import push_samples as samples
 import pytest
 from sqlalchemy import func, select
 
-import push_samples as samples
 from orderbridge.demo.simulators import SimulatedERP, erp_time
 from orderbridge.storage import inbox
 from orderbridge.storage.db import Store
@@ -124,6 +123,7 @@ def send(client: httpx.Client, url: str, sample: samples.Sample) -> bool:
         return False
 
 
+@pytest.mark.timeout(600)
 def test_sigkill_during_a_burst_then_restart_processes_every_acknowledged_event_exactly_once(
     tmp_path: Path, store_url: str
 ) -> None:

@@ -5,6 +5,7 @@ store that cannot take the write answered 503, never 2xx; inbox and replay on th
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import socket
@@ -258,19 +259,15 @@ class Proxy:
             pass
         finally:
             for s in (source, target):
-                try:
+                with contextlib.suppress(OSError):
                     s.shutdown(socket.SHUT_RDWR)
-                except OSError:
-                    pass
                 s.close()
 
     def cut(self) -> None:
         self.open = False
         for peer in self.peers:
-            try:
+            with contextlib.suppress(OSError):
                 peer.shutdown(socket.SHUT_RDWR)
-            except OSError:
-                pass
         self.peers.clear()
         time.sleep(0.2)  # the pipes see the shutdown and close their sockets
 

@@ -94,7 +94,8 @@ def result_record(
         system,
         settings,
         tracking_number=number,
-        native={"state": text(last.get("state")), "monitor": monitor},
+        # The monitoring status matters to the table only when tracking was given up (abort).
+        native={"state": text(last.get("state")), "monitor": monitor if monitor == "abort" else None},
         status_at=local_time(newest.get("ftime"), zone(settings.timezone)),
         order_ref=order_ref,
         reason=text((push or {}).get("message"))
