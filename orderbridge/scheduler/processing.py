@@ -27,6 +27,8 @@ from orderbridge.storage.observations import ingest
 
 log = structlog.get_logger("orderbridge.inbox")
 BATCH = 500
+BATCH_UNDER_LOAD = 100  # while intake is busy: short transactions, so intake waits little for the store
+QUIET = 0.05  # seconds without an intake write before processing runs at full batches
 
 
 @dataclass
@@ -133,7 +135,11 @@ def _failed(
 class InboxProcessor:
     """The daemon's processing thread: woken when intake stores an event (and every `interval`, for
     events stored by another process), it processes pending events batch by batch and then calls
-    `after` (the daemon's reconcile pass) when orders changed."""
+    `after` (the daemon's reconcile pass) when orders changed.
+
+    Intake comes first: while requests keep arriving (`quiet()` says how long since intake last
+    wrote), processing waits, at most `interval`, and then takes a smaller batch, so that a burst is
+    acknowledged at intake speed and processed right after it."""
 
     def __init__(
         self,
@@ -142,6 +148,7 @@ class InboxProcessor:
         receivers_by_name: Mapping[str, Receiver],
         after: Callable[[], None] | None = None,
         interval: float = 1.0,
+        quiet: Callable[[], float] | None = None,
     ) -> None:
         self.store, self.systems, self.receivers, self.after, self.interval = (
             store,
@@ -150,6 +157,7 @@ class InboxProcessor:
             after,
             interval,
         )
+        self.quiet = quiet
         self.wake = threading.Event()
         self.stop_event = threading.Event()
         self._thread: threading.Thread | None = None
@@ -182,8 +190,16 @@ class InboxProcessor:
 
     def drain(self) -> ProcessResult:
         total = ProcessResult()
+        waited = 0.0
         while not self.stop_event.is_set():
-            result = process_pending(self.store, self.systems, self.receivers)
+            limit = BATCH
+            if self.quiet is not None and self.quiet() < QUIET:
+                if waited < self.interval:  # intake is busy: let it have the store a moment longer
+                    self.stop_event.wait(QUIET)
+                    waited += QUIET
+                    continue
+                limit, waited = BATCH_UNDER_LOAD, 0.0
+            result = process_pending(self.store, self.systems, self.receivers, limit=limit)
             total.processed += result.processed
             total.failed += result.failed
             total.orders |= result.orders
@@ -193,6 +209,6 @@ class InboxProcessor:
                 )
             if result.orders and self.after is not None:
                 self.after()
-            if result.events < BATCH:
+            if result.events < limit:
                 break
         return total

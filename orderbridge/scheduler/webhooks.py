@@ -43,8 +43,11 @@ class Webhooks:
         after_processing: Callable[[], None] | None = None,
     ) -> None:
         self.receivers = receivers(systems)
-        self.processor = InboxProcessor(store, systems, self.receivers, after=after_processing)
-        self.writer = GroupCommitWriter(store, on_commit=self.processor.notify)
+        self.writer = GroupCommitWriter(store)
+        self.processor = InboxProcessor(
+            store, systems, self.receivers, after=after_processing, quiet=self.writer.quiet
+        )
+        self.writer.on_commit = self.processor.notify
         self.events = metrics.webhook_events
         self.requests = Counter(
             "orderbridge_webhook_requests",
@@ -131,7 +134,7 @@ class Webhooks:
         )
         if stored is _UNAVAILABLE:
             return receiver.refuse(503, "the store is unavailable; retry later"), "unavailable"
-        if stored is None:
+        if stored is False:
             return receiver.acknowledge(push), "duplicate"
         self.events.labels(receiver.name).inc()
         return receiver.acknowledge(push), "stored"

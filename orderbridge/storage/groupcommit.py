@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import queue
 import threading
+import time
 from collections.abc import Callable
 from concurrent.futures import Future
 from dataclasses import dataclass
@@ -34,7 +35,7 @@ class StoreUnavailable(RuntimeError):
 @dataclass
 class _Item:
     row: dict[str, Any]
-    done: Future[int | None]
+    done: Future[bool]
 
 
 class GroupCommitWriter:
@@ -45,7 +46,13 @@ class GroupCommitWriter:
         self._queue: queue.SimpleQueue[_Item | None] = queue.SimpleQueue()
         self._thread: threading.Thread | None = None
         self._conn: Connection | None = None
-        self.commits = 0  # how many transactions wrote the rows so far (rows / commits = grouping)
+        self.commits = 0  # transactions written so far; rows / commits is how well requests share them
+        self.rows = 0
+        self.last_commit = 0.0
+
+    def quiet(self) -> float:
+        """Seconds since the last commit (how long intake has been idle)."""
+        return time.monotonic() - self.last_commit
 
     def start(self) -> None:
         if self._thread is None:
@@ -58,11 +65,12 @@ class GroupCommitWriter:
             self._queue.put(None)
             self._thread.join(timeout=30)
             self._thread = None
+            log.info("inbox writer stopped", rows=self.rows, commits=self.commits)
         self._close()
 
-    def submit(self, row: dict[str, Any]) -> Future[int | None]:
-        """Queue a row; the future resolves to its id (None: stored already) once committed, or fails
-        with StoreUnavailable."""
+    def submit(self, row: dict[str, Any]) -> Future[bool]:
+        """Queue a row; once committed the future says whether it is new (False: a delivery stored
+        before); it fails with StoreUnavailable when the row could not be written."""
         item = _Item(row, Future())
         if self._thread is None:
             item.done.set_exception(StoreUnavailable("the inbox writer is not running"))
@@ -92,7 +100,7 @@ class GroupCommitWriter:
         try:
             conn = self._connection()
             with conn.begin():
-                ids = [inbox.insert(conn, item.row) for item in batch]
+                new = inbox.insert_many(conn, [item.row for item in batch])
         except Exception as exc:
             reason = str(getattr(exc, "orig", None) or exc).strip().splitlines()[0]
             log.error("inbox write failed", error=f"{type(exc).__name__}: {reason}", events=len(batch))
@@ -101,9 +109,11 @@ class GroupCommitWriter:
                 item.done.set_exception(StoreUnavailable("the store is unavailable"))
             return
         self.commits += 1
-        for item, stored in zip(batch, ids, strict=True):
+        self.rows += len(batch)
+        self.last_commit = time.monotonic()
+        for item, stored in zip(batch, new, strict=True):
             item.done.set_result(stored)
-        if self.on_commit is not None and any(stored is not None for stored in ids):
+        if self.on_commit is not None and any(new):
             self.on_commit()
 
     def _connection(self) -> Connection:

@@ -33,12 +33,35 @@ class InboxEvent:
     processed_at: datetime | None
 
 
-def insert(conn: Connection, row: dict[str, Any]) -> int | None:
-    """Store one event; its id, or None when (system, dedupe_key) is stored already (a replay)."""
-    dialect = postgresql if conn.dialect.name == "postgresql" else sqlite
-    stmt = dialect.insert(inbox).values(**row).on_conflict_do_nothing(index_elements=["system", "dedupe_key"])
-    found = conn.execute(stmt.returning(inbox.c.id)).scalar()
-    return int(found) if found is not None else None
+_INSERT = {
+    name: dialect.insert(inbox).on_conflict_do_nothing(index_elements=["system", "dedupe_key"])
+    for name, dialect in (("postgresql", postgresql), ("sqlite", sqlite))
+}
+
+
+def insert_many(conn: Connection, rows: Sequence[dict[str, Any]]) -> list[bool]:
+    """Store events; for each, whether it is new (False: its (system, dedupe_key) is stored already, or
+    came earlier in `rows`: a replay). A few statements whatever the number of rows."""
+    known: set[tuple[str, str]] = set()
+    by_system: dict[str, list[str]] = {}
+    for row in rows:
+        by_system.setdefault(row["system"], []).append(row["dedupe_key"])
+    for system, keys in by_system.items():
+        for chunk in chunks(sorted(set(keys))):
+            query = select(inbox.c.dedupe_key).where(inbox.c.system == system, inbox.c.dedupe_key.in_(chunk))
+            known.update((system, key) for key in conn.execute(query).scalars())
+    new: list[bool] = []
+    fresh: list[dict[str, Any]] = []
+    for row in rows:
+        key = (row["system"], row["dedupe_key"])
+        new.append(key not in known)
+        if key not in known:
+            known.add(key)
+            fresh.append(row)
+    if fresh:
+        # ON CONFLICT DO NOTHING still: another process may have stored the same delivery meanwhile.
+        conn.execute(_INSERT["postgresql" if conn.dialect.name == "postgresql" else "sqlite"], fresh)
+    return new
 
 
 def claim_pending(conn: Connection, limit: int, systems: Iterable[str] | None = None) -> list[InboxEvent]:
