@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urlencode
 
+from orderbridge.connectors.push.request import PushRequest
 from orderbridge.mapping.model import Dimension
 
 SECRET = "wh-secret-0123456789"
@@ -48,6 +49,22 @@ class Sample:
     def system(self) -> str:
         """The system's name in the config (a name starts with a letter)."""
         return {"17track": "track17", "sf_express": "sf"}.get(self.type, self.type)
+
+
+def request_of(sample: Sample, body: bytes | None = None, **headers: str) -> PushRequest:
+    """The sample as the endpoint hands it to its receiver."""
+    merged = {k.lower(): v for k, v in {**sample.headers, **headers}.items()}
+    kind, _, rest = merged.get("content-type", "").partition(";")
+    charset = rest.partition("charset=")[2] or None
+    return PushRequest(
+        body=sample.body if body is None else body,
+        headers=merged,
+        query=sample.query,
+        media_type=kind.strip().lower(),
+        charset=charset.lower() if charset else None,
+        client="127.0.0.1",
+        token=sample.token,
+    )
 
 
 def b64_hmac(secret: str, body: bytes) -> str:

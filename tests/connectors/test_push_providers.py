@@ -34,19 +34,7 @@ def receiver_for(sample: samples.Sample) -> Receiver:
     return found
 
 
-def request_of(sample: samples.Sample, body: bytes | None = None, **headers: str) -> PushRequest:
-    merged = {k.lower(): v for k, v in {**sample.headers, **headers}.items()}
-    kind, _, rest = merged.get("content-type", "").partition(";")
-    charset = rest.partition("charset=")[2] or None
-    return PushRequest(
-        body=sample.body if body is None else body,
-        headers=merged,
-        query=sample.query,
-        media_type=kind.strip().lower(),
-        charset=charset.lower() if charset else None,
-        client="127.0.0.1",
-        token=sample.token,
-    )
+request_of = samples.request_of
 
 
 def stored(receiver: Receiver, request: PushRequest) -> StoredEvent:
