@@ -76,9 +76,15 @@ def open_store(loaded: LoadedConfig) -> Store:
 
 
 def reconciler(loaded: LoadedConfig, store: Store) -> Reconciler:
-    systems = loaded.config.systems
+    from orderbridge.notify.alerts import Alerting
+
+    systems, alerts = loaded.config.systems, loaded.config.alerts
     return Reconciler(
-        store, loaded.config.reconcile, tuple(systems), {n: s.link_by for n, s in systems.items()}
+        store,
+        loaded.config.reconcile,
+        tuple(systems),
+        {n: s.link_by for n, s in systems.items()},
+        observer=Alerting(alerts) if alerts.rules else None,  # a pass run by hand announces too
     )
 
 

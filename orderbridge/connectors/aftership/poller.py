@@ -16,13 +16,12 @@ class AfterShipPoller(TrackingPoller):
     settings: AfterShipSettings
     chunk: ClassVar[int] = 50
 
-    def __init__(self, *args: Any, **kwargs: Any) -> None:
-        super().__init__(*args, **kwargs)
-        self.api.client.base_url = str(self.settings.base_url).rstrip("/") + "/"
-
     def headers(self) -> dict[str, str]:
         key = self.settings.api_key
         return {"as-api-key": key.get_secret_value()} if key else {}
+
+    def secrets(self) -> list[str]:
+        return [self.settings.api_key.get_secret_value()] if self.settings.api_key else []
 
     def query(
         self, shipments: Sequence[tuple[str, dict[str, Any]]], stop: threading.Event

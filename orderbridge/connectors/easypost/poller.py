@@ -17,12 +17,12 @@ from orderbridge.mapping.model import SourceRecord
 class EasyPostPoller(TrackingPoller):
     settings: EasyPostSettings
 
-    def __init__(self, *args: Any, **kwargs: Any) -> None:
-        super().__init__(*args, **kwargs)
-        self.api.client.base_url = str(self.settings.base_url).rstrip("/") + "/"
+    def auth(self) -> httpx.Auth | None:
         key = self.settings.api_key
-        if key is not None:
-            self.api.client.auth = httpx.BasicAuth(key.get_secret_value(), "")
+        return httpx.BasicAuth(key.get_secret_value(), "") if key is not None else None
+
+    def secrets(self) -> list[str]:
+        return [self.settings.api_key.get_secret_value()] if self.settings.api_key else []
 
     def query(
         self, shipments: Sequence[tuple[str, dict[str, Any]]], stop: threading.Event

@@ -18,9 +18,8 @@ from orderbridge.mapping.model import SourceRecord
 class Kuaidi100Poller(TrackingPoller):
     settings: Kuaidi100Settings
 
-    def __init__(self, *args: Any, **kwargs: Any) -> None:
-        super().__init__(*args, **kwargs)
-        self.api.client.base_url = str(self.settings.base_url).rstrip("/") + "/"
+    def secrets(self) -> list[str]:
+        return [self.settings.key.get_secret_value()] if self.settings.key else []
 
     def query(
         self, shipments: Sequence[tuple[str, dict[str, Any]]], stop: threading.Event

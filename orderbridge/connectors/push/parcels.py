@@ -9,6 +9,7 @@ from collections.abc import Iterator, Sequence
 from datetime import UTC, datetime, timedelta, tzinfo
 from typing import Any, ClassVar, Self
 
+import httpx
 from pydantic import Field, model_validator
 
 from orderbridge.config.types import Duration
@@ -21,9 +22,9 @@ from orderbridge.connectors.base import (
     SystemSettings,
 )
 from orderbridge.connectors.http import HttpApi, build_client
+from orderbridge.connectors.http_settings import RetrySettings
 from orderbridge.connectors.push.codes import with_preset
 from orderbridge.connectors.push.settings import PushSettings, TrackingPollSettings
-from orderbridge.connectors.rest.settings import RetrySettings
 from orderbridge.mapping.model import ShipmentStatus, SourceRecord
 from orderbridge.mapping.status import StatusTable
 from orderbridge.mapping.timeparse import TimestampError, parse_timestamp
@@ -150,21 +151,34 @@ class TrackingPoller(Connector):
 
     settings: AggregatorSettings
     chunk: ClassVar[int] = 1  # shipments per API request
-    base_url: ClassVar[str] = ""
 
     def __init__(self, name: str, settings: SystemSettings, context: ConnectorContext | None = None) -> None:
         super().__init__(name, settings, context)
         client = build_client(
-            self.base_url or "http://localhost",
+            str(getattr(self.settings, "base_url", "")).rstrip("/") + "/",
             timeout=self.settings.timeout,
             headers=self.headers(),
-            auth=None,
+            auth=self.auth(),
             transport=self.context.transport,
         )
-        self.api = HttpApi(name, client, retry=RetrySettings(attempts=3))
+        self.api = HttpApi(
+            name,
+            client,
+            retry=RetrySettings(attempts=3),
+            secrets=self.secrets(),
+            on_retry=self.context.on_retry,
+        )
 
     def headers(self) -> dict[str, str]:
+        """Headers of every tracking query (an API key header)."""
         return {}
+
+    def auth(self) -> httpx.Auth | None:
+        return None
+
+    def secrets(self) -> list[str]:
+        """Every credential the queries carry, kept out of any error message."""
+        return []
 
     @abstractmethod
     def query(

@@ -16,13 +16,12 @@ class Track17Poller(TrackingPoller):
     settings: Track17Settings
     chunk: ClassVar[int] = 40  # gettrackinfo takes at most 40 numbers a call
 
-    def __init__(self, *args: Any, **kwargs: Any) -> None:
-        super().__init__(*args, **kwargs)
-        self.api.client.base_url = str(self.settings.base_url).rstrip("/") + "/"
-
     def headers(self) -> dict[str, str]:
         webhook = self.settings.webhook
         return {"17token": webhook.secret.get_secret_value()} if webhook and webhook.secret else {}
+
+    def secrets(self) -> list[str]:
+        return list(self.headers().values())
 
     def query(
         self, shipments: Sequence[tuple[str, dict[str, Any]]], stop: threading.Event
