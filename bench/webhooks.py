@@ -233,8 +233,11 @@ def run_python(port: int, events: Path, seconds: int, connections: int, pace_ms:
                 if pace_ms:
                     await asyncio.sleep(pace_ms / 1000)
 
+    async def everyone() -> None:
+        await asyncio.wait_for(asyncio.gather(*(client(i) for i in range(connections))), seconds + 60)
+
     began = time.monotonic()
-    asyncio.run(asyncio.wait_for(asyncio.gather(*(client(i) for i in range(connections))), seconds + 60))
+    asyncio.run(everyone())
     elapsed = time.monotonic() - began
     latencies.sort()
     pick = lambda q: latencies[min(len(latencies) - 1, int(q * len(latencies)))]  # noqa: E731

@@ -364,3 +364,32 @@ def test_inbox_lists_events_and_replay_processes_failed_ones_after_a_fix(
         assert count(store, observations_table) == 1
     finally:
         store.close()
+
+
+def test_a_parcel_pushed_before_its_order_is_known_is_attached_when_the_warehouse_tells(
+    store: Store,
+) -> None:
+    """A carrier event whose tracking number no record knows is an orphan; when the WMS record carrying
+    that tracking number arrives, the parcel and its history attach to the order."""
+    sample = samples.aftership()
+    with Served(store, {sample.system: sample.block}) as served:
+        assert served.post(sample).status_code == 200
+        wait_for(lambda: pending(store) == 0, "processing")
+    with store.engine.connect() as conn:
+        assert [o.record_id for o in observations.unlinked(conn)] == [sample.record_id]
+    seed_parcels(store, [sample])
+    with store.engine.connect() as conn:
+        assert observations.unlinked(conn) == []
+        entries = observations.timeline(conn, sample.order_key)
+    assert ("aftership", "delivered") in {(e.system, e.status) for e in entries}
+
+
+def test_check_config_warns_about_an_endpoint_nothing_signs(tmp_path: Path) -> None:
+    """SF Express signs nothing: the config is valid, and check-config says the endpoint is guarded by
+    its path token only (never showing the token)."""
+    config = tmp_path / "orderbridge.yaml"
+    config.write_text(yaml.safe_dump({"systems": {"sf": samples.sf_express().block}}), encoding="utf-8")
+    checked = cli("check-config", "-c", str(config))
+    assert checked.returncode == 0
+    assert "warning: systems.sf.webhook: pushes are not signed" in checked.stderr
+    assert samples.TOKEN not in checked.stdout + checked.stderr
