@@ -245,7 +245,7 @@ def kuaidi100(state: str = "301", ftime: str = "2026-11-20 18:30:00", number: st
         "SO-42",
         datetime(2026, 11, 20, 10, 30, tzinfo=UTC),
         query={"orderId": "SO-42"},
-        ack='{"result": true, "returnCode": "200", "message": "成功"}'.encode(),
+        ack='{"result":true,"returnCode":"200","message":"成功"}'.encode(),
     )
 
 
@@ -287,7 +287,7 @@ def sf_express() -> Sample:
         "SO-2026-0077",
         datetime(2026, 11, 20, 12, 15, tzinfo=UTC),
         token=TOKEN,
-        ack='{"return_code": "0000", "return_msg": "成功"}'.encode(),
+        ack='{"return_code":"0000","return_msg":"成功"}'.encode(),
     )
 
 

@@ -7,6 +7,7 @@ the provider retries. A delivery seen before is acknowledged again and changes n
 from __future__ import annotations
 
 import asyncio
+import json
 from collections.abc import Callable, Mapping
 from datetime import UTC, datetime
 from typing import Any
@@ -187,6 +188,4 @@ def _media_type(header: str) -> tuple[str, str | None]:
 
 
 def _json(status: int, body: dict[str, Any]) -> Response:
-    import json
-
     return Response(json.dumps(body), status_code=status, media_type="application/json")

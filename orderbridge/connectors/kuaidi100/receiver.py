@@ -25,7 +25,8 @@ from orderbridge.mapping.model import SourceRecord
 from orderbridge.mapping.timeparse import zone
 
 FORM = "application/x-www-form-urlencoded"
-ACK = json.dumps({"result": True, "returnCode": "200", "message": "成功"}, ensure_ascii=False).encode()
+# Exactly as documented and as the SDK writes it (no spaces).
+ACK = '{"result":true,"returnCode":"200","message":"成功"}'.encode()
 
 
 class Kuaidi100Receiver(Receiver):
@@ -55,7 +56,9 @@ class Kuaidi100Receiver(Receiver):
 
     def refuse(self, status: int, reason: str) -> Reply:
         body = {"result": False, "returnCode": str(status), "message": reason}
-        return Reply(status, json.dumps(body, ensure_ascii=False).encode(), "application/json")
+        return Reply(
+            status, json.dumps(body, ensure_ascii=False, separators=(",", ":")).encode(), "application/json"
+        )
 
     def parse(self, event: StoredEvent) -> list[SourceRecord]:
         push = push_param(form_fields(event.body), EventError)

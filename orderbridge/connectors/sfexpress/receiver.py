@@ -27,7 +27,7 @@ from orderbridge.mapping.model import SourceRecord
 from orderbridge.mapping.timeparse import zone
 
 FORM = "application/x-www-form-urlencoded"
-JSON_ACK = json.dumps({"return_code": "0000", "return_msg": "成功"}, ensure_ascii=False).encode()
+JSON_ACK = '{"return_code":"0000","return_msg":"成功"}'.encode()
 XML_ACK = (
     b'<?xml version="1.0" encoding="UTF-8"?><Response service="RoutePushService"><Head>OK</Head></Response>'
 )
@@ -69,7 +69,9 @@ class SfExpressReceiver(Receiver):
 
     def refuse(self, status: int, reason: str) -> Reply:
         body = {"return_code": "1000", "return_msg": reason}
-        return Reply(status, json.dumps(body, ensure_ascii=False).encode(), "application/json")
+        return Reply(
+            status, json.dumps(body, ensure_ascii=False, separators=(",", ":")).encode(), "application/json"
+        )
 
     def parse(self, event: StoredEvent) -> list[SourceRecord]:
         form = (event.header("content-type") or "").startswith(FORM)
