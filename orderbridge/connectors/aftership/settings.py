@@ -12,7 +12,7 @@ from orderbridge.mapping.status import StatusTable
 
 
 class AfterShipSettings(AggregatorSettings):
-    type: Literal["aftership"] = "aftership"
+    type: Literal["aftership"] = Field(default="aftership", description="The connector type.")
     signing_note: ClassVar[str] = " (the webhook secret shown in AfterShip's Notifications > Webhooks)"
 
     api_key: SecretStr | None = Field(

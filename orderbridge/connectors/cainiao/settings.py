@@ -12,7 +12,7 @@ from orderbridge.mapping.status import StatusTable
 
 
 class CainiaoSettings(CarrierSettings):
-    type: Literal["cainiao"] = "cainiao"
+    type: Literal["cainiao"] = Field(default="cainiao", description="The connector type.")
     signing_note: ClassVar[str] = " (the secretKey of the Cainiao application)"
 
     timezone: str = Field(

@@ -5,6 +5,8 @@ from __future__ import annotations
 
 from typing import Any
 
+import structlog
+
 from orderbridge.connectors.easypost.settings import EasyPostSettings
 from orderbridge.connectors.push.base import (
     EventError,
@@ -19,9 +21,18 @@ from orderbridge.connectors.push.parcels import aware_time, parcel_record, text
 from orderbridge.connectors.push.signatures import HmacSignature, SignatureScheme
 from orderbridge.mapping.model import SourceRecord
 
+log = structlog.get_logger("orderbridge.webhooks")
+
 
 class EasyPostReceiver(Receiver):
     settings: EasyPostSettings
+
+    def authenticate(self, request: PushRequest) -> None:
+        """v1 (X-Hmac-Signature) is verified. A v2 signature (x-hmac-signature-v2 with x-timestamp, of an
+        uncertain scope) is not: its presence is logged, so a change on EasyPost's side is seen."""
+        if request.header("x-hmac-signature-v2") is not None:
+            log.info("easypost sent an x-hmac-signature-v2 header; the v1 signature is what is verified")
+        super().authenticate(request)
 
     def signature(self) -> SignatureScheme:
         assert self.settings.webhook is not None and self.settings.webhook.secret is not None

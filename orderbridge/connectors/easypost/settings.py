@@ -12,7 +12,7 @@ from orderbridge.mapping.status import StatusTable
 
 
 class EasyPostSettings(AggregatorSettings):
-    type: Literal["easypost"] = "easypost"
+    type: Literal["easypost"] = Field(default="easypost", description="The connector type.")
     signing_note: ClassVar[str] = " (the webhook_secret set on the EasyPost Webhook)"
 
     api_key: SecretStr | None = Field(default=None, description="EasyPost API key, for polling.")

@@ -13,7 +13,7 @@ from orderbridge.connectors.push.settings import PushSettings, Signing
 
 
 class JiandaoyunSettings(PushSettings):
-    type: Literal["jiandaoyun"] = "jiandaoyun"
+    type: Literal["jiandaoyun"] = Field(default="jiandaoyun", description="The connector type.")
     signing: ClassVar[Signing] = "optional"
     signing_note: ClassVar[str] = " (the push secret set in 数据推送)"
 

@@ -12,7 +12,7 @@ from orderbridge.mapping.status import StatusTable
 
 
 class Kuaidi100Settings(AggregatorSettings):
-    type: Literal["kuaidi100"] = "kuaidi100"
+    type: Literal["kuaidi100"] = Field(default="kuaidi100", description="The connector type.")
     signing: ClassVar[Literal["optional"]] = "optional"
     signing_note: ClassVar[str] = " (the `salt` given when subscribing)"
 

@@ -65,7 +65,10 @@ class CarrierSettings(PushSettings):
 class AggregatorSettings(CarrierSettings):
     """A tracking aggregator with a query API: it may poll the shipments it went silent on."""
 
-    poll: TrackingPollSettings = Field(default_factory=TrackingPollSettings)
+    poll: TrackingPollSettings = Field(
+        default_factory=TrackingPollSettings,
+        description="The safety net: poll the tracking API about shipments gone silent (silent_after).",
+    )
     timeout: Duration = Field(default=timedelta(seconds=30), description="Timeout of a tracking query.")
 
     @property

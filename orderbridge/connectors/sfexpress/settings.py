@@ -13,7 +13,7 @@ from orderbridge.mapping.status import StatusTable
 
 
 class SfExpressSettings(CarrierSettings):
-    type: Literal["sf_express"] = "sf_express"
+    type: Literal["sf_express"] = Field(default="sf_express", description="The connector type.")
     signing: ClassVar[Signing] = "never"
 
     timezone: str = Field(default="Asia/Shanghai", description="Zone of acceptTime (China time, no zone).")

@@ -5,6 +5,8 @@ from __future__ import annotations
 from datetime import timedelta
 from typing import ClassVar, Literal
 
+from pydantic import Field
+
 from orderbridge.connectors.push.parcels import CarrierSettings
 from orderbridge.connectors.push.settings import Signing
 from orderbridge.connectors.shippo import statuses
@@ -12,7 +14,7 @@ from orderbridge.mapping.status import StatusTable
 
 
 class ShippoSettings(CarrierSettings):
-    type: Literal["shippo"] = "shippo"
+    type: Literal["shippo"] = Field(default="shippo", description="The connector type.")
     signing: ClassVar[Signing] = "optional"
     signing_note: ClassVar[str] = " (the HMAC secret Shippo support provisions)"
     default_tolerance: ClassVar[timedelta | None] = timedelta(minutes=5)

@@ -13,7 +13,7 @@ from orderbridge.mapping.ids import OrderIdRule
 
 
 class ShopifySettings(PushSettings):
-    type: Literal["shopify"] = "shopify"
+    type: Literal["shopify"] = Field(default="shopify", description="The connector type.")
     signing_note: ClassVar[str] = " (the app's client secret; X-Shopify-Hmac-Sha256)"
 
     order_id: OrderIdRule = Field(

@@ -12,7 +12,7 @@ from orderbridge.mapping.status import StatusTable
 
 
 class Track17Settings(AggregatorSettings):
-    type: Literal["17track"] = "17track"
+    type: Literal["17track"] = Field(default="17track", description="The connector type.")
     signing_note: ClassVar[str] = " (the account API key, the value of the 17token header)"
 
     base_url: HttpUrl = Field(

@@ -33,7 +33,7 @@ class RecordPaths(BaseModel):
 
 
 class WebhookPushSettings(PushSettings):
-    type: Literal["webhook"] = "webhook"
+    type: Literal["webhook"] = Field(default="webhook", description="The connector type.")
     signing: ClassVar[Signing] = "optional"
     signing_note: ClassVar[str] = " and webhook.signature (how the sender signs)"
 
