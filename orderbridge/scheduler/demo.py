@@ -15,7 +15,7 @@ from rich.table import Table
 from orderbridge.config.loader import LoadedConfig, load_config
 from orderbridge.connectors import registry
 from orderbridge.connectors.base import ConnectorContext, SourceError
-from orderbridge.demo.carrier import DEMO_SALT, ParcelEvent, push_all
+from orderbridge.demo.carrier import ParcelEvent, push_all
 from orderbridge.demo.config import write_demo_config
 from orderbridge.demo.scenario import build_scenario, load_erp, load_wms, write_spreadsheets
 from orderbridge.demo.simulators import SimulatedERP, SimulatedWMS
@@ -119,8 +119,8 @@ def run_demo(
 
             console.print(
                 f"\nserving on http://{config.server.listen} (Ctrl-C to stop) — /healthz /metrics "
-                "/api/discrepancies, and POST /webhooks/carrier for the carrier's pushes (Kuaidi100, salt "
-                f"{DEMO_SALT!r}: docs/webhooks.md shows how to send one with curl)"
+                "/api/discrepancies, and POST /webhooks/carrier for the carrier's pushes (Kuaidi100, signed with "
+                "the salt the config names; docs/webhooks.md shows how to send one with curl)"
             )
             Daemon(loaded, context).run()
     return 0
