@@ -119,8 +119,8 @@ def run_demo(
 
             console.print(
                 f"\nserving on http://{config.server.listen} (Ctrl-C to stop) — /healthz /metrics "
-                "/api/discrepancies, and POST /webhooks/carrier for the carrier's pushes (Kuaidi100, signed with "
-                "the salt the config names; docs/webhooks.md shows how to send one with curl)"
+                "/api/discrepancies, and POST /webhooks/carrier for the carrier's pushes (Kuaidi100, signed "
+                "with the salt the config names; docs/webhooks.md shows how to send one with curl)"
             )
             Daemon(loaded, context).run()
     return 0
