@@ -3,6 +3,7 @@ commit the batch's observations, quarantined records and cursor in one transacti
 
 from __future__ import annotations
 
+import dataclasses
 import threading
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -117,6 +118,8 @@ def sync_system(
     and the next sync resumes from the last saved cursor."""
     stop = stop or threading.Event()
     result = SyncResult(system=name, ingest=IngestResult())
+    if context.store is None:
+        context = dataclasses.replace(context, store=store)
     connector = registry.create(name, settings, context)
     refresh_at = STATISTICS_AFTER
     writer = _Writer(store, name, settings)
@@ -201,7 +204,7 @@ class _Writer:
     ) -> IngestResult:
         """One transaction: the batch's observations, its quarantined records and its cursor."""
         with self.store.begin() as conn:
-            written = ingest(conn, items, now, self.settings.link_by)
+            written = ingest(conn, items, now, self.settings.link_by, newest_wins=self.settings.pushing)
             scope = batch.label if batch.complete else None
             for problem in problems:
                 quarantine.add(
@@ -237,7 +240,9 @@ class _Writer:
             for obs, raw in items:
                 try:
                     with conn.begin_nested():
-                        ingest(conn, [(obs, raw)], now, self.settings.link_by)
+                        ingest(
+                            conn, [(obs, raw)], now, self.settings.link_by, newest_wins=self.settings.pushing
+                        )
                 except Exception as exc:
                     if _unreachable(exc):
                         raise

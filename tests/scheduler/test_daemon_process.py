@@ -202,8 +202,8 @@ def test_sigterm_finishes_the_current_page_commits_and_exits(
 
 def test_sigterm_stops_after_the_page_in_hand(tmp_path: Path, store_url: str) -> None:
     """SIGTERM during a sync of many quick pages: at most the page in hand is read after the signal,
-    and every page read is stored (the poll stops at the signal, not once the HTTP server has shut
-    down, by which time several more pages had been read)."""
+    and every page read is stored, but one whose request the stop cut short (the poll stops at the
+    signal, not once the HTTP server has shut down, by which time several more pages had been read)."""
     with SimulatedERP(erp_records(100 * PAGE)) as erp:
         erp.latency = 0.005
         config = write_config(tmp_path, store_url, erp.url, free_port())
@@ -222,7 +222,8 @@ def test_sigterm_stops_after_the_page_in_hand(tmp_path: Path, store_url: str) ->
     store.close()
     # one page may finish between counting and the signal, one more is the page in hand
     assert answered - asked <= 2, f"{answered - asked} pages were read after SIGTERM"
-    assert stored == answered * PAGE < 100 * PAGE
+    # every page answered is stored, but the one whose request the stop cut short (it is read again)
+    assert stored in (answered * PAGE, (answered - 1) * PAGE) and stored < 100 * PAGE
 
 
 def answers(url: str) -> bool:
