@@ -167,3 +167,91 @@ def test_a_store_that_is_down_answers_503(
     assert ready.status_code == 503 and ready.json()["store"] is False
     assert metrics.status_code == 200
     no_tracebacks(caplog.records)
+
+
+PUSH_CONFIG = """
+systems:
+  partner:
+    type: webhook
+    webhook:
+      secret: "tok-fuzz-push-123456"
+      signature: {type: token, header: X-Token}
+    record: {id: event.id, order: event.order_ref, status: event.state, updated: event.at}
+    status: {dimension: shipment, map: {IN_TRANSIT: in_transit, DONE: delivered}}
+"""
+HOSTILE_JSON = [
+    '"\\u0000"',
+    '"\\ud800"',
+    "1e400",
+    "NaN",
+    "-Infinity",
+    '"2025年13月45日"',
+    "1e20",
+    '"' + "9" * 300 + '"',
+]
+pushes = st.fixed_dictionaries(
+    {
+        "path": st.sampled_from(["/webhooks/partner", "/webhooks/partner/x", "/webhooks/nope", "/webhooks/"]),
+        "token": st.sampled_from(["tok-fuzz-push-123456", "wrong", None]),
+        "type": st.sampled_from(
+            ["application/json", "application/json; charset=latin-1", "text/plain", None]
+        ),
+        "body": st.one_of(
+            st.binary(max_size=200),
+            st.fixed_dictionaries(
+                {
+                    key: st.sampled_from([*HOSTILE_JSON, '"SO-1"', '"DONE"', "null", "[]", "{}"])
+                    for key in ("id", "order_ref", "state", "at")
+                }
+            ).map(lambda e: ('{"event": {' + ", ".join(f'"{k}": {v}' for k, v in e.items()) + "}}").encode()),
+        ),
+    }
+)
+
+
+def test_no_push_makes_a_server_error(store: Store, caplog: pytest.LogCaptureFixture, serve: Serve) -> None:
+    """Generated pushes to the webhook endpoint (wrong, missing and right tokens, any body, hostile
+    values in the fields it maps) get answers below 500; what is stored is processed without a
+    traceback, each bad event failed with its reason."""
+    from orderbridge.config.loader import parse_config
+    from orderbridge.scheduler.processing import process_pending
+    from orderbridge.scheduler.webhooks import Webhooks
+    from orderbridge.storage import inbox
+
+    caplog.set_level(logging.WARNING)
+    systems = parse_config(PUSH_CONFIG).systems
+    metrics = Metrics()
+    webhooks = Webhooks(store, systems, metrics)
+    webhooks.start()
+    app = create_app(store, metrics, lambda: {"store": store.ping(), "scheduler": True}, webhooks.routes())
+    try:
+        with serve(app) as base, httpx.Client(base_url=base, timeout=30) as client:
+
+            @FUZZ
+            @given(pushes)
+            def check(push: dict[str, Any]) -> None:
+                headers = {"X-Token": push["token"]} if push["token"] else {}
+                if push["type"]:
+                    headers["Content-Type"] = push["type"]
+                answer = client.post(push["path"], content=push["body"], headers=headers)
+                assert answer.status_code < 500, (push, answer.status_code, answer.text)
+
+            check()
+            nul = (
+                b'{"event": {"id": "E-nul", "order_ref": "SO-\\u0000", "state": "DONE", "at": "2026-11-22"}}'
+            )
+            accepted = client.post(
+                "/webhooks/partner",
+                content=nul,
+                headers={"X-Token": "tok-fuzz-push-123456", "Content-Type": "application/json"},
+            )
+    finally:
+        webhooks.stop()
+    process_pending(store, systems, webhooks.receivers, limit=10_000)  # what the processing thread left
+    with store.engine.connect() as conn:
+        states = inbox.counts(conn)
+        (failed,) = [e for e in inbox.listing(conn, state=inbox.FAILED) if "E-nul" in e.body]
+    assert accepted.status_code == 200
+    assert states.get(inbox.PENDING, 0) == 0
+    assert "NUL character" in (failed.error or "")
+    no_tracebacks(caplog.records)
