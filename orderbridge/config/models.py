@@ -29,8 +29,8 @@ from orderbridge.notify.settings import AlertSettings, ReportSettings, notify_pr
 from orderbridge.reconciler.rules import RULE_NAMES
 from orderbridge.reconciler.settings import ReconcileSettings
 
-SYSTEM_NAME = re.compile(r"^[a-z][a-z0-9_-]*$")
-SYSTEM_NAME_RULE = "start with a lowercase letter and hold only a-z, 0-9, '_' and '-'"
+SYSTEM_NAME = re.compile(r"^[a-z][a-z0-9_-]{0,63}$")  # the store keeps 64 characters
+SYSTEM_NAME_RULE = "start with a lowercase letter, hold only a-z, 0-9, '_' and '-', and be at most 64 long"
 
 # Validation context key: the loader checks references itself, on the raw file, so that they are
 # reported together with every other problem rather than only once all else is valid.

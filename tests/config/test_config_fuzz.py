@@ -246,6 +246,7 @@ def with_value(key: str, value: str) -> str:
         (BASE.replace("'SO-{0:0>6}'", "'SO-{0.real}'"), "only the id can be formatted"),
         (BASE.replace("'SO-{0:0>6}'", "'SO-{0:s}'"), "numeric id"),
         (with_value("log", "{file: /}"), "names a folder"),
+        (BASE.replace("  erp:", "  " + "e" * 65 + ":"), "at most 64 long"),
     ],
 )
 def test_hostile_files_are_refused_with_a_located_problem(text: str, words: str) -> None:
