@@ -22,7 +22,7 @@ from orderbridge.config.types import Duration
 from orderbridge.mapping.ids import OrderIdRule
 from orderbridge.mapping.model import Amounts, Quantities, SourceRecord
 from orderbridge.mapping.status import StatusTable
-from orderbridge.mapping.timeparse import TimestampError, parse_timestamp, zone
+from orderbridge.mapping.timeparse import DateOrder, TimestampError, parse_timestamp, zone
 
 
 class PollSettings(BaseModel):
@@ -64,6 +64,12 @@ class SystemSettings(BaseModel):
     status: list[StatusTable] = Field(default_factory=list, description="One status table per dimension.")
     fields: FieldMap = Field(default_factory=FieldMap)
     timezone: str = Field(default="UTC", description="Zone of timestamps the system sends without one.")
+    date_order: DateOrder | None = Field(
+        default=None,
+        description="How the system writes dates of three numbers: DMY (31/12/2025), MDY (12/31/2025) or "
+        "YMD (25/12/31). Unset, a date whose day and month could be swapped (3/1/2025) or with a two-digit "
+        "year is refused (its record quarantined) rather than guessed; 2025/3/1 and 13/3/2025 are clear.",
+    )
     link_by: list[str] = Field(
         default_factory=list,
         description="Link types used to attach records without an order number, e.g. [tracking_number].",
@@ -116,6 +122,7 @@ class RecordProblem:
     raw: Any
     record_id: str | None = None  # when known: reading this record successfully later settles it
     scope: str | None = None  # its file: reading the file whole again without the problem settles it
+    whole: bool = False  # the whole unit (a file) could not be read, not just this record
 
 
 @dataclass
@@ -128,8 +135,9 @@ class Batch:
     cursor: dict[str, Any] | None = None
     done: int | None = None
     total: int | None = None
-    # The batch is a complete read of `label` (a whole file): quarantined records of that scope that
-    # it did not find again are settled.
+    # The batch is a complete read of `label` (a whole file, or a file that is gone: no records):
+    # quarantined records of that scope that it did not find again are settled, and stored records of
+    # that scope that it does not hold any more are retired.
     complete: bool = False
 
 
@@ -242,7 +250,7 @@ def build_record(
     status_at = None
     if fm.updated:
         try:
-            status_at = parse_timestamp(read_field(data, fm.updated), tz)
+            status_at = parse_timestamp(read_field(data, fm.updated), tz, date_order=settings.date_order)
         except TimestampError as exc:
             raise RecordError(f"field {fm.updated!r}: {exc}") from None
     return SourceRecord(

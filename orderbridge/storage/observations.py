@@ -25,6 +25,7 @@ from orderbridge.storage.sql import chunks, upsert
 from orderbridge.storage.tables import observations, order_links, orphan_links, status_history
 
 EXTERNAL_REF = "external_ref"
+ACTIVE = observations.c.retired_at.is_(None)  # what the rules see: records no complete read has dropped
 
 
 @dataclass
@@ -44,17 +45,39 @@ class IngestResult:
 
 
 def fingerprint(obs: Observation, raw: Any) -> str:
-    """What makes a record 'changed': everything but the time we happened to look at it."""
+    """What makes a record 'changed': everything but the time we happened to look at it. An empty
+    value and an absent one are the same (a workbook saved again turns empty text into empty cells)."""
     body = obs.model_dump(mode="json", exclude={"observed_at"})
-    text = json.dumps([body, raw], sort_keys=True, default=str, ensure_ascii=False)
+    text = json.dumps(
+        [_without_blanks(body), _without_blanks(raw)], sort_keys=True, default=str, ensure_ascii=False
+    )
     return hashlib.sha256(text.encode()).hexdigest()
 
 
+def _without_blanks(value: Any) -> Any:
+    if isinstance(value, dict):
+        return {k: _without_blanks(v) for k, v in value.items() if not _blank(v)}
+    if isinstance(value, list | tuple):
+        return [None if _blank(v) else _without_blanks(v) for v in value]
+    return value
+
+
+def _blank(value: Any) -> bool:
+    return value is None or (isinstance(value, str) and not value.strip())
+
+
 def ingest(
-    conn: Connection, items: Sequence[tuple[Observation, Any]], now: datetime, link_by: Iterable[str] = ()
+    conn: Connection,
+    items: Sequence[tuple[Observation, Any]],
+    now: datetime,
+    link_by: Iterable[str] = (),
+    *,
+    scope: str | None = None,
 ) -> IngestResult:
     """Write observations of one system: new or changed ones replace the latest row, status changes
-    append history, linked orders are queued for reconciliation. Unchanged records are dropped."""
+    append history, linked orders are queued for reconciliation. Unchanged records are dropped.
+    `scope` names the unit the records were read from when it was read whole (see `retire_missing`);
+    a retired record read again is back."""
     result = IngestResult()
     if not items:
         return result
@@ -66,6 +89,7 @@ def ingest(
     history: list[dict[str, Any]] = []
     written: list[Observation] = []
     were_orphans: list[str] = []  # records written that linked to no order before
+    rescoped: list[str] = []  # unchanged records stored before their scope was known
     seen: set[str] = set()
     for obs, raw in items:
         if obs.record_id in seen:  # the same record twice in one batch: the later one wins
@@ -73,8 +97,11 @@ def ingest(
         seen.add(obs.record_id)
         digest = fingerprint(obs, raw)
         before = existing.get(obs.record_id)
-        if before is not None and before["content_hash"] == digest:
+        back = before is not None and before["retired_at"] is not None
+        if before is not None and before["content_hash"] == digest and not back:
             result.unchanged += 1
+            if scope is not None and before["scope"] != scope:
+                rescoped.append(obs.record_id)
             continue
         if before is None:
             result.new += 1
@@ -82,7 +109,7 @@ def ingest(
             result.changed += 1
             if before["order_key"] and before["order_key"] != obs.order_key:
                 result.orders.add(before["order_key"])
-        rows.append(_row(obs, raw, digest, now))
+        rows.append(_row(obs, raw, digest, now, scope))
         written.append(obs)
         if before is not None and before["order_key"] is None:
             were_orphans.append(obs.record_id)
@@ -90,6 +117,12 @@ def ingest(
         if obs.order_key:
             result.orders.add(obs.order_key)
     upsert(conn, observations, rows, ["system", "record_id"])
+    for ids in chunks(rescoped):
+        conn.execute(
+            update(observations)
+            .where(observations.c.system == system, observations.c.record_id.in_(ids))
+            .values(scope=scope)
+        )
     if history:
         for chunk in chunks(history):
             conn.execute(status_history.insert(), list(chunk))
@@ -113,6 +146,46 @@ def ingest(
     orphans_moved = were_orphans or attached or any(obs.order_key is None for obs in written)
     changed(conn, result.orders | ({ORPHANS} if orphans_moved else set()), now)
     return result
+
+
+def retire_missing(
+    conn: Connection, system: str, scope: str, keep: Iterable[str], now: datetime
+) -> RetireResult:
+    """A complete read of `scope` (a whole file) found only the records `keep`: retire the system's
+    other records of that scope. They are kept (history, links, raw) but the rules no longer see them,
+    so what they alone caused (a duplicate, an orphan) resolves, and their orders are looked at again."""
+    kept = set(keep)
+    query = select(observations.c.record_id, observations.c.order_key).where(
+        observations.c.system == system, observations.c.scope == scope, observations.c.retired_at.is_(None)
+    )
+    gone = [(rid, key) for rid, key in conn.execute(query) if rid not in kept]
+    result = RetireResult(records=sorted(rid for rid, _ in gone))
+    if not gone:
+        return result
+    for chunk in chunks(result.records):
+        condition = (observations.c.system == system, observations.c.record_id.in_(chunk))
+        conn.execute(update(observations).where(*condition).values(retired_at=now))
+        conn.execute(
+            delete(orphan_links).where(orphan_links.c.system == system, orphan_links.c.record_id.in_(chunk))
+        )
+    result.orders = {key for _, key in gone if key is not None}
+    orphans = any(key is None for _, key in gone)
+    changed(conn, result.orders | ({ORPHANS} if orphans else set()), now)
+    return result
+
+
+@dataclass
+class RetireResult:
+    records: list[str] = field(default_factory=list)
+    orders: set[str] = field(default_factory=set)
+
+
+def retired(conn: Connection, order_key: str) -> list[RowMapping]:
+    """The order's retired records: system, record id, scope and when a read no longer found them."""
+    query = select(
+        observations.c.system, observations.c.record_id, observations.c.scope, observations.c.retired_at
+    ).where(observations.c.order_key == order_key, observations.c.retired_at.is_not(None))
+    return list(conn.execute(query).mappings())
 
 
 def _track_orphans(
@@ -173,7 +246,9 @@ def relink_orphans(conn: Connection, now: datetime, link_by: dict[str, list[str]
     """Attach every unlinked observation whose link value is known, with the link types configured
     now; return their orders. Ingest attaches orphans as their links arrive; this full sweep is for a
     full pass (after `link_by` changed, say)."""
-    orphans = conn.execute(select(observations).where(observations.c.order_key.is_(None))).mappings().all()
+    orphans = (
+        conn.execute(select(observations).where(observations.c.order_key.is_(None), ACTIVE)).mappings().all()
+    )
     linked: set[str] = set()
     for row in orphans:
         obs = _observation(row)
@@ -192,7 +267,8 @@ def load_orders(
     found: dict[str, list[Observation]] = {k: [] for k in keys}
     history: dict[str, list[HistoryEntry]] = {k: [] for k in keys}
     for chunk in chunks(list(keys)):
-        for row in conn.execute(select(observations).where(observations.c.order_key.in_(chunk))).mappings():
+        query = select(observations).where(observations.c.order_key.in_(chunk), ACTIVE)
+        for row in conn.execute(query).mappings():
             found[row["order_key"]].append(_observation(row))
         query = (
             select(status_history)
@@ -207,12 +283,12 @@ def load_orders(
 
 
 def unlinked(conn: Connection) -> list[Observation]:
-    query = select(observations).where(observations.c.order_key.is_(None))
+    query = select(observations).where(observations.c.order_key.is_(None), ACTIVE)
     return [_observation(r) for r in conn.execute(query).mappings()]
 
 
 def order_keys(conn: Connection) -> list[str]:
-    query = select(observations.c.order_key).where(observations.c.order_key.is_not(None)).distinct()
+    query = select(observations.c.order_key).where(observations.c.order_key.is_not(None), ACTIVE).distinct()
     return sorted(conn.execute(query).scalars())
 
 
@@ -223,7 +299,11 @@ def timeline(conn: Connection, order_key: str) -> list[HistoryEntry]:
 
 
 def observations_of(conn: Connection, order_key: str) -> list[Observation]:
-    query = select(observations).where(observations.c.order_key == order_key).order_by(observations.c.system)
+    query = (
+        select(observations)
+        .where(observations.c.order_key == order_key, ACTIVE)
+        .order_by(observations.c.system)
+    )
     return [_observation(r) for r in conn.execute(query).mappings()]
 
 
@@ -290,6 +370,8 @@ def _existing(conn: Connection, system: str, record_ids: list[str]) -> dict[str,
         observations.c.content_hash,
         observations.c.order_key,
         observations.c.statuses,
+        observations.c.scope,
+        observations.c.retired_at,
     )
     for chunk in chunks(sorted(set(record_ids))):
         query = select(*columns).where(observations.c.system == system, observations.c.record_id.in_(chunk))
@@ -298,7 +380,7 @@ def _existing(conn: Connection, system: str, record_ids: list[str]) -> dict[str,
     return found
 
 
-def _row(obs: Observation, raw: Any, digest: str, now: datetime) -> dict[str, Any]:
+def _row(obs: Observation, raw: Any, digest: str, now: datetime, scope: str | None) -> dict[str, Any]:
     dumped = obs.model_dump(mode="json")
     return {
         "system": obs.system,
@@ -317,6 +399,8 @@ def _row(obs: Observation, raw: Any, digest: str, now: datetime) -> dict[str, An
         "reason": obs.reason,
         "content_hash": digest,
         "raw": json.loads(json.dumps(raw, default=str)),
+        "scope": scope,
+        "retired_at": None,
     }
 
 
