@@ -23,7 +23,13 @@ from orderbridge.reconciler.rules import ORDER_RULES, RULE_NAMES, orphan
 from orderbridge.reconciler.rules.amounts import amount_mismatch, quantity_mismatch
 from orderbridge.reconciler.rules.deadlines import missing, stuck
 from orderbridge.reconciler.rules.records import duplicate, unmapped_status
-from orderbridge.reconciler.rules.status import ahead_of_authority, regression, status_conflict, status_lag
+from orderbridge.reconciler.rules.status import (
+    ahead_of_authority,
+    regression,
+    status_conflict,
+    status_lag,
+    still_open,
+)
 from orderbridge.reconciler.settings import ReconcileSettings
 from orderbridge.reconciler.types import Finding, HistoryEntry, OrderSnapshot, Outcome, RuleContext, Wake
 
@@ -265,6 +271,63 @@ def test_ahead_of_authority_not_confirmed_by_the_claimant_or_a_non_authority() -
     other = ctx(authority={"fulfillment": "wms", "shipment": "kuaidi100"})
     erp = obs("erp", 2, fulfillment="delivered")
     assert len(found(ahead_of_authority(snap(erp, wms, carrier("delivered", 3)), other))) == 1
+
+
+# -- still_open -----------------------------------------------------------------------------------
+
+
+def test_still_open_flags_a_system_preparing_an_order_another_cancelled() -> None:
+    """The shop cancelled the order 3 h ago; the finance sheet still has it placed and the WMS is picking
+    it: one warning per system still open, each paired with the shop, dated from the cancellation."""
+    snapshot = snap(
+        obs("shop", 3, fulfillment="cancelled/canceled"),
+        obs("finance", 20, fulfillment="placed/已下单"),
+        obs("wms", 5, fulfillment="preparing/PICKING"),
+    )
+    findings = found(still_open(snapshot, ctx()))
+    assert [(f.systems, f.severity, f.since) for f in findings] == [
+        (("finance", "shop"), "warning", ago(3)),
+        (("shop", "wms"), "warning", ago(3)),
+    ]
+    assert findings[1].summary == (
+        "shop cancelled the order (canceled) on 2026-11-22 09:00 UTC; wms still says preparing (PICKING)"
+    )
+    assert findings[1].details["wms"]["status"] == "preparing"
+    assert findings[1].details["shop"]["native"] == "canceled"
+
+
+def test_still_open_dates_a_system_that_moved_after_the_stop_from_its_move() -> None:
+    """A warehouse that took the order up after it was put on hold: the problem began with its move."""
+    snapshot = snap(obs("erp", 10, fulfillment="on_hold/暂停"), obs("wms", 2, fulfillment="approved/NEW"))
+    [finding] = found(still_open(snapshot, ctx()))
+    assert finding.since == ago(2) and "erp put the order on hold (暂停)" in finding.summary
+
+
+def test_still_open_prefers_the_authoritys_stop() -> None:
+    """Two systems stopped the order: the authority's word is the reference, not the earlier one."""
+    snapshot = snap(
+        obs("erp", 10, fulfillment="closed"), obs("wms", 2, fulfillment="cancelled"), obs("crm", 1, fulfillment="placed")
+    )
+    [finding] = found(still_open(snapshot, ctx(authority={"fulfillment": "wms"})))
+    assert finding.systems == ("crm", "wms") and "wms cancelled the order" in finding.summary
+    [without] = found(still_open(snapshot, ctx()))
+    assert without.systems == ("crm", "erp") and "erp closed the order" in without.summary
+
+
+def test_still_open_leaves_shipped_goods_of_a_cancelled_order_to_status_conflict() -> None:
+    """Shipped after a cancellation is status_conflict's (goods left), and shipped before a close is
+    normal; shipped while on hold is goods that left for an order on hold: critical."""
+    shipped = obs("wms", 2, fulfillment="shipped")
+    assert found(still_open(snap(obs("erp", 5, fulfillment="cancelled"), shipped), ctx())) == []
+    assert found(still_open(snap(obs("erp", 5, fulfillment="closed"), shipped), ctx())) == []
+    [held] = found(still_open(snap(obs("erp", 5, fulfillment="on_hold"), shipped), ctx()))
+    assert held.severity == "critical" and held.summary.endswith("goods left for an order on hold")
+
+
+def test_still_open_silent_when_every_system_stopped_or_the_progress_is_implied() -> None:
+    """Both cancelled, or a carrier's status that only implies fulfilment: nothing still open."""
+    assert found(still_open(snap(obs("erp", fulfillment="cancelled"), obs("wms", fulfillment="cancelled")), ctx())) == []
+    assert found(still_open(snap(obs("erp", fulfillment="on_hold"), carrier("in_transit")), ctx())) == []
 
 
 # -- status_conflict ------------------------------------------------------------------------------
@@ -940,6 +1003,7 @@ def test_rule_names() -> None:
         "status_lag",
         "ahead_of_authority",
         "status_conflict",
+        "still_open",
         "missing",
         "quantity_mismatch",
         "amount_mismatch",

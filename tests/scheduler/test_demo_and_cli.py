@@ -129,7 +129,7 @@ def test_reconcile_again_changes_nothing_and_full_pass_evaluates_every_order(
     assert again.returncode == 0, again.stderr
     assert [c for c in json.loads(again.stdout) if c["change"] in ("opened", "resolved")] == []
     full = cli("reconcile", "-c", config, "--full")
-    assert "evaluated 17 orders" in full.stdout
+    assert "evaluated 18 orders" in full.stdout
     assert "0 opened" in full.stdout and "0 resolved" in full.stdout
 
 

@@ -38,6 +38,13 @@ LEFT_WAREHOUSE = PROGRESS[Dimension.shipment].index(ShipmentStatus.picked_up)
 # Shipment side states that only a parcel on its way can be in.
 UNDER_WAY = frozenset({ShipmentStatus.delivery_failed, ShipmentStatus.returning, ShipmentStatus.exception})
 GOODS_LEFT = "goods left for a cancelled order"
+GOODS_LEFT_ON_HOLD = "goods left for an order on hold"
+# Side states that stop an order: every other system should stop too.
+STOPPED = {
+    FulfillmentStatus.cancelled: "cancelled the order",
+    FulfillmentStatus.on_hold: "put the order on hold",
+    FulfillmentStatus.closed: "closed the order",
+}
 CANCELLED_PAID = "a cancelled order is paid"
 VOIDED_PAID = "a voided bill is paid"
 # A terminal side state ends a cycle: progress after it (shipping again after a return, an order taken up
@@ -202,6 +209,56 @@ def _conflict(
             },
         },
     )
+
+
+def still_open(snapshot: OrderSnapshot, ctx: RuleContext) -> Iterator[Outcome]:
+    """A system still moving an order on that another system cancelled, put on hold or closed. The
+    authority's stop counts first; without it, the system that stopped the order first. Goods that
+    left for a cancelled order are status_conflict's; a closed order may well have shipped before."""
+    dimension = Dimension.fulfillment
+    reported = {
+        system: obs
+        for system, obs in snapshot.by_system(dimension).items()
+        if not obs.statuses[dimension].implied
+    }
+    stoppers = {system: obs for system, obs in reported.items() if obs.status(dimension) in STOPPED}
+    if not stoppers:
+        return iter(())
+    authority = ctx.settings.authority.get(dimension)
+    reference = (
+        authority
+        if authority in stoppers
+        else min(stoppers, key=lambda s: (entered(snapshot, stoppers[s], dimension), s))
+    )
+    stopped = stoppers[reference]
+    state = FulfillmentStatus(stopped.status(dimension))
+    stopped_at = entered(snapshot, stopped, dimension)
+    native = stopped.statuses[dimension].native
+    said = f" ({native})" if native and native.casefold() != state.value else ""
+    checks = []
+    for system, obs in sorted(reported.items()):
+        moving = rank(dimension, obs.status(dimension))
+        if moving is None:
+            continue  # a side state (stopped too, returned) or unmapped
+        shipped = obs.status(dimension) in SHIPPED
+        if shipped and state is not FulfillmentStatus.on_hold:
+            continue
+        checks.append(
+            Check(
+                dimension=dimension,
+                systems=pair(system, reference),
+                severity="critical" if shipped else "warning",
+                since=max(stopped_at, entered(snapshot, obs, dimension)),
+                summary=f"{reference} {STOPPED[state]}{said} on {when(stopped_at)}; "
+                f"{system} still says {phrase(obs, dimension)}" + (f": {GOODS_LEFT_ON_HOLD}" if shipped else ""),
+                says={
+                    reference: statement(snapshot, stopped, dimension),
+                    system: statement(snapshot, obs, dimension),
+                },
+                facts={"stopped": reference, "still_open": system, "state": state.value},
+            )
+        )
+    return findings("still_open", checks)
 
 
 def regression(snapshot: OrderSnapshot, ctx: RuleContext) -> Iterator[Outcome]:
