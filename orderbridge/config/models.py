@@ -6,6 +6,7 @@ from __future__ import annotations
 import difflib
 import re
 from collections.abc import Collection, Mapping
+from datetime import tzinfo
 from typing import Annotated, Any, Literal, NamedTuple, Self, Union
 from urllib.parse import urlsplit
 
@@ -24,6 +25,7 @@ from orderbridge.config.errors import KeyPath, format_key_path
 from orderbridge.connectors.base import SystemSettings
 from orderbridge.connectors.registry import REGISTRY, UnknownConnectorType, lookup
 from orderbridge.mapping.model import PROGRESS, Dimension, statuses_of
+from orderbridge.mapping.timeparse import zone
 from orderbridge.reconciler.rules import RULE_NAMES
 from orderbridge.reconciler.settings import ReconcileSettings
 
@@ -125,6 +127,30 @@ class LogSettings(BaseModel):
         return value.strip().lower() if isinstance(value, str) else value
 
 
+class DisplaySettings(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    timezone: str = Field(
+        default="UTC",
+        description="Time zone of the times people read: command-line tables and the explanations of "
+        "discrepancies (an IANA name such as Asia/Shanghai). JSON and CSV output keep ISO 8601 with the "
+        "offset.",
+    )
+
+    @field_validator("timezone")
+    @classmethod
+    def _known_zone(cls, value: str) -> str:
+        try:
+            zone(value)
+        except Exception:
+            raise ValueError(f"unknown time zone {value!r}; use an IANA name such as Asia/Shanghai") from None
+        return value
+
+    @property
+    def zone(self) -> tzinfo:
+        return zone(self.timezone)
+
+
 def _system_settings(value: Any) -> Any:
     """A system block is validated by the settings model of its connector `type`."""
     if not isinstance(value, Mapping):
@@ -148,6 +174,7 @@ class OrderbridgeConfig(BaseModel):
         default_factory=dict, description="System name -> its connector settings; `type` picks the connector."
     )
     reconcile: ReconcileSettings = Field(default_factory=ReconcileSettings)
+    display: DisplaySettings = Field(default_factory=DisplaySettings)
 
     @model_validator(mode="before")
     @classmethod

@@ -56,6 +56,7 @@ class Daemon:
             self.config.reconcile,
             tuple(self.config.systems),
             {n: s.link_by for n, s in self.config.systems.items()},
+            zone=self.config.display.zone,
         )
         self.scheduler = BackgroundScheduler(
             executors={"default": ThreadPoolExecutor(max_workers=max(2, len(self.systems) + 1))},
@@ -154,7 +155,7 @@ class Daemon:
         try:
             server = uvicorn.Server(
                 uvicorn.Config(
-                    create_app(self.store, self.metrics, self.ready),
+                    create_app(self.store, self.metrics, self.ready, self.config.systems),
                     host=self.config.server.host,
                     port=self.config.server.port,
                     log_config=None,

@@ -7,6 +7,7 @@ from collections.abc import Iterable
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from typing import Any
+from zoneinfo import ZoneInfo
 
 import pytest
 
@@ -224,7 +225,7 @@ def test_ahead_of_authority_flags_unconfirmed_progress() -> None:
     [finding] = found(ahead_of_authority(snapshot, ctx(authority={"fulfillment": "wms"})))
     assert (finding.dimension, finding.systems, finding.severity) == (F, ("erp", "wms"), "warning")
     assert finding.since == ago(5)
-    assert "wms, the fulfillment authority, says preparing" in finding.summary
+    assert "but wms, whose word counts for fulfillment, says preparing" in finding.summary
     assert finding.details["erp"]["status"] == "shipped"
     assert finding.details["wms"]["status"] == "preparing"
 
@@ -427,7 +428,7 @@ def test_missing_after_its_window() -> None:
     assert finding.details["erp"]["status"] == "approved"
     assert finding.details["wms"]["status"] is None
     assert finding.summary == (
-        "wms has no record of the order, expected within 2h of it reaching approved on 2026-11-22 09:00 UTC "
+        "wms has no record of the order, expected within 2 hours of it reaching approved on 2026-11-22 09:00 UTC "
         "(erp says approved)"
     )
 
@@ -708,7 +709,7 @@ def test_stuck_past_the_last_tier_is_critical() -> None:
     assert finding.details["age_hours"] == 96.0
     assert finding.details["tiers"] == ["1d", "3d"]
     assert finding.details["entered"] == ago(96).isoformat()
-    assert finding.summary == "erp has said preparing since 2026-11-18 12:00 UTC, past SLA tier 2 of 1d, 3d"
+    assert finding.summary == "erp has said preparing since 2026-11-18 12:00 UTC, longer than the 3 days allowed"
 
 
 def test_stuck_first_tier_is_a_warning_with_a_wake_for_the_next() -> None:
@@ -1037,6 +1038,30 @@ def test_every_rule_silent_on_a_consistent_order() -> None:
     )
     for name, rule in ORDER_RULES.items():
         assert list(rule(snapshot, settings)) == [], name
+
+
+def test_summaries_speak_plainly_and_in_the_display_zone() -> None:
+    """What a finance clerk reads has no jargon (authority, SLA, tier, 1d) and shows times in the
+    display time zone; a first SLA tier says when it becomes critical."""
+    ahead = snap(obs("erp", 30, fulfillment="shipped/已发货"), obs("wms", 28, fulfillment="preparing/PICKING"))
+    stuck = snap(obs("wms", 28, fulfillment="preparing/PICKING"), history=[entry("wms", F, "preparing", 28)])
+    shanghai = RuleContext(
+        now=NOW,
+        settings=ReconcileSettings(authority={"fulfillment": "wms"}, sla={"preparing": ["1d", "3d"]}),
+        systems=SYSTEMS,
+        zone=ZoneInfo("Asia/Shanghai"),
+    )
+    summaries = [
+        f.summary for snapshot in (ahead, stuck) for rule in ORDER_RULES.values() for f in found(rule(snapshot, shanghai))
+    ]
+    assert summaries == [
+        "erp says shipped (已发货) since 2026-11-21 14:00, but wms, whose word counts for fulfillment, says "
+        "preparing (PICKING)",
+        "wms has said preparing (PICKING) since 2026-11-21 16:00, longer than the 1 day allowed "
+        "(after 3 days: critical)",
+    ]
+    for word in ("authority", "SLA", "tier", " 1d", " 3d"):
+        assert all(word not in summary for summary in summaries), word
 
 
 def test_every_rule_yields_distinct_json_safe_findings() -> None:

@@ -190,7 +190,7 @@ systems:
     os.utime(tmp_path / "sheet.csv", ns=(10**18, 10**18))
     result = cli("sync", "sheet", "-c", str(tmp_path / "ob.yaml"))
     assert result.returncode == 0, result.stderr
-    assert "1 records in 1 batches" in result.stdout and "1 quarantined" in result.stdout
+    assert "1 record in 1 batch " in result.stdout and "1 quarantined" in result.stdout
     lines = [json.loads(line) for line in result.stderr.splitlines() if line.strip()]
     assert [(line["level"], line["event"]) for line in lines] == [("warning", "record quarantined")]
 

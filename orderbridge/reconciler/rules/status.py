@@ -88,7 +88,7 @@ def status_lag(snapshot: OrderSnapshot, ctx: RuleContext) -> Iterator[Outcome]:
                     severity="warning",
                     since=since,
                     summary=f"{system} says {phrase(behind, dimension)}; "
-                    f"{reference} says {phrase(ahead, dimension)} since {when(since)}",
+                    f"{reference} says {phrase(ahead, dimension)} since {when(since, ctx.zone)}",
                     says={
                         system: statement(snapshot, behind, dimension),
                         reference: statement(snapshot, ahead, dimension),
@@ -119,8 +119,9 @@ def ahead_of_authority(snapshot: OrderSnapshot, ctx: RuleContext) -> Iterator[Ou
                     systems=pair(system, authority),
                     severity="warning",
                     since=since,
-                    summary=f"{system} says {phrase(claim, dimension)} since {when(since)}; "
-                    f"{authority}, the {dimension.value} authority, says {phrase(confirmed, dimension)}",
+                    summary=f"{system} says {phrase(claim, dimension)} since {when(since, ctx.zone)}, "
+                    f"but {authority}, whose word counts for {dimension.value}, says "
+                    f"{phrase(confirmed, dimension)}",
                     says={
                         system: statement(snapshot, claim, dimension),
                         authority: statement(snapshot, confirmed, dimension),
@@ -231,7 +232,7 @@ def still_open(snapshot: OrderSnapshot, ctx: RuleContext) -> Iterator[Outcome]:
         else min(stoppers, key=lambda s: (entered(snapshot, stoppers[s], dimension), s))
     )
     stopped = stoppers[reference]
-    state = FulfillmentStatus(stopped.status(dimension))
+    state = FulfillmentStatus(stopped.statuses[dimension].status)
     stopped_at = entered(snapshot, stopped, dimension)
     native = stopped.statuses[dimension].native
     said = f" ({native})" if native and native.casefold() != state.value else ""
@@ -249,8 +250,9 @@ def still_open(snapshot: OrderSnapshot, ctx: RuleContext) -> Iterator[Outcome]:
                 systems=pair(system, reference),
                 severity="critical" if shipped else "warning",
                 since=max(stopped_at, entered(snapshot, obs, dimension)),
-                summary=f"{reference} {STOPPED[state]}{said} on {when(stopped_at)}; "
-                f"{system} still says {phrase(obs, dimension)}" + (f": {GOODS_LEFT_ON_HOLD}" if shipped else ""),
+                summary=f"{reference} {STOPPED[state]}{said} on {when(stopped_at, ctx.zone)}; "
+                f"{system} still says {phrase(obs, dimension)}"
+                + (f": {GOODS_LEFT_ON_HOLD}" if shipped else ""),
                 says={
                     reference: statement(snapshot, stopped, dimension),
                     system: statement(snapshot, obs, dimension),
@@ -284,7 +286,7 @@ def regression(snapshot: OrderSnapshot, ctx: RuleContext) -> Iterator[Outcome]:
                 severity="warning",
                 since=latest.at,
                 summary=f"{system} moved {dimension.value} back from {words(peak.status, peak.native)} "
-                f"to {words(latest.status, latest.native)} on {when(latest.at)}",
+                f"to {words(latest.status, latest.native)} on {when(latest.at, ctx.zone)}",
                 says={system: _entry(latest)},
                 facts={"from": _entry(peak), "to": _entry(latest)},
             )
