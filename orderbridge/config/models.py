@@ -115,8 +115,12 @@ class ServerSettings(BaseModel):
 class LogSettings(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    level: Literal["debug", "info", "warning", "error"] = "info"
-    format: Literal["json", "console"] = "json"
+    level: Literal["debug", "info", "warning", "error"] = Field(
+        default="info", description="Least important level logged: debug, info, warning or error."
+    )
+    format: Literal["json", "console"] = Field(
+        default="json", description="json: one JSON object a line (for log collectors); console: for people."
+    )
     file: str | None = Field(
         default=None, description="Log to this file (relative to the config file), not stderr."
     )
@@ -167,14 +171,24 @@ def _system_settings(value: Any) -> Any:
 class OrderbridgeConfig(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    store: StoreSettings = Field(default_factory=StoreSettings)
-    server: ServerSettings = Field(default_factory=ServerSettings)
-    log: LogSettings = Field(default_factory=LogSettings)
+    store: StoreSettings = Field(
+        default_factory=StoreSettings,
+        description="Where orderbridge keeps what it learnt (SQLite or PostgreSQL).",
+    )
+    server: ServerSettings = Field(
+        default_factory=ServerSettings, description="The daemon's HTTP endpoint: health, metrics, read API."
+    )
+    log: LogSettings = Field(default_factory=LogSettings, description="What is logged, how, and where.")
     systems: dict[str, Annotated[SystemSettings, BeforeValidator(_system_settings)]] = Field(
         default_factory=dict, description="System name -> its connector settings; `type` picks the connector."
     )
-    reconcile: ReconcileSettings = Field(default_factory=ReconcileSettings)
-    display: DisplaySettings = Field(default_factory=DisplaySettings)
+    reconcile: ReconcileSettings = Field(
+        default_factory=ReconcileSettings,
+        description="How the systems are compared: authorities, grace windows, SLAs, tolerances, rules.",
+    )
+    display: DisplaySettings = Field(
+        default_factory=DisplaySettings, description="How times are shown to people."
+    )
 
     @model_validator(mode="before")
     @classmethod

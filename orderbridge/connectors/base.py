@@ -37,16 +37,18 @@ class FieldMap(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     record_id: str | None = Field(default=None, description="Unique record id; defaults to the order field.")
-    external_ref: str | None = None
+    external_ref: str | None = Field(
+        default=None, description="Another system's number for the order (customer PO, shop order id)."
+    )
     updated: str | None = Field(default=None, description="When the record's status last changed.")
-    ordered_qty: str | None = None
-    shipped_qty: str | None = None
-    invoiced_qty: str | None = None
-    order_amount: str | None = None
-    invoiced_amount: str | None = None
-    paid_amount: str | None = None
-    currency: str | None = None
-    reason: str | None = None
+    ordered_qty: str | None = Field(default=None, description="Quantity ordered.")
+    shipped_qty: str | None = Field(default=None, description="Quantity shipped.")
+    invoiced_qty: str | None = Field(default=None, description="Quantity invoiced.")
+    order_amount: str | None = Field(default=None, description="Amount of the order.")
+    invoiced_amount: str | None = Field(default=None, description="Amount invoiced.")
+    paid_amount: str | None = Field(default=None, description="Amount paid.")
+    currency: str | None = Field(default=None, description="Currency of the amounts (CNY, USD, ...).")
+    reason: str | None = Field(default=None, description="Why the record is in an exception or on hold.")
     links: dict[str, str] = Field(
         default_factory=dict, description="Link type -> field, e.g. {tracking_number: tracking_no}."
     )
@@ -57,12 +59,20 @@ class SystemSettings(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
 
-    type: str
-    enabled: bool = True
-    poll: PollSettings = Field(default_factory=PollSettings)
-    order_id: OrderIdRule = Field(default_factory=OrderIdRule)
-    status: list[StatusTable] = Field(default_factory=list, description="One status table per dimension.")
-    fields: FieldMap = Field(default_factory=FieldMap)
+    type: str = Field(description="The connector that reads the system.")
+    enabled: bool = Field(default=True, description="false: configured but not polled.")
+    poll: PollSettings = Field(default_factory=PollSettings, description="When the system is polled.")
+    order_id: OrderIdRule = Field(
+        default_factory=OrderIdRule,
+        description="How the system's order number becomes the canonical order key (steps in order below).",
+    )
+    status: list[StatusTable] = Field(
+        default_factory=list,
+        description="The system's status words, per dimension: one table (or a list, one per dimension).",
+    )
+    fields: FieldMap = Field(
+        default_factory=FieldMap, description="Where each canonical field is in the system's records."
+    )
     timezone: str = Field(default="UTC", description="Zone of timestamps the system sends without one.")
     date_order: DateOrder | None = Field(
         default=None,

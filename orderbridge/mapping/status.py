@@ -28,12 +28,16 @@ class Condition(BaseModel):
 
     model_config = ConfigDict(extra="forbid", populate_by_name=True)
 
-    in_: list[str] | None = Field(default=None, alias="in")
-    gt: float | None = None
-    gte: float | None = None
-    lt: float | None = None
-    lte: float | None = None
-    empty: bool | None = None
+    in_: list[str] | None = Field(default=None, alias="in", description="The value is one of these.")
+    gt: float | None = Field(default=None, description="The value is a number greater than this.")
+    gte: float | None = Field(default=None, description="... greater than or equal to this.")
+    lt: float | None = Field(default=None, description="... less than this.")
+    lte: float | None = Field(default=None, description="... less than or equal to this.")
+    empty: bool | None = Field(
+        default=None,
+        description="true: the field is null, absent or blank (enough on its own for a rule to match a "
+        "record whose status fields are all blank); false: it has a value.",
+    )
 
     def matches(self, value: Any) -> bool:
         blank = value is None or (isinstance(value, str) and not value.strip())
@@ -64,7 +68,7 @@ class StatusRule(BaseModel):
     when: dict[str, str | list[str] | Condition] = Field(
         description="Field -> value, list of values, '*' (any non-empty) or a condition; all must hold."
     )
-    then: str
+    then: str = Field(description="The canonical status when every condition of `when` holds.")
 
     @property
     def asks_blank(self) -> bool:
@@ -92,7 +96,7 @@ class StatusTable(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
 
-    dimension: Dimension
+    dimension: Dimension = Field(description="fulfillment, shipment or billing.")
     field: str | None = Field(
         default=None, description="The native field a simple `map` reads (default: status)."
     )

@@ -73,8 +73,8 @@ def unmapped_status(order: str, systems: Sequence[str], details: Mapping[str, An
     native = details.get("native")
     word = f"{native!r}" if native else "the new status word"
     return (
-        f"Add {word} to the status table of {_all(systems)} in the configuration (or list it under "
-        "`ignore` if it belongs to another dimension)."
+        f"Add {word} (seen on {order}) to the status table of {_all(systems)} in the configuration, or "
+        "list it under `ignore` if it belongs to another dimension."
     )
 
 

@@ -152,7 +152,9 @@ def test_every_problem_in_the_file_is_reported_with_its_line(tmp_path: Path) -> 
         (17, "reconcile.authority.fulfillment"),
         (18, "reconcile.rules[1]"),
     }
-    assert "unknown key 'sytems'; expected one of store, server, log, systems, reconcile, display" in str(error)
+    assert "unknown key 'sytems'; expected one of store, server, log, systems, reconcile, display" in str(
+        error
+    )
     assert "(found 'htp:/x')" in find(error, "systems.wms.base_url")[0].message
     assert "known types: rest, spreadsheet" in find(error, "systems.erp.type")[0].message
     assert "not a duration" in find(error, "reconcile.every")[0].message
@@ -413,7 +415,10 @@ def test_duplicate_keys_are_reported(tmp_path: Path) -> None:
     [
         ("", "the file is empty"),
         ("# only a comment\n", "the file is empty"),
-        ("- a\n- b\n", "expected a mapping of sections (store, server, log, systems, reconcile, display), not a list"),
+        (
+            "- a\n- b\n",
+            "expected a mapping of sections (store, server, log, systems, reconcile, display), not a list",
+        ),
         ("just text\n", "expected a mapping of sections"),
     ],
 )
@@ -492,5 +497,5 @@ def test_schema_covers_every_connector_type(tmp_path: Path) -> None:
         definition = schema["$defs"][name]
         assert definition["properties"]["type"]["const"] == type_name
         assert "type" in definition["required"]
-    assert schema["properties"]["reconcile"] == {"$ref": "#/$defs/ReconcileSettings"}
+    assert schema["properties"]["reconcile"]["$ref"] == "#/$defs/ReconcileSettings"
     assert schema["$defs"]["ApiKeyAuth"]["properties"]["value"]["writeOnly"] is True

@@ -5,12 +5,13 @@ from __future__ import annotations
 from datetime import timedelta
 from decimal import Decimal
 
+import pytest
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
 
 from orderbridge.mapping.model import CanonicalStatus, Dimension, Observation, Quantities
 from orderbridge.storage import cursors, observations, quarantine, queue
-from orderbridge.storage.db import Store, resolve_url, safe_url
+from orderbridge.storage.db import Store, StoreError, resolve_url, safe_url
 from orderbridge.storage.tables import metadata
 
 
@@ -276,3 +277,13 @@ def test_records_stored_before_their_scope_was_known_get_it_unchanged(store: Sto
         unchanged = observations.ingest(conn, [record], now, scope="f.csv")
         gone = observations.retire_missing(conn, "sheet", "f.csv", [], now)
     assert unchanged.unchanged == 1 and gone.records == ["f.csv:A"]
+
+
+def test_a_store_whose_driver_is_not_installed_is_a_clear_error() -> None:
+    """A PostgreSQL URL naming a driver that is not installed: a StoreError saying what to install,
+    not an ImportError's traceback (and no password in it)."""
+    with pytest.raises(
+        StoreError, match=r"driver is not installed \(pg8000\); install orderbridge\[postgres\]"
+    ) as failed:
+        Store("postgresql+pg8000://u:s3cret-pw@localhost/db")
+    assert "s3cret-pw" not in str(failed.value)

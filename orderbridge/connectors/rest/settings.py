@@ -14,7 +14,7 @@ from orderbridge.connectors.base import SystemSettings
 class ApiKeyAuth(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    value: SecretStr
+    value: SecretStr = Field(description="The key, from the environment: ${NAME}.")
     header: str | None = Field(default=None, description="Send the key in this header ...")
     query: str | None = Field(default=None, description="... or in this query parameter.")
     prefix: str = Field(default="", description="Text before the key in the header, e.g. 'token '.")
@@ -31,8 +31,12 @@ class AuthSettings(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
 
-    bearer: SecretStr | None = None
-    api_key: ApiKeyAuth | None = None
+    bearer: SecretStr | None = Field(
+        default=None, description="Token sent as `Authorization: Bearer ...`, from the environment: ${NAME}."
+    )
+    api_key: ApiKeyAuth | None = Field(
+        default=None, description="A key sent in a header or a query parameter."
+    )
 
     @model_validator(mode="after")
     def _at_most_one(self) -> Self:
@@ -53,11 +57,13 @@ class PagingSettings(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
 
-    style: Literal["page", "offset", "cursor", "none"] = "none"
-    param: str = "page"
-    size_param: str | None = None
-    size: int = Field(default=100, ge=1, le=10000)
-    start: int = 1
+    style: Literal["page", "offset", "cursor", "none"] = Field(
+        default="none", description="page numbers, record offsets, a cursor token from the answer, or none."
+    )
+    param: str = Field(default="page", description="Query parameter carrying the page, offset or cursor.")
+    size_param: str | None = Field(default=None, description="Query parameter carrying the page size.")
+    size: int = Field(default=100, ge=1, le=10000, description="Records asked for per page.")
+    start: int = Field(default=1, description="Number of the first page (page style).")
     next: str | None = Field(default=None, description="Path in the response body of the next cursor.")
     max_pages: int = Field(default=10000, ge=1, description="Safety stop for a source that never ends.")
 
@@ -72,12 +78,14 @@ class ListSettings(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     path: str = Field(description="Path below base_url, e.g. /orders.")
-    method: Literal["GET", "POST"] = "GET"
+    method: Literal["GET", "POST"] = Field(default="GET", description="HTTP method of the list request.")
     params: dict[str, Any] = Field(
         default_factory=dict, description="Query parameters; '{cursor}' is replaced by the cursor value."
     )
     records: str = Field(default="", description="Dotted path to the list of records; '' = body is the list.")
-    paging: PagingSettings = Field(default_factory=PagingSettings)
+    paging: PagingSettings = Field(
+        default_factory=PagingSettings, description="How to ask for the next page."
+    )
 
 
 class CursorSettings(BaseModel):
@@ -87,7 +95,9 @@ class CursorSettings(BaseModel):
     overlap: Duration = Field(
         default=timedelta(minutes=5), description="Re-read this much before the cursor."
     )
-    format: Literal["iso", "epoch", "epoch_ms"] = "iso"
+    format: Literal["iso", "epoch", "epoch_ms"] = Field(
+        default="iso", description="How the cursor is sent: ISO 8601 text, epoch seconds or milliseconds."
+    )
     initial: str = Field(default="1970-01-01T00:00:00+00:00", description="Cursor of the first poll.")
     sorted: bool = Field(
         default=False,
@@ -101,26 +111,41 @@ class BodyErrorSettings(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
 
-    field: str
-    ok: list[Any] = Field(default_factory=lambda: [0, "0", "ok", "OK", True])
+    field: str = Field(description="Field of the answer that tells success from failure, e.g. code.")
+    ok: list[Any] = Field(
+        default_factory=lambda: [0, "0", "ok", "OK", True], description="Values of `field` that mean success."
+    )
     message: str | None = Field(default=None, description="Field with the error text.")
 
 
 class RetrySettings(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    attempts: int = Field(default=5, ge=1, le=20)
-    initial_wait: Duration = timedelta(seconds=1)
-    max_wait: Duration = timedelta(seconds=60)
+    attempts: int = Field(default=5, ge=1, le=20, description="Tries of a request before the poll fails.")
+    initial_wait: Duration = Field(
+        default=timedelta(seconds=1), description="Wait before the first retry; it doubles each time."
+    )
+    max_wait: Duration = Field(
+        default=timedelta(seconds=60),
+        description="Longest wait between tries; a source asking (Retry-After) for longer is left alone "
+        "that long.",
+    )
 
 
 class RestSettings(SystemSettings):
-    type: Literal["rest"] = "rest"
-    base_url: HttpUrl
-    auth: AuthSettings = Field(default_factory=AuthSettings)
-    headers: dict[str, str] = Field(default_factory=dict)
-    list: ListSettings
-    cursor: CursorSettings | None = None
-    errors: BodyErrorSettings | None = None
-    timeout: Duration = timedelta(seconds=30)
-    retry: RetrySettings = Field(default_factory=RetrySettings)
+    type: Literal["rest"] = Field(default="rest", description="A JSON HTTP API, described in YAML.")
+    base_url: HttpUrl = Field(description="The API's address; list.path is below it.")
+    auth: AuthSettings = Field(default_factory=AuthSettings, description="How requests authenticate.")
+    headers: dict[str, str] = Field(
+        default_factory=dict, description="Extra request headers (their values are secret)."
+    )
+    list: ListSettings = Field(description="The request that lists records, and how it pages.")
+    cursor: CursorSettings | None = Field(
+        default=None,
+        description="Incremental polling: the field it follows; without it every poll reads all.",
+    )
+    errors: BodyErrorSettings | None = Field(
+        default=None, description="Errors the API signals inside a 200 answer."
+    )
+    timeout: Duration = Field(default=timedelta(seconds=30), description="Longest wait for one answer.")
+    retry: RetrySettings = Field(default_factory=RetrySettings, description="Retries of failed requests.")
