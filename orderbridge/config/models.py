@@ -26,6 +26,8 @@ from orderbridge.connectors.base import SystemSettings
 from orderbridge.connectors.registry import REGISTRY, UnknownConnectorType, lookup
 from orderbridge.mapping.model import PROGRESS, Dimension, statuses_of
 from orderbridge.mapping.timeparse import zone
+from orderbridge.notify.mail import SmtpSettings
+from orderbridge.notify.settings import AlertSettings, ReportSettings, notify_problems
 from orderbridge.reconciler.rules import RULE_NAMES
 from orderbridge.reconciler.settings import ReconcileSettings
 
@@ -186,6 +188,13 @@ class OrderbridgeConfig(BaseModel):
         default_factory=ReconcileSettings,
         description="How the systems are compared: authorities, grace windows, SLAs, tolerances, rules.",
     )
+    smtp: SmtpSettings | None = Field(
+        default=None, description="The mail server reports and e-mail alerts use."
+    )
+    reports: dict[str, ReportSettings] = Field(
+        default_factory=dict, description="Report name -> its settings."
+    )
+    alerts: AlertSettings = Field(default_factory=AlertSettings, description="Alert channels and rules.")
     display: DisplaySettings = Field(
         default_factory=DisplaySettings, description="How times are shown to people."
     )
@@ -207,6 +216,13 @@ class OrderbridgeConfig(BaseModel):
         if wrong:
             raise ValueError(f"system names must {SYSTEM_NAME_RULE}: {', '.join(map(repr, wrong))}")
         return systems
+
+    @model_validator(mode="after")
+    def _notify(self) -> Self:
+        found = notify_problems(self.smtp, self.reports, self.alerts)
+        if found:
+            raise ValueError("; ".join(found))
+        return self
 
     @model_validator(mode="after")
     def _references(self, info: ValidationInfo) -> Self:

@@ -14,7 +14,7 @@ import typer
 
 from orderbridge.config.loader import LoadedConfig
 from orderbridge.config.types import parse_duration
-from orderbridge.connectors.base import Batch, ConnectorContext, SourceError
+from orderbridge.connectors.base import Batch, ConnectorContext, RetryNotice, SourceError
 from orderbridge.reconciler.engine import PassResult
 from orderbridge.reconciler.lifecycle import LifecycleError, acknowledge, snooze
 from orderbridge.reconciler.rules import RULE_NAMES
@@ -60,7 +60,12 @@ def run(config: ConfigOption = DEFAULT_CONFIG) -> None:
 
 
 @app.command("check-config")
-def check_config(config: ConfigOption = DEFAULT_CONFIG) -> None:
+def check_config(
+    config: ConfigOption = DEFAULT_CONFIG,
+    probe: Annotated[
+        bool, typer.Option("--probe", help="Also read one page of every system (exit 1 if one needs fixing).")
+    ] = False,
+) -> None:
     """Validate a configuration file; exit 0 when valid, 2 with every problem listed."""
     loaded = load(config, log_file=False)  # checking a file creates nothing
     systems = loaded.config.systems
@@ -70,6 +75,10 @@ def check_config(config: ConfigOption = DEFAULT_CONFIG) -> None:
         markup=False,
         highlight=False,
     )
+    if probe:
+        from orderbridge.scheduler.cli_probe import probe_every
+
+        raise typer.Exit(probe_every(loaded))
 
 
 @app.command()
@@ -99,15 +108,22 @@ def sync(
     with progress_bar() as progress:
         task = progress.add_task(f"sync {system}", total=None)
 
+        label = ""
+
         def advance(batch: Batch) -> None:
+            nonlocal label
+            label = f": {batch.label}"
             progress.update(
-                task, description=f"sync {system}: {batch.label}", completed=batch.done, total=batch.total
+                task, description=f"sync {system}{label}", completed=batch.done, total=batch.total
             )
 
+        def retrying(notice: RetryNotice) -> None:
+            line = f"sync {system}{label} — {retry_line(notice)}"
+            progress.update(task, description=line, refresh=True)
+
+        context = ConnectorContext(base_dir=loaded.base_dir, on_retry=retrying)
         try:
-            result = sync_system(
-                store, system, settings, ConnectorContext(base_dir=loaded.base_dir), stop, advance
-            )
+            result = sync_system(store, system, settings, context, stop, advance)
         except SourceError as exc:
             fail(str(exc), ExitCode.FAILED, event="sync failed", system=system)
         except KeyboardInterrupt:
@@ -129,6 +145,8 @@ def sync(
         )
     if result.quarantined:
         console.print(f"see them with: orderbridge quarantine -c {config} --system {system}", markup=False)
+    for warning in result.warnings:
+        err.print(f"warning: {warning}", markup=False, highlight=False, soft_wrap=True)
     if result.unread:
         for what in result.unread:
             err.print(f"not read: {what}", markup=False, highlight=False, soft_wrap=True)
@@ -156,6 +174,12 @@ def reconcile(
             full=full, progress=lambda done, total: progress.update(task, completed=done, total=total)
         )
     print_pass(result, fmt, loaded)
+
+
+def retry_line(notice: RetryNotice) -> str:
+    """What a long retry shows in the progress line: which attempt comes, of how many, and why."""
+    reason = notice.reason if len(notice.reason) <= 60 else notice.reason[:59] + "…"
+    return f"attempt {notice.attempt}/{notice.attempts} in {notice.wait:.0f} s ({reason})"
 
 
 CHANGE_COLUMNS = ["change", "id", "order_key", "rule", "severity", "summary"]
@@ -428,7 +452,7 @@ def demo(
 
 
 # Command modules of their own areas register here, after the core commands (the order of `--help`).
-from orderbridge.scheduler import cli_orders  # noqa: E402, F401 - registers `orders`
+from orderbridge.scheduler import cli_notify, cli_orders, cli_probe  # noqa: E402, F401 - register their commands
 
 
 def main() -> None:

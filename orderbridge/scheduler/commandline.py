@@ -118,7 +118,7 @@ def fail(
 ) -> NoReturn:
     """Say what went wrong on standard error and exit with `code`. With `event`, the failure is also
     logged, so that it reaches the configured log file (without one, the message above is the log)."""
-    err.print(f"error: {message}", markup=False, highlight=False, soft_wrap=True)
+    typer.echo(f"error: {message}", err=True)
     if event is not None and _logging_to_file:
         structlog.get_logger("orderbridge.cli").error(event, error=message, **fields)
     raise typer.Exit(code)
@@ -140,12 +140,15 @@ def known(
 
 
 def reconciler(loaded: LoadedConfig, store: Store) -> Reconciler:
-    systems = loaded.config.systems
+    from orderbridge.notify.alerts import Alerting
+
+    systems, alerts = loaded.config.systems, loaded.config.alerts
     return Reconciler(
         store,
         loaded.config.reconcile,
         tuple(systems),
         {n: s.link_by for n, s in systems.items()},
+        observer=Alerting(alerts) if alerts.rules else None,  # a pass run by hand announces too
         zone=loaded.config.display.zone,
     )
 

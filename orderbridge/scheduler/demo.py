@@ -21,8 +21,10 @@ from orderbridge.connectors.base import ConnectorContext, SourceError
 from orderbridge.demo.config import write_demo_config
 from orderbridge.demo.scenario import build_scenario, load_erp, load_wms, write_spreadsheets
 from orderbridge.demo.simulators import SimulatedERP, SimulatedWMS
+from orderbridge.notify.alerts import Alerting
 from orderbridge.reconciler.engine import Reconciler
 from orderbridge.scheduler import logs
+from orderbridge.scheduler.demo_notify import write_notifications
 from orderbridge.scheduler.output import Layout, plural, render_table
 from orderbridge.scheduler.sync import sync_system
 from orderbridge.scheduler.views import (
@@ -105,16 +107,19 @@ def run_demo(
                 f"  polled [bold]{name:<10}[/] ({settings.type}): {plural(result.records, 'record')}, "
                 f"{result.quarantined} quarantined"
             )
+        alerting = Alerting(config.alerts)
         reconciler = Reconciler(
             store,
             config.reconcile,
             tuple(config.systems),
             {n: s.link_by for n, s in config.systems.items()},
+            observer=alerting if alerting.rules else None,
             zone=config.display.zone,
         )
         reconciler.run()
         with store.engine.connect() as conn:
             found = by_urgency(discrepancies.listing(conn, status="open"))
+        told = write_notifications(directory, loaded, store)
         command = _command()
         suffix = f"-c {shlex.quote(str(config_path))}"
         console.print()
@@ -126,6 +131,8 @@ def run_demo(
         _say(console, f"database: {store.sqlite_path or store.display_url}")
         _say(console, f"logs:     {log_file}")
         _say(console, f"inputs:   {directory / 'purchasing'}, {directory / 'finance'}")
+        for what, where in told:
+            _say(console, f"{what:<9} {where}")
         console.print("\nexplore (each command is one line):")
         _say(console, f"  {command} discrepancies {suffix}")
         _say(console, f"  {command} orders {suffix}")

@@ -12,9 +12,9 @@ import structlog
 from pydantic import ValidationError
 
 from orderbridge.connectors import registry
-from orderbridge.connectors.base import Batch, ConnectorContext, RecordProblem, SystemSettings
+from orderbridge.connectors.base import Batch, ConnectorContext, PollStopped, RecordProblem, SystemSettings
 from orderbridge.mapping.ids import OrderIdError
-from orderbridge.mapping.model import Observation
+from orderbridge.mapping.model import Observation, SourceRecord
 from orderbridge.mapping.translate import to_observation
 from orderbridge.storage import cursors, quarantine
 from orderbridge.storage.db import Store
@@ -24,6 +24,41 @@ log = structlog.get_logger("orderbridge.sync")
 # A sync that has written this many new records since the planner statistics were last refreshed
 # refreshes them; the threshold doubles each time, so only large loads pay for it, a few times.
 STATISTICS_AFTER = 2000
+
+
+@dataclass
+class FieldCoverage:
+    """How many records of a sync lacked the order field (and any link) or every status field: a
+    wrong field path makes nearly all of them orphans or statusless, which must not pass silently."""
+
+    records: int = 0
+    without_order: int = 0
+    without_status: int = 0
+
+    def add(self, records: list[SourceRecord], settings: SystemSettings) -> None:
+        self.records += len(records)
+        self.without_order += sum(1 for r in records if r.order_ref is None and not r.links)
+        if settings.status:
+            self.without_status += sum(1 for r in records if all(v is None for v in r.native_status.values()))
+
+    def ratio(self, missing: int) -> float:
+        return missing / self.records if self.records else 0.0
+
+    def warnings(self, system: str, settings: SystemSettings) -> list[str]:
+        found = []
+        probe = f"see what the records hold with: orderbridge probe {system}"
+        if self.ratio(self.without_order) > 0.5:
+            found.append(
+                f"{system}: {self.without_order} of {self.records} records have no order number at "
+                f"{settings.order_id.field!r} (order_id.field); {probe}"
+            )
+        if self.ratio(self.without_status) > 0.5:
+            fields = ", ".join(repr(f) for table in settings.status for f in table.fields)
+            found.append(
+                f"{system}: {self.without_status} of {self.records} records have none of the status "
+                f"fields {fields}; {probe}"
+            )
+        return found
 
 
 @dataclass
@@ -37,6 +72,8 @@ class SyncResult:
     # Units (files) that gave nothing usable: could not be read at all, or not one of their records.
     unread: list[str] = field(default_factory=list)
     retired_from: dict[str, int] = field(default_factory=dict)  # scope -> records it no longer holds
+    coverage: FieldCoverage = field(default_factory=FieldCoverage)
+    warnings: list[str] = field(default_factory=list)
 
     @property
     def retired(self) -> int:
@@ -76,7 +113,15 @@ def sync_system(
     try:
         with store.begin() as conn:
             cursor = cursors.load(conn, name)
-        for batch in connector.poll(cursor, stop):
+        batches = connector.poll(cursor, stop)
+        while True:
+            try:
+                batch = next(batches)
+            except StopIteration:
+                break
+            except PollStopped:
+                result.stopped = True  # a request gave way to the stop: what was committed stays
+                break
             now = clock()
             items, problems = _map(batch, settings, now)
             scope = batch.label if batch.complete else None
@@ -108,6 +153,7 @@ def sync_system(
                 refresh_at *= 2
             result.batches += 1
             result.records += len(batch.records)
+            result.coverage.add(batch.records, settings)
             result.quarantined += len(problems)
             result.unread.extend(f"{p.location}: {p.reason}" for p in problems if p.whole)
             if batch.complete and not items and problems and not any(p.whole for p in problems):
@@ -132,6 +178,9 @@ def sync_system(
                 break
     finally:
         connector.close()
+    result.warnings = result.coverage.warnings(name, settings)
+    for warning in result.warnings:
+        log.warning("records lack configured fields", system=name, detail=warning)
     log.info(
         "sync done",
         system=name,

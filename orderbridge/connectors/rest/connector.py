@@ -23,7 +23,7 @@ from orderbridge.connectors.base import (
     get_path,
     native_record_id,
 )
-from orderbridge.connectors.http import HttpApi, auth_from_settings, build_client
+from orderbridge.connectors.http import HttpApi
 from orderbridge.connectors.rest.settings import RestSettings
 from orderbridge.mapping.model import SourceRecord
 from orderbridge.mapping.timeparse import TimestampError, parse_timestamp, zone
@@ -39,14 +39,7 @@ class RestConnector(Connector):
         if not isinstance(settings, RestSettings):
             raise TypeError(f"{name}: the rest connector needs RestSettings, not {type(settings).__name__}")
         super().__init__(name, settings, context)
-        client = build_client(
-            str(settings.base_url),
-            timeout=settings.timeout,
-            headers=settings.headers,
-            auth=auth_from_settings(settings.auth),
-            transport=self.context.transport,
-        )
-        self.api = HttpApi(name, client, retry=settings.retry, errors=settings.errors)
+        self.api = HttpApi.from_settings(name, settings, self.context)
         self.tz = zone(settings.timezone)
 
     def poll(self, cursor: dict[str, Any] | None, stop: threading.Event) -> Iterator[Batch]:
