@@ -158,7 +158,7 @@ def run_demo(
             console,
             "The simulated ERP and WMS stopped with the demo: `sync erp`, `sync wms` and `run` with this "
             "config cannot reach them now (the commands above read the database). To keep them running: "
-            f"{command} demo --serve",
+            f"{command} demo --serve --dir {shlex.quote(str(directory))}",
         )
     return 0
 

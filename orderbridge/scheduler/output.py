@@ -72,7 +72,8 @@ def emit(
     below: Sequence[Below] = (),
     zone: tzinfo = UTC,
 ) -> None:
-    """Rows as JSON (as given), CSV (`columns`, times as ISO 8601) or a table (see `render_table`)."""
+    """Rows as JSON (as given), CSV (`columns`, times as ISO 8601) or a table (see `render_table`);
+    a column given by name only is shown under its row when the table is too wide for it."""
     names = [c.key if isinstance(c, Column) else c for c in columns]
     if fmt == Format.json:
         sys.stdout.write(json.dumps(list(rows), ensure_ascii=False, indent=2, default=_json_default) + "\n")
@@ -83,7 +84,10 @@ def emit(
         for row in rows:
             writer.writerow({c: _cell(row.get(c)) for c in names})
         return
-    layout = Layout([c if isinstance(c, Column) else Column(c) for c in columns], list(below), zone)
+    # Columns given by name alone are all worth seeing: those that do not fit go under their row.
+    layout = Layout(
+        [c if isinstance(c, Column) else Column(c, fold=True) for c in columns], list(below), zone
+    )
     render_table(console or Console(), rows, layout, title)
 
 

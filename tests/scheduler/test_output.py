@@ -164,4 +164,4 @@ def test_the_demos_commands_are_each_on_one_line(demo80: tuple[str, Path]) -> No
     for name in ("discrepancies", "orders"):
         assert any(c.endswith(f"{name} -c {config}") for c in commands), name
     assert "The simulated ERP and WMS stopped with the demo" in text
-    assert any(line.rstrip().endswith("demo --serve") for line in lines)
+    assert any(line.rstrip().endswith(f"demo --serve --dir {config.parent}") for line in lines)
