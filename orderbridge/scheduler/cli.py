@@ -8,7 +8,7 @@ import json
 import threading
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Annotated, Any
+from typing import Annotated
 
 import typer
 
@@ -42,6 +42,7 @@ from orderbridge.scheduler.views import (
     discrepancy_item,
     discrepancy_row,
     next_steps,
+    retired_item,
 )
 from orderbridge.storage import discrepancies, observations, orders, quarantine
 from orderbridge.storage.db import StoreError, safe_url
@@ -325,15 +326,6 @@ def order(
             below=EXPLAINED,
             zone=zone.zone,
         )
-
-
-def retired_item(row: Any) -> dict[str, Any]:
-    return {
-        "system": row["system"],
-        "record_id": row["record_id"],
-        "scope": row["scope"],
-        "retired_at": row["retired_at"].isoformat(),
-    }
 
 
 @app.command()

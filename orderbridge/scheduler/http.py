@@ -16,7 +16,14 @@ from starlette.routing import Route
 
 from orderbridge.connectors.base import SystemSettings
 from orderbridge.reconciler.rules import RULE_NAMES
-from orderbridge.scheduler.views import by_urgency, discrepancy_item, order_item, parse_since, status_names
+from orderbridge.scheduler.views import (
+    by_urgency,
+    discrepancy_item,
+    order_item,
+    parse_since,
+    retired_item,
+    status_names,
+)
 from orderbridge.storage import discrepancies, observations
 from orderbridge.storage.db import Store
 from orderbridge.storage.orders import find as find_order
@@ -180,13 +187,7 @@ def create_app(
                 "order_key": key,
                 "matched_by": matches[0].how,
                 "timeline": [timeline_item(e) for e in entries],
-                "retired": [
-                    {
-                        **{k: row[k] for k in ("system", "record_id", "scope")},
-                        "retired_at": row["retired_at"].isoformat(),
-                    }
-                    for row in gone
-                ],
+                "retired": [retired_item(row) for row in gone],
                 "discrepancies": [discrepancy_item(d) for d in found],
             }
         )

@@ -7,6 +7,8 @@ from collections.abc import Iterable, Mapping, Sequence
 from datetime import UTC, datetime, tzinfo
 from typing import Any
 
+from sqlalchemy import RowMapping
+
 from orderbridge.config.types import parse_duration
 from orderbridge.connectors.base import SystemSettings
 from orderbridge.mapping.model import UNMAPPED, Dimension, Observation, statuses_of
@@ -51,6 +53,16 @@ def discrepancy_item(d: Discrepancy) -> dict[str, Any]:
 def discrepancy_row(d: Discrepancy) -> dict[str, Any]:
     """A discrepancy as a table row: times as datetimes, so the table shows them short and local."""
     return {**discrepancy_item(d), "since": d.since, "opened_at": d.opened_at, "resolved_at": d.resolved_at}
+
+
+def retired_item(row: RowMapping) -> dict[str, Any]:
+    """A record a complete read no longer holds, as JSON: which, from where, since when."""
+    return {
+        "system": row["system"],
+        "record_id": row["record_id"],
+        "scope": row["scope"],
+        "retired_at": row["retired_at"].isoformat(),
+    }
 
 
 def next_steps(command: str, suffix: str = "") -> list[str]:
