@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import re
 import secrets
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -40,6 +40,9 @@ class Document:
     lines: dict[KeyPath, int] = field(default_factory=dict)
     from_env: dict[KeyPath, tuple[str, ...]] = field(default_factory=dict)  # values built from ${VAR}
     unresolved: set[KeyPath] = field(default_factory=set)  # values naming a variable that is not set
+    # Values naming a variable that is not set, kept as written because the caller does not need them
+    # (a command that reads only the store): a problem only if the value, as written, is not valid.
+    deferred: dict[KeyPath, tuple[str, ...]] = field(default_factory=dict)
     problems: list[Problem] = field(default_factory=list)
 
     def line_of(self, path: KeyPath) -> int | None:
@@ -76,7 +79,11 @@ class _Shield:
         return self.pattern.sub(lambda m: self.originals[int(m.group(1))], value)
 
 
-def read_document(text: str, environ: Mapping[str, str]) -> Document:
+def read_document(
+    text: str, environ: Mapping[str, str], may_stay_unset: Callable[[KeyPath], bool] | None = None
+) -> Document:
+    """`may_stay_unset(path)`: an unset variable in the value at `path` is left as written (see
+    `Document.deferred`) instead of being a problem."""
     document = Document()
     shield = _Shield(text)
     loader = _Loader(shield.text)
@@ -96,7 +103,7 @@ def read_document(text: str, environ: Mapping[str, str]) -> Document:
         )
         return document
     document.lines[()] = root.start_mark.line + 1
-    _Builder(loader, document, environ, shield).build_root(root)
+    _Builder(loader, document, environ, shield, may_stay_unset).build_root(root)
     return document
 
 
@@ -113,8 +120,14 @@ def _syntax_problem(exc: yaml.MarkedYAMLError) -> Problem:
 
 class _Builder:
     def __init__(
-        self, loader: _Loader, document: Document, environ: Mapping[str, str], shield: _Shield
+        self,
+        loader: _Loader,
+        document: Document,
+        environ: Mapping[str, str],
+        shield: _Shield,
+        may_stay_unset: Callable[[KeyPath], bool] | None = None,
     ) -> None:
+        self.may_stay_unset = may_stay_unset
         self.loader = loader
         self.shield = shield
         self.document = document
@@ -191,6 +204,7 @@ class _Builder:
         if "${" not in text:
             return text
         names: list[str] = []
+        unset: list[str] = []
 
         def replace(match: re.Match[str]) -> str:
             if match.group(0) == "$${":
@@ -211,12 +225,17 @@ class _Builder:
             if default is not None and not value:
                 return str(default)
             if value is None:
-                self.document.problem(path, f"environment variable {name} is not set")
-                self.document.unresolved.add(path)
+                unset.append(name)
                 return ""
             return value
 
         result = _REFERENCE.sub(replace, text)
         if names:
             self.document.from_env[path] = tuple(dict.fromkeys(names))
+        if unset and self.may_stay_unset is not None and self.may_stay_unset(path):
+            self.document.deferred[path] = tuple(dict.fromkeys(unset))
+            return text
+        for name in dict.fromkeys(unset):
+            self.document.problem(path, f"environment variable {name} is not set")
+            self.document.unresolved.add(path)
         return result

@@ -36,19 +36,29 @@ _URL_USERINFO = re.compile(r"://\S*@")  # greedy: a password may hold an unescap
 _NOTHING: Any = object()
 
 
+# What a command that only reads the store needs resolved; elsewhere (a source's credentials, say) an
+# unset variable may stay unset for it.
+OFFLINE_NEEDS = frozenset({"store", "log", "display", "reconcile"})
+
+
 @dataclass(frozen=True)
 class LoadedConfig:
     config: OrderbridgeConfig
     path: Path  # absolute
     base_dir: Path  # the config file's folder: relative paths in the file resolve against it
+    unset: tuple[str, ...] = ()  # variables left unset (offline loading): what is built from them is unusable
 
     def resolve(self, value: str | Path) -> Path:
         path = Path(value).expanduser()
         return path if path.is_absolute() else self.base_dir / path
 
 
-def load_config(path: str | Path, environ: Mapping[str, str] | None = None) -> LoadedConfig:
-    """Read and validate the file; raise ConfigError listing every problem in it."""
+def load_config(
+    path: str | Path, environ: Mapping[str, str] | None = None, *, offline: bool = False
+) -> LoadedConfig:
+    """Read and validate the file; raise ConfigError listing every problem in it. `offline`: for a
+    command that does not reach the sources, an unset variable outside OFFLINE_NEEDS is no problem as
+    long as the value, as written, is valid (a secret is)."""
     source = str(path)
     file = Path(path)
     try:
@@ -61,16 +71,29 @@ def load_config(path: str | Path, environ: Mapping[str, str] | None = None) -> L
         raise ConfigError(
             source, [Problem("", None, f"cannot read the file: {exc.strerror or exc}")]
         ) from None
-    config = parse_config(text, source, environ)
+    unset: list[str] = []
+    config = parse_config(text, source, environ, offline=offline, unset=unset)
     absolute = file.resolve()
-    return LoadedConfig(config=config, path=absolute, base_dir=absolute.parent)
+    return LoadedConfig(config=config, path=absolute, base_dir=absolute.parent, unset=tuple(unset))
 
 
 def parse_config(
-    text: str, source: str = "<config>", environ: Mapping[str, str] | None = None
+    text: str,
+    source: str = "<config>",
+    environ: Mapping[str, str] | None = None,
+    *,
+    offline: bool = False,
+    unset: list[str] | None = None,
 ) -> OrderbridgeConfig:
-    """Validate configuration text; `source` names it in problems."""
-    document = read_document(text, os.environ if environ is None else environ)
+    """Validate configuration text; `source` names it in problems. With `offline` (see load_config),
+    the names of the variables left unset are appended to `unset`."""
+    document = read_document(
+        text,
+        os.environ if environ is None else environ,
+        (lambda path: not path or path[0] not in OFFLINE_NEEDS) if offline else None,
+    )
+    if unset is not None:
+        unset.extend(dict.fromkeys(name for names in document.deferred.values() for name in names))
     data = document.data
     if not isinstance(data, dict):
         if not document.problems:
@@ -166,6 +189,11 @@ class _Checker:
             path = (*prefix, *_data_path(data, loc, kind))
             if any(path[: len(missing)] == missing for missing in self.document.unresolved):
                 continue  # already reported: the environment variable it names is not set
+            deferred = next((d for d in self.document.deferred if path[: len(d)] == d), None)
+            if deferred is not None:  # left unset, and needed after all: as written, it is not valid
+                for name in self.document.deferred[deferred]:
+                    self.add(deferred, f"environment variable {name} is not set")
+                continue
             if kind == "extra_forbidden":
                 self.add(path, _unknown_key(str(loc[-1]), _field_names(_annotation_at(model, loc[:-1]))))
                 continue

@@ -63,6 +63,7 @@ class Daemon:
             tuple(self.config.systems),
             {n: s.link_by for n, s in self.config.systems.items()},
             observer=self.notifier.observer,
+            zone=self.config.display.zone,
         )
         self.scheduler = BackgroundScheduler(
             executors={"default": ThreadPoolExecutor(max_workers=max(2, len(self.polled) + 3))},
@@ -177,7 +178,13 @@ class Daemon:
         try:
             server = uvicorn.Server(
                 uvicorn.Config(
-                    create_app(self.store, self.metrics, self.ready, self.webhooks.routes()),
+                    create_app(
+                        self.store,
+                        self.metrics,
+                        self.ready,
+                        systems=self.config.systems,
+                        mounted=self.webhooks.routes(),
+                    ),
                     host=self.config.server.host,
                     port=self.config.server.port,
                     log_config=None,

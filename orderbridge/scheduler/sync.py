@@ -19,7 +19,7 @@ from orderbridge.mapping.model import Observation, SourceRecord
 from orderbridge.mapping.translate import to_observation
 from orderbridge.storage import cursors, quarantine
 from orderbridge.storage.db import Store
-from orderbridge.storage.observations import IngestResult, ingest
+from orderbridge.storage.observations import IngestResult, ingest, retire_missing
 
 log = structlog.get_logger("orderbridge.sync")
 # A sync that has written this many new records since the planner statistics were last refreshed
@@ -70,8 +70,15 @@ class SyncResult:
     quarantined: int = 0
     stopped: bool = False
     ingest: IngestResult | None = None
+    # Units (files) that gave nothing usable: could not be read at all, or not one of their records.
+    unread: list[str] = field(default_factory=list)
+    retired_from: dict[str, int] = field(default_factory=dict)  # scope -> records it no longer holds
     coverage: FieldCoverage = field(default_factory=FieldCoverage)
     warnings: list[str] = field(default_factory=list)
+
+    @property
+    def retired(self) -> int:
+        return sum(self.retired_from.values())
 
     @property
     def new(self) -> int:
@@ -120,9 +127,12 @@ def sync_system(
                 break
             now = clock()
             items, problems = _map(batch, settings, now)
+            scope = batch.label if batch.complete else None
+            gone: list[str] = []
             with store.begin() as conn:
-                written = ingest(conn, items, now, settings.link_by, newest_wins=settings.pushing)
-                scope = batch.label if batch.complete else None
+                written = ingest(
+                    conn, items, now, settings.link_by, newest_wins=settings.pushing, scope=scope
+                )
                 for problem in problems:
                     quarantine.add(
                         conn,
@@ -135,6 +145,10 @@ def sync_system(
                         scope=problem.scope,
                     )
                 quarantine.settle(conn, name, now, record_ids=[o.record_id for o, _ in items], scope=scope)
+                if scope is not None:
+                    # A record that is there but could not be read this time keeps its last reading.
+                    found = [o.record_id for o, _ in items] + [p.record_id for p in problems if p.record_id]
+                    gone = retire_missing(conn, name, scope, found, now).records
                 if batch.cursor is not None:
                     cursors.save(conn, name, batch.cursor, now)
             assert result.ingest is not None
@@ -146,9 +160,21 @@ def sync_system(
             result.records += len(batch.records)
             result.coverage.add(batch.records, settings)
             result.quarantined += len(problems)
+            result.unread.extend(f"{p.location}: {p.reason}" for p in problems if p.whole)
+            if batch.complete and not items and problems and not any(p.whole for p in problems):
+                result.unread.append(f"{batch.label}: none of its {len(problems)} records could be read")
             for problem in problems:
                 log.warning(
                     "record quarantined", system=name, location=problem.location, reason=problem.reason
+                )
+            if scope is not None and gone:
+                result.retired_from[scope] = result.retired_from.get(scope, 0) + len(gone)
+                log.info(
+                    "records retired: a complete read no longer holds them",
+                    system=name,
+                    scope=scope,
+                    records=gone[:20],
+                    count=len(gone),
                 )
             if on_batch is not None:
                 on_batch(batch)
@@ -168,6 +194,8 @@ def sync_system(
         new=result.new,
         changed=result.changed,
         quarantined=result.quarantined,
+        retired=result.retired,
+        unread=result.unread,
         stopped=result.stopped,
     )
     return result

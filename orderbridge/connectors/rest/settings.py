@@ -23,11 +23,13 @@ class PagingSettings(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
 
-    style: Literal["page", "offset", "cursor", "none"] = "none"
-    param: str = "page"
-    size_param: str | None = None
-    size: int = Field(default=100, ge=1, le=10000)
-    start: int = 1
+    style: Literal["page", "offset", "cursor", "none"] = Field(
+        default="none", description="page numbers, record offsets, a cursor token from the answer, or none."
+    )
+    param: str = Field(default="page", description="Query parameter carrying the page, offset or cursor.")
+    size_param: str | None = Field(default=None, description="Query parameter carrying the page size.")
+    size: int = Field(default=100, ge=1, le=10000, description="Records asked for per page.")
+    start: int = Field(default=1, description="Number of the first page (page style).")
     next: str | None = Field(default=None, description="Path in the response body of the next cursor.")
     max_pages: int = Field(default=10000, ge=1, description="Safety stop for a source that never ends.")
 
@@ -42,12 +44,14 @@ class ListSettings(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     path: str = Field(description="Path below base_url, e.g. /orders.")
-    method: Literal["GET", "POST"] = "GET"
+    method: Literal["GET", "POST"] = Field(default="GET", description="HTTP method of the list request.")
     params: dict[str, Any] = Field(
         default_factory=dict, description="Query parameters; '{cursor}' is replaced by the cursor value."
     )
     records: str = Field(default="", description="Dotted path to the list of records; '' = body is the list.")
-    paging: PagingSettings = Field(default_factory=PagingSettings)
+    paging: PagingSettings = Field(
+        default_factory=PagingSettings, description="How to ask for the next page."
+    )
 
 
 class CursorSettings(BaseModel):
@@ -57,7 +61,9 @@ class CursorSettings(BaseModel):
     overlap: Duration = Field(
         default=timedelta(minutes=5), description="Re-read this much before the cursor."
     )
-    format: Literal["iso", "epoch", "epoch_ms"] = "iso"
+    format: Literal["iso", "epoch", "epoch_ms"] = Field(
+        default="iso", description="How the cursor is sent: ISO 8601 text, epoch seconds or milliseconds."
+    )
     initial: str = Field(default="1970-01-01T00:00:00+00:00", description="Cursor of the first poll.")
     sorted: bool = Field(
         default=False,
@@ -67,6 +73,9 @@ class CursorSettings(BaseModel):
 
 
 class RestSettings(HttpSystemSettings):
-    type: Literal["rest"] = "rest"
-    list: ListSettings
-    cursor: CursorSettings | None = None
+    type: Literal["rest"] = Field(default="rest", description="A JSON HTTP API, described in YAML.")
+    list: ListSettings = Field(description="The request that lists records, and how it pages.")
+    cursor: CursorSettings | None = Field(
+        default=None,
+        description="Incremental polling: the field it follows; without it every poll reads all.",
+    )
