@@ -10,7 +10,7 @@ import types
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Annotated, Any, Union, get_args, get_origin
+from typing import Annotated, Any, Literal, Union, get_args, get_origin
 
 from pydantic import BaseModel, SecretStr, ValidationError
 
@@ -243,6 +243,9 @@ def _annotation_at(model: type[BaseModel], loc: Sequence[str | int]) -> Any:
                 if found is not None:
                     current = found.annotation
                     break
+                if _tagged(member, part):  # a tagged union's member, named by its tag
+                    current = member
+                    break
             elif get_origin(member) is dict and isinstance(part, str) and part != "[key]":
                 current = get_args(member)[1]
                 break
@@ -250,6 +253,13 @@ def _annotation_at(model: type[BaseModel], loc: Sequence[str | int]) -> Any:
                 current = get_args(member)[0]
                 break
     return current
+
+
+def _tagged(model: type[BaseModel], tag: str) -> bool:
+    return any(
+        get_origin(f.annotation) is Literal and tag in get_args(f.annotation)
+        for f in model.model_fields.values()
+    )
 
 
 def _field_names(annotation: Any) -> list[str]:

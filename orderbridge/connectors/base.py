@@ -75,6 +75,10 @@ class SystemSettings(BaseModel):
         "ambiguous (1,234).",
     )
 
+    def stream_names(self, name: str) -> list[str]:
+        """The systems this block reports as: itself and, for connectors with child listings, those."""
+        return [name]
+
     @field_validator("status", mode="before")
     @classmethod
     def _one_or_many(cls, value: Any) -> Any:
@@ -131,6 +135,10 @@ class Batch:
     # The batch is a complete read of `label` (a whole file): quarantined records of that scope that
     # it did not find again are settled.
     complete: bool = False
+    # A child listing's batch: its records are those of this system (`erp.deliveries`), mapped with
+    # these settings; None for the system's own records.
+    system: str | None = None
+    settings: SystemSettings | None = None
 
 
 class RecordError(ValueError):

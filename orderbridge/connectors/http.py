@@ -143,9 +143,16 @@ class HttpApi:
         return self.read_json(self.send(method, url, stop=stop, **kwargs))
 
     def send(
-        self, method: str, url: str, *, stop: threading.Event | None = None, **kwargs: Any
+        self,
+        method: str,
+        url: str,
+        *,
+        stop: threading.Event | None = None,
+        accept: Callable[[httpx.Response], bool] | None = None,
+        **kwargs: Any,
     ) -> httpx.Response:
-        """A request retried on transport errors, 408, 429 and 5xx; raises SourceError when it fails."""
+        """A request retried on transport errors, 408, 429 and 5xx; raises SourceError when it fails.
+        An error answer for which `accept` is true is returned as it is (a paging end, say)."""
         stop = stop or threading.Event()
         request = self.client.build_request(method, url, **kwargs)
         what = self.describe(request)
@@ -169,7 +176,7 @@ class HttpApi:
                     )
                     raise SourceError(self._scrub(message, request), retry_after=asked)
                 raise _Retryable(response)
-            if response.is_error:
+            if response.is_error and not (accept is not None and accept(response)):
                 hint = " (check the credentials)" if response.status_code in (401, 403) else ""
                 message = f"{self.system}: {what} failed: {_status(response)}{hint}"
                 raise SourceError(self._scrub(message, request))

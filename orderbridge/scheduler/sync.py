@@ -71,14 +71,16 @@ def sync_system(
             cursor = cursors.load(conn, name)
         for batch in connector.poll(cursor, stop):
             now = clock()
-            items, problems = _map(batch, settings, now)
+            # A child listing's batch holds records of its own system, mapped by its own settings.
+            system, mapping = batch.system or name, batch.settings or settings
+            items, problems = _map(batch, mapping, now)
             with store.begin() as conn:
-                written = ingest(conn, items, now, settings.link_by)
+                written = ingest(conn, items, now, mapping.link_by)
                 scope = batch.label if batch.complete else None
                 for problem in problems:
                     quarantine.add(
                         conn,
-                        name,
+                        system,
                         problem.location,
                         problem.reason,
                         problem.raw,
@@ -86,7 +88,7 @@ def sync_system(
                         record_id=problem.record_id,
                         scope=problem.scope,
                     )
-                quarantine.settle(conn, name, now, record_ids=[o.record_id for o, _ in items], scope=scope)
+                quarantine.settle(conn, system, now, record_ids=[o.record_id for o, _ in items], scope=scope)
                 if batch.cursor is not None:
                     cursors.save(conn, name, batch.cursor, now)
             assert result.ingest is not None
@@ -99,7 +101,7 @@ def sync_system(
             result.quarantined += len(problems)
             for problem in problems:
                 log.warning(
-                    "record quarantined", system=name, location=problem.location, reason=problem.reason
+                    "record quarantined", system=system, location=problem.location, reason=problem.reason
                 )
             if on_batch is not None:
                 on_batch(batch)

@@ -33,14 +33,15 @@ class IngestResult:
     changed: int = 0
     unchanged: int = 0
     linked: int = 0
-    orders: set[str] = field(default_factory=set)
+    orders: set[str] = field(default_factory=set)  # of one batch: queued for reconciliation
 
     def add(self, other: IngestResult) -> None:
+        """Count `other` in. Its orders are not kept: a sync's running total stays the same size
+        however many records it reads."""
         self.new += other.new
         self.changed += other.changed
         self.unchanged += other.unchanged
         self.linked += other.linked
-        self.orders |= other.orders
 
 
 def fingerprint(obs: Observation, raw: Any) -> str:

@@ -56,6 +56,23 @@ def page(*records: dict[str, Any], next_cursor: str | None = None) -> httpx.Resp
     return httpx.Response(200, json={"data": list(records), "next_cursor": next_cursor})
 
 
+class SortedApi:
+    """A listing sorted by (updated_at, id), filtered by `since` (inclusive), paged by `page`/`per_page`."""
+
+    def __init__(self, records: list[dict[str, Any]]) -> None:
+        self.records = records
+
+    def answer(self, request: httpx.Request) -> httpx.Response:
+        params = request.url.params
+        since = params.get("since", "")
+        chosen = sorted(
+            (r for r in self.records if r["updated_at"] >= since.replace("+00:00", "Z")),
+            key=lambda r: (r["updated_at"], r["id"]),
+        )
+        size, number = int(params.get("per_page", "100")), int(params.get("page", "1"))
+        return page(*chosen[(number - 1) * size : number * size])
+
+
 def test_page_paging_stops_at_a_short_page() -> None:
     """Page numbers count up from `start`, the size is sent, and a page shorter than the size is the last."""
     connector = wms(
@@ -117,7 +134,7 @@ def test_repeated_cursor_token_fails_the_poll_after_delivering_what_was_read() -
     assert [b.cursor for b in batches] == [None, None]
     assert str(failure.value) == (
         "wms: page 2 of /orders gave the page token 'abc' again; the listing was stopped so as not to loop "
-        "forever"
+        "(check list.paging.next)"
     )
 
 
@@ -136,19 +153,26 @@ def test_max_pages_cuts_a_listing_without_cursor_short_with_an_error() -> None:
 
 def test_max_pages_on_a_sorted_listing_commits_and_the_next_poll_goes_on() -> None:
     """An oldest-first listing stops after max_pages pages without an error: its cursor advanced with
-    every page, so the next poll asks from where this one stopped."""
+    every page, so the next poll asks from where this one stopped and reads the rest."""
     connector = wms(
-        list=listing(params={"since": "{cursor}"}, paging={"style": "page", "max_pages": 2}),
+        list=listing(
+            params={"since": "{cursor}"},
+            paging={"style": "page", "size_param": "per_page", "size": 3, "max_pages": 2},
+        ),
         cursor={"field": "updated_at", "sorted": True, "overlap": "0s"},
     )
+    source = SortedApi([order(n, f"2024-05-0{n}T10:00:00Z") for n in range(1, 10)])
     with respx.mock(assert_all_called=True) as router:
-        route = router.get(ORDERS)
-        route.side_effect = lambda request: page(
-            order(int(request.url.params["page"]), f"2024-05-0{request.url.params['page']}T10:00:00Z")
-        )
-        batches = poll(connector)
-    assert route.call_count == 2 and ids(batches) == ["1", "2"]
-    assert batches[-1].cursor == {"value": "2024-05-02T10:00:00+00:00"}
+        router.get(ORDERS).mock(side_effect=source.answer)
+        first = poll(connector)
+        later = [first]
+        for _ in range(3):  # two pages a poll, each reading on from the newest value read in full
+            later.append(poll(connector, later[-1][-1].cursor))
+    assert len(first) == 2 and set(ids(first)) == {"1", "2", "3", "4"}
+    # Page 2 asked from 05-02 (the newest value page 1 read in full) and read 05-03 in full.
+    assert first[-1].cursor is not None and first[-1].cursor["value"] == "2024-05-03T10:00:00+00:00"
+    assert {i for batches in later for i in ids(batches)} == {str(n) for n in range(1, 10)}
+    assert later[-1][-1].cursor == {"value": "2024-05-09T10:00:00+00:00", "paging": {"size_honoured": True}}
 
 
 @pytest.mark.parametrize(
@@ -193,9 +217,10 @@ def test_sorted_listing_advances_the_cursor_page_by_page() -> None:
             page(order(3, "2024-05-01T10:00:00Z")),
         ]
         batches = poll(connector, {"value": "2024-05-01T07:00:00+00:00"})
+    # After page 1 only 08:00 is known to be read in full: more records of 09:00 may follow.
     assert [b.cursor for b in batches] == [
-        {"value": "2024-05-01T09:00:00+00:00"},
-        {"value": "2024-05-01T10:00:00+00:00"},
+        {"value": "2024-05-01T08:00:00+00:00", "paging": {"size_honoured": True}},
+        {"value": "2024-05-01T10:00:00+00:00", "paging": {"size_honoured": True}},
     ]
 
 
@@ -211,7 +236,10 @@ def test_unsorted_listing_commits_the_cursor_only_with_the_last_page() -> None:
             page(order(1, "2024-05-01T08:00:00Z")),
         ]
         batches = poll(connector, {"value": "2024-05-01T07:00:00+00:00"})
-    assert [b.cursor for b in batches] == [None, {"value": "2024-05-01T10:00:00+00:00"}]
+    assert [b.cursor for b in batches] == [
+        None,
+        {"value": "2024-05-01T10:00:00+00:00", "paging": {"size_honoured": True}},
+    ]
 
 
 def test_stop_between_pages_ends_the_poll_without_committing_an_unsorted_cursor() -> None:
