@@ -309,7 +309,8 @@ def _row(obs: Observation, raw: Any, digest: str, now: datetime) -> dict[str, An
         "external_ref": obs.external_ref,
         "statuses": dumped["statuses"],
         "native_status": dumped["native_status"],
-        "status_at": obs.status_at,
+        # A record that carries no change time changed when we saw it change (a snapshot scan).
+        "status_at": obs.status_at or obs.observed_at,
         "observed_at": obs.observed_at,
         "changed_at": now,
         "quantities": dumped["quantities"],
@@ -339,7 +340,7 @@ def _history(obs: Observation, before: dict[str, Any]) -> list[dict[str, Any]]:
                 "dimension": dimension.value,
                 "status": canonical.status,
                 "native": canonical.native,
-                "status_at": obs.status_at,
+                "status_at": obs.status_at or obs.observed_at,
                 "observed_at": obs.observed_at,
             }
         )

@@ -10,6 +10,7 @@ the cursor stops where a record may have been skipped."""
 from __future__ import annotations
 
 import hashlib
+import itertools
 import json
 import threading
 from collections import OrderedDict
@@ -135,7 +136,7 @@ class Listing:
         self.shift_tolerant = isinstance(pager, OffsetPaginator) and pager.overlap > 0
         self.origin: Any = start
         self.run: _Run | None = None
-        self.restarted = False
+        self.restarted, self.restarted_at, self.inclusive = False, None, False
         request = pager.first(self._request(start))
         committed, newest, self.ceiling = saved, None, None
         sent: OrderedDict[str, None] = OrderedDict()
@@ -171,6 +172,8 @@ class Listing:
                 following = None if ended else pager.next(page)
             except PagingLoop as exc:
                 failure = self._loop(number, str(exc))
+            if sorted_listing and (disorder := _disorder(style, read.values)) is not None:
+                failure, driven, sorted_listing = self._unsorted(number, disorder), False, False
             if pager.gaps > gaps:
                 gaps = pager.gaps
                 # A record may have been skipped before this page: the cursor stays before it.
@@ -237,12 +240,18 @@ class Listing:
         unless the paginator sees shifts (an offset with an overlap), a run is read again from its
         origin until a pass finds nothing it missed, and only then does the cursor pass it."""
         second, run = _second(style, read.values), self.run
-        progress = second is not None and _before(style, self.origin, second)
+        if self.restarted_at is not None and read.values:
+            # Asked from a value records were read at: do they come back? Then the filter is inclusive
+            # (>=), and later requests may ask from the page's newest value, re-reading only its ties.
+            self.inclusive = not _before(style, self.restarted_at, _bottom(style, read.values))
+        self.restarted_at = None
+        target = _top(style, read.values) if self.inclusive else second
+        progress = target is not None and _before(style, self.origin, target)
         if run is None:
             if following is None:
                 return None
             if progress:
-                return self._restart(second)
+                return self._restart(target)
             self.run = _Run(self.origin)
             return following
         if run.until is not None:
@@ -266,7 +275,7 @@ class Listing:
         return None if following is None else self._restart(run.until)
 
     def _restart(self, value: Any) -> PageRequest:
-        self.origin, self.restarted = value, True
+        self.origin, self.restarted, self.restarted_at = value, True, value
         return self.pager.first(self._request(value))
 
     def _hold(self, style: CursorStyle, value: Any) -> None:
@@ -381,6 +390,16 @@ class Listing:
             f"not to loop (check {self.pager.setting})"
         )
 
+    def _unsorted(self, number: int, pair: tuple[Any, Any]) -> SourceError:
+        assert self.style is not None
+        field = self.style.settings.field
+        before, after = (self.style.render(v) for v in pair)
+        return SourceError(
+            f"{self.name}: page {number} of {self.settings.list.path} is not sorted by {field} ({after} "
+            f"after {before}); the listing was stopped before the cursor could pass a record not read: "
+            f"sort it by {field}, oldest first, or set cursor.sorted: false"
+        )
+
     def _what(self, request: PageRequest) -> str:
         params = "&".join(f"{k}={v}" for k, v in request.params.items())
         return f"{request.method} {request.url}" + (f"?{params}" if params else "")
@@ -411,6 +430,20 @@ def _second(style: CursorStyle, values: list[Any]) -> Any:
     top = style.order(max(values, key=style.order))
     below = [v for v in values if style.order(v) < top]
     return max(below, key=style.order) if below else None
+
+
+def _disorder(style: CursorStyle | None, values: list[Any]) -> tuple[Any, Any] | None:
+    """The first pair of neighbours out of order, if any."""
+    if style is None:
+        return None
+    for earlier, later in itertools.pairwise(values):
+        if style.order(later) < style.order(earlier):
+            return earlier, later
+    return None
+
+
+def _bottom(style: CursorStyle, values: list[Any]) -> Any:
+    return min(values, key=style.order) if values else None
 
 
 def _top(style: CursorStyle, values: list[Any]) -> Any:
