@@ -87,7 +87,7 @@ def parse_config(
     checker = _Checker(document)
     systems = checker.systems(data.get("systems"))
     checker.sections(data)
-    checker.references(data)
+    checker.references(data, systems)
     if document.problems:
         raise ConfigError(source, document.problems)
     try:
@@ -150,9 +150,10 @@ class _Checker:
         except ValidationError as exc:
             self.validation_error(exc, OrderbridgeConfig, stubbed, ())
 
-    def references(self, data: dict[str, Any]) -> None:
+    def references(self, data: dict[str, Any], checked: dict[str, SystemSettings]) -> None:
         systems = data.get("systems")
         names = [name for name in systems if isinstance(name, str)] if isinstance(systems, dict) else []
+        names += [n for name, s in checked.items() for n in s.streams(name) if n != name]
         for found in reference_problems(names, data.get("reconcile")):
             self.add(
                 ("reconcile", *found.path), found.message, _NOTHING if found.found is None else found.found

@@ -75,9 +75,10 @@ class SystemSettings(BaseModel):
         "ambiguous (1,234).",
     )
 
-    def stream_names(self, name: str) -> list[str]:
-        """The systems this block reports as: itself and, for connectors with child listings, those."""
-        return [name]
+    def streams(self, name: str) -> dict[str, list[str]]:
+        """The systems this block's records belong to, with the link types of each: the system itself
+        and, for connectors with child listings, those (`erp.deliveries`)."""
+        return {name: self.link_by}
 
     @field_validator("status", mode="before")
     @classmethod

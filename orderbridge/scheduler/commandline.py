@@ -76,10 +76,8 @@ def open_store(loaded: LoadedConfig) -> Store:
 
 
 def reconciler(loaded: LoadedConfig, store: Store) -> Reconciler:
-    systems = loaded.config.systems
-    return Reconciler(
-        store, loaded.config.reconcile, tuple(systems), {n: s.link_by for n, s in systems.items()}
-    )
+    streams = loaded.config.streams()
+    return Reconciler(store, loaded.config.reconcile, tuple(streams), streams)
 
 
 def progress_bar() -> Progress:

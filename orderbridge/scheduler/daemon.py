@@ -51,12 +51,8 @@ class Daemon:
         self.metrics = Metrics()
         self.systems = {n: s for n, s in self.config.systems.items() if s.enabled}
         self.health = {name: Health() for name in self.systems}
-        self.reconciler = Reconciler(
-            self.store,
-            self.config.reconcile,
-            tuple(self.config.systems),
-            {n: s.link_by for n, s in self.config.systems.items()},
-        )
+        streams = self.config.streams()
+        self.reconciler = Reconciler(self.store, self.config.reconcile, tuple(streams), streams)
         self.scheduler = BackgroundScheduler(
             executors={"default": ThreadPoolExecutor(max_workers=max(2, len(self.systems) + 1))},
             job_defaults={"coalesce": True, "max_instances": 1, "misfire_grace_time": 300},

@@ -9,8 +9,11 @@ from typing import Any
 import httpx
 import pytest
 import respx
+from pydantic import ValidationError
 from structlog.testing import capture_logs
 
+from orderbridge.config.errors import ConfigError
+from orderbridge.config.loader import parse_config
 from orderbridge.connectors.base import Batch, SourceError
 from orderbridge.connectors.rest.connector import RestConnector
 from orderbridge.connectors.rest.listing import Recent
@@ -553,7 +556,8 @@ def test_child_listings_report_as_their_own_system_with_their_own_cursor() -> No
     order_batch, child_batch = batches
     assert (order_batch.system, child_batch.system) == (None, "wms.deliveries")
     assert child_batch.label == "deliveries page 1" and child_batch.records[0].record_id == "WH/OUT/00012"
-    assert child_batch.records[0].system == "wms.deliveries" and child_batch.records[0].order_ref == "S00042"
+    delivered = child_batch.records[0]
+    assert (delivered.system, delivered.order_ref, delivered.parent_ref) == ("wms.deliveries", None, "S00042")
     assert child_batch.settings is not None and child_batch.settings.order_id.field == "origin"
     assert child_batch.cursor == {
         "value": "2024-05-01T10:00:00+00:00",
@@ -588,3 +592,39 @@ def test_full_every_rereads_the_whole_listing_when_due() -> None:
     ]
     assert full[-1].cursor == {"value": "2024-05-09T12:00:00+00:00", "full_at": "2024-05-10T00:00:00+00:00"}
     assert incremental[-1].cursor == full[-1].cursor
+
+
+def test_child_systems_can_be_named_in_reconcile_and_a_misspelt_one_is_refused() -> None:
+    """`erp.deliveries` is a system the reconcile section may name (authority, grace); a name that is
+    neither a system nor a child listing is refused, listing the ones there are."""
+    text = """
+systems:
+  erp:
+    type: rest
+    base_url: https://erp.example.com
+    list: {path: /orders}
+    children:
+      deliveries: {list: {path: /deliveries}, order_field: origin}
+reconcile:
+  authority: {fulfillment: erp.deliveries}
+  grace: {erp.deliveries: 1h}
+"""
+    assert parse_config(text).streams() == {"erp": [], "erp.deliveries": []}
+    with pytest.raises(ConfigError) as refused:
+        parse_config(text.replace("fulfillment: erp.deliveries", "fulfillment: erp.delivery"))
+    [problem] = refused.value.problems
+    assert problem.key_path == "reconcile.authority.fulfillment"
+    assert "not a configured system" in problem.message and "erp.deliveries" in problem.message
+
+
+def test_a_child_without_a_way_to_its_order_is_refused() -> None:
+    """A child listing must say how its records find their order."""
+    with pytest.raises(ValidationError, match="a child needs `order_field`"):
+        RestSettings.model_validate(
+            {
+                "type": "rest",
+                "base_url": BASE,
+                "list": {"path": "/o"},
+                "children": {"x": {"list": {"path": "/x"}}},
+            }
+        )

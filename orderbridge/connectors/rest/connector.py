@@ -60,6 +60,7 @@ class RestConnector(Connector):
                 saved,
                 full=full,
                 label="page" if child is None else f"{child} page",
+                child=child is not None,
             )
             for page in listing.pages(stop):
                 own = page.state

@@ -109,8 +109,10 @@ class Listing:
         *,
         full: bool = False,
         label: str = "page",
+        child: bool = False,
     ) -> None:
         self.name, self.settings, self.api, self.full, self.label = name, settings, api, full, label
+        self.child = child
         self.state: dict[str, Any] = dict(saved or {})
         self.paging_state: dict[str, Any] = dict(self.state.get("paging") or {})
         self.tz = zone(settings.timezone)
@@ -347,6 +349,10 @@ class Listing:
                 if not isinstance(item, dict):
                     raise RecordError(f"not a JSON object: {item!r:.80}")
                 record = build_record(self.name, item, self.settings)
+                if self.child and record.order_ref is not None:
+                    # The child's order field names its order, not itself: several deliveries of one
+                    # order are not duplicates.
+                    record = record.model_copy(update={"order_ref": None, "parent_ref": record.order_ref})
                 value = self.style.read(item) if self.style is not None else None
             except (RecordError, ValidationError) as exc:
                 where = f"{self.label} {number}, record {position}"

@@ -177,8 +177,9 @@ class RestSettings(SystemSettings):
                 raise ValueError(f"{where} uses '{{cursor}}' but no `cursor` is set beside it")
         return self
 
-    def stream_names(self, name: str) -> builtins.list[str]:
-        return [name, *(f"{name}.{child}" for child in self.children)]
+    def streams(self, name: str) -> dict[str, builtins.list[str]]:
+        children = {f"{name}.{child}": settings.link_by for child, settings in self.children.items()}
+        return {name: self.link_by, **children}
 
     def child(self, name: str) -> RestSettings:
         """The settings one child's listing is read and mapped with."""
