@@ -361,7 +361,7 @@ class Listing:
                 )
                 continue
             read.values.append(value)
-            marker = json.dumps(self.style.dump(value), default=str) if self.style else content_hash(item)
+            marker = str(self.style.dump(value)) if self.style else content_hash(item)
             if self.recent.add((record.record_id, marker)):
                 read.records.append(record)
                 read.fresh.append(value)
