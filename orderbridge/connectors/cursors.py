@@ -86,8 +86,8 @@ class TimestampCursor(CursorStyle):
 
     kind = "timestamp"
 
-    class Settings(CursorSettings):
-        type: Literal["timestamp"] = "timestamp"
+    class TimestampSettings(CursorSettings):
+        type: Literal["timestamp"] = Field(default="timestamp", description="A modification time.")
         overlap: Duration = Field(
             default=timedelta(minutes=5), description="Re-read this much before the saved cursor."
         )
@@ -124,8 +124,8 @@ class TimestampCursor(CursorStyle):
                     raise ValueError(f"unknown time zone {value!r}; use an IANA name such as UTC") from None
             return value
 
-    settings_model = Settings
-    settings: Settings
+    settings_model = TimestampSettings
+    settings: TimestampSettings
 
     def parse(self, value: Any) -> datetime:
         try:
@@ -168,13 +168,13 @@ class RowVersionCursor(CursorStyle):
 
     kind = "row_version"
 
-    class Settings(CursorSettings):
-        type: Literal["row_version"] = "row_version"
+    class RowVersionSettings(CursorSettings):
+        type: Literal["row_version"] = Field(default="row_version", description="A row version number.")
         overlap: int = Field(default=0, ge=0, description="Re-read this many versions before the saved one.")
         initial: int = Field(default=0, ge=0, description="Cursor of the first poll.")
 
-    settings_model = Settings
-    settings: Settings
+    settings_model = RowVersionSettings
+    settings: RowVersionSettings
 
     def parse(self, value: Any) -> int:
         if isinstance(value, bool):
@@ -205,13 +205,13 @@ class KeysetCursor(CursorStyle):
 
     kind = "keyset"
 
-    class Settings(CursorSettings):
-        type: Literal["keyset"] = "keyset"
+    class KeysetCursorSettings(CursorSettings):
+        type: Literal["keyset"] = Field(default="keyset", description="The last record's key.")
         sorted: bool = Field(default=True, description="Keyset listings are sorted by their key.")
         initial: str | int = Field(default=0, description="Cursor of the first poll.")
 
-    settings_model = Settings
-    settings: Settings
+    settings_model = KeysetCursorSettings
+    settings: KeysetCursorSettings
 
     def parse(self, value: Any) -> str | int:
         if isinstance(value, bool | dict | list):

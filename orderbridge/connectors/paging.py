@@ -165,10 +165,10 @@ class NoPaging(Paginator):
 
     style = "none"
 
-    class Settings(PagingSettings):
-        style: Literal["none"] = "none"
+    class NoPagingSettings(PagingSettings):
+        style: Literal["none"] = Field(default="none", description="A single request.")
 
-    settings_model = Settings
+    settings_model = NoPagingSettings
 
     def first(self, request: PageRequest) -> PageRequest:
         return request
@@ -236,13 +236,13 @@ class PageNumberPaginator(PositionPaginator):
 
     style = "page"
 
-    class Settings(SizedSettings):
-        style: Literal["page"] = "page"
+    class PageNumberSettings(SizedSettings):
+        style: Literal["page"] = Field(default="page", description="Page numbers.")
         param: str = Field(default="page", description="Parameter carrying the page number.")
         start: int = Field(default=1, ge=0, description="Number of the first page.")
 
-    settings_model = Settings
-    settings: Settings
+    settings_model = PageNumberSettings
+    settings: PageNumberSettings
 
     def first(self, request: PageRequest) -> PageRequest:
         self.number, self.received, self.short = self.settings.start, 0, None
@@ -263,8 +263,8 @@ class OffsetPaginator(PositionPaginator):
 
     style = "offset"
 
-    class Settings(SizedSettings):
-        style: Literal["offset"] = "offset"
+    class OffsetSettings(SizedSettings):
+        style: Literal["offset"] = Field(default="offset", description="Record offsets.")
         param: str = Field(default="offset", description="Parameter carrying the offset.")
         start: int = Field(default=0, ge=0, description="Offset of the first record.")
         overlap: int | None = Field(
@@ -275,8 +275,8 @@ class OffsetPaginator(PositionPaginator):
             "want offsets that are multiples of the size).",
         )
 
-    settings_model = Settings
-    settings: Settings
+    settings_model = OffsetSettings
+    settings: OffsetSettings
 
     def __init__(self, settings: PagingSettings, state: dict[str, Any], identity: Identity) -> None:
         super().__init__(settings, state, identity)
@@ -312,16 +312,16 @@ class TokenPaginator(Paginator):
 
     style = "cursor"
 
-    class Settings(PagingSettings):
-        style: Literal["cursor"] = "cursor"
+    class TokenSettings(PagingSettings):
+        style: Literal["cursor"] = Field(default="cursor", description="A page token in the answer.")
         param: str = Field(default="cursor", description="Parameter carrying the page token.")
         next: str = Field(description="Path of the next page's token in the answer.")
         param_in: Location = Field(default="query", description="Where the token goes: query or JSON body.")
         size_param: str | None = Field(default=None, description="Parameter carrying the page size.")
         size: int = Field(default=100, ge=1, le=10000, description="Records asked for per page.")
 
-    settings_model = Settings
-    settings: Settings
+    settings_model = TokenSettings
+    settings: TokenSettings
 
     @property
     def setting(self) -> str:
@@ -351,13 +351,13 @@ class KeysetPaginator(PositionPaginator):
     style = "keyset"
     restartable = False
 
-    class Settings(SizedSettings):
-        style: Literal["keyset"] = "keyset"
+    class KeysetPagingSettings(SizedSettings):
+        style: Literal["keyset"] = Field(default="keyset", description="The last record's key.")
         param: str = Field(description="Parameter carrying the last key seen, e.g. `data_id`, `since_id`.")
         field: str = Field(description="Record field holding the key, e.g. `_id`, `id`.")
 
-    settings_model = Settings
-    settings: Settings
+    settings_model = KeysetPagingSettings
+    settings: KeysetPagingSettings
 
     @property
     def setting(self) -> str:
@@ -406,16 +406,16 @@ class NextLinkPaginator(LinkFollower):
 
     style = "next_link"
 
-    class Settings(PagingSettings):
-        style: Literal["next_link"] = "next_link"
+    class NextLinkSettings(PagingSettings):
+        style: Literal["next_link"] = Field(default="next_link", description="A next link in the answer.")
         next: str = Field(
             default="next",
             description="Path of the next page's URL in the answer; `links[rel=next].href` picks from a "
             "list by a field.",
         )
 
-    settings_model = Settings
-    settings: Settings
+    settings_model = NextLinkSettings
+    settings: NextLinkSettings
 
     @property
     def setting(self) -> str:
@@ -431,12 +431,12 @@ class LinkHeaderPaginator(LinkFollower):
 
     style = "link_header"
 
-    class Settings(PagingSettings):
-        style: Literal["link_header"] = "link_header"
+    class LinkHeaderSettings(PagingSettings):
+        style: Literal["link_header"] = Field(default="link_header", description="The Link header.")
         rel: str = Field(default="next", description="Relation of the link to follow.")
 
-    settings_model = Settings
-    settings: Settings
+    settings_model = LinkHeaderSettings
+    settings: LinkHeaderSettings
 
     def link(self, page: Page) -> str | None:
         links = httpx.Response(page.status, headers=page.headers).links

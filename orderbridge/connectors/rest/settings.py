@@ -70,7 +70,7 @@ class ListSettings(BaseModel):
     )
     records: str = Field(default="", description="Dotted path to the list of records; '' = body is the list.")
     paging: AnyPaging = Field(
-        default_factory=NoPaging.Settings,
+        default_factory=NoPaging.settings_model,
         description="How to ask for the next page; `style` picks one of: " + ", ".join(PAGINATORS) + ".",
     )
 
@@ -151,12 +151,12 @@ class RetrySettings(BaseModel):
 
 
 class RestSettings(SystemSettings):
-    type: Literal["rest"] = "rest"
-    poll: RestPollSettings = Field(default_factory=RestPollSettings)
-    base_url: HttpUrl
+    type: Literal["rest"] = Field(default="rest", description="A JSON HTTP API declared in YAML.")
+    poll: RestPollSettings = Field(default_factory=RestPollSettings, description="When to poll.")
+    base_url: HttpUrl = Field(description="The API's root; list paths are below it.")
     auth: AuthSettings = Field(default_factory=AuthSettings)
     headers: dict[str, str] = Field(default_factory=dict)
-    list: ListSettings
+    list: ListSettings = Field(description="The list request of the orders.")
     cursor: AnyCursor | None = Field(default=None, description="What the listing remembers between polls.")
     children: dict[str, ChildSettings] = Field(
         default_factory=dict,
