@@ -15,6 +15,7 @@ sync_memory rows of bench/results/latest.json, keeping every other row.
 from __future__ import annotations
 
 import argparse
+import itertools
 import json
 import math
 import multiprocessing
@@ -80,9 +81,10 @@ def record(index: int) -> dict[str, Any]:
 
 def serve(count: int, pipe: Pipe) -> None:
     class Handler(BaseHTTPRequestHandler):
-        def do_GET(self) -> None:  # noqa: N802 - http.server's name
+        def do_GET(self) -> None:
             query = {k: v[-1] for k, v in parse_qs(urlsplit(self.path).query).items()}
-            since = datetime.fromisoformat(query.get("updated_since", BASE.isoformat()).replace("Z", "+00:00"))
+            since_text = query.get("updated_since", BASE.isoformat())
+            since = datetime.fromisoformat(since_text.replace("Z", "+00:00"))
             first = max(1, math.ceil((since - BASE).total_seconds()))
             size, page = min(int(query.get("per_page", "100")), 1000), int(query.get("page", "1"))
             start = first + (page - 1) * size
@@ -122,8 +124,17 @@ def child(url: str, size: int, page_size: int) -> None:
         seconds = time.perf_counter() - started
         store.close()
     peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss  # KiB on Linux
-    print(json.dumps({"size": size, "records": result.new, "seconds": seconds, "peak_kib": peak,
-                      "before_sync_kib": baseline}))
+    print(
+        json.dumps(
+            {
+                "size": size,
+                "records": result.new,
+                "seconds": seconds,
+                "peak_kib": peak,
+                "before_sync_kib": baseline,
+            }
+        )
+    )
 
 
 def measure(size: int, page_size: int) -> dict[str, Any]:
@@ -157,7 +168,7 @@ def mib(kib: int) -> float:
 def rows(results: list[dict[str, Any]]) -> list[dict[str, Any]]:
     """One row per size above the smallest: its peak against the peak of the size before it."""
     made = []
-    for previous, current in zip(results, results[1:], strict=False):
+    for previous, current in itertools.pairwise(results):
         ratio = round(current["peak_kib"] / previous["peak_kib"], 3)
         made.append(
             {
@@ -234,7 +245,8 @@ def write(results: list[dict[str, Any]], page_size: int) -> None:
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    raw = argparse.RawDescriptionHelpFormatter
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=raw)
     parser.add_argument("--sizes", default="10000,100000,1000000", help="record counts, comma-separated")
     parser.add_argument("--page-size", type=int, default=1000)
     parser.add_argument("--write", action="store_true", help="update docs/benchmarks.md and latest.json")
