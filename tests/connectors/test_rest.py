@@ -628,3 +628,20 @@ def test_a_child_without_a_way_to_its_order_is_refused() -> None:
                 "children": {"x": {"list": {"path": "/x"}}},
             }
         )
+
+
+def test_a_small_incremental_poll_costs_one_request_once_the_size_is_known() -> None:
+    """A poll that finds a few changes asks once, when the API is known to honour the page size (it
+    once gave a full page): request budgets matter more than anything on the small polls of a day."""
+    connector = wms(
+        list=listing(
+            params={"since": "{cursor}"}, paging={"style": "page", "size_param": "per_page", "size": 50}
+        ),
+        cursor={"field": "updated_at", "sorted": True, "overlap": "0s"},
+    )
+    source = SortedApi([order(n, f"2024-05-01T10:0{n}:00Z") for n in range(1, 4)])
+    with respx.mock(assert_all_called=True) as router:
+        route = router.get(ORDERS).mock(side_effect=source.answer)
+        batches = poll(connector, {"value": "2024-05-01T00:00:00+00:00", "paging": {"size_honoured": True}})
+    assert route.call_count == 1 and ids(batches) == ["1", "2", "3"]
+    assert batches[-1].cursor == {"value": "2024-05-01T10:03:00+00:00", "paging": {"size_honoured": True}}

@@ -89,6 +89,7 @@ class _Run:
     until: Any = None  # where the listing goes on after the run; None until the first read ended
     passes: int = 0
     found: int = 0  # records up to `until` that this re-read found and the reads before missed
+    moved: bool = False  # the first read got records from a page after the run's first
 
 
 @dataclass
@@ -260,11 +261,13 @@ class Listing:
             run.found += sum(1 for v in read.fresh if not _before(style, run.until, v))
             over = following is None or (second is not None and not _before(style, second, run.until))
         else:
+            run.moved = run.moved or bool(read.values)
             over = following is None or progress
         if not over:
             return following
         reached = newest if following is None else second
-        if self.shift_tolerant:
+        if self.shift_tolerant or (run.until is None and not run.moved):
+            # Seen directly, or nothing was read by position: no record can have been skipped.
             self.run = None
             return None if following is None else self._restart(reached)
         if run.until is None or (run.found and run.passes < VERIFY_PASSES):
