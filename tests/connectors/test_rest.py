@@ -645,3 +645,21 @@ def test_a_small_incremental_poll_costs_one_request_once_the_size_is_known() -> 
         batches = poll(connector, {"value": "2024-05-01T00:00:00+00:00", "paging": {"size_honoured": True}})
     assert route.call_count == 1 and ids(batches) == ["1", "2", "3"]
     assert batches[-1].cursor == {"value": "2024-05-01T10:03:00+00:00", "paging": {"size_honoured": True}}
+
+
+def test_stopping_ends_a_wait_between_retries_of_a_listing() -> None:
+    """Shutdown during a retry wait of the listing's request ends the poll at once, not after the
+    backoff (the poll's stop event reaches the HTTP layer)."""
+    connector = wms(retry={"attempts": 5, "initial_wait": "30s", "max_wait": "60s"})
+    connector.api.sleep = None  # wait on the stop event, as the daemon does
+    stop = threading.Event()
+
+    def unavailable(request: httpx.Request) -> httpx.Response:
+        stop.set()  # SIGTERM arrives while the source is down
+        return httpx.Response(503, json={"error": "maintenance"})
+
+    with respx.mock(assert_all_called=True) as router:
+        route = router.get(ORDERS).mock(side_effect=unavailable)
+        with pytest.raises(SourceError, match="stopped while waiting to retry"):
+            list(connector.poll(None, stop))
+    assert route.call_count == 1

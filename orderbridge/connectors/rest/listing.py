@@ -128,6 +128,7 @@ class Listing:
 
     def pages(self, stop: threading.Event) -> Iterator[ListedPage]:
         style, pager, paging = self.style, self.pager, self.settings.list.paging
+        self.stop = stop  # also ends a wait between retries
         saved = self._saved()
         start = style.start(style.initial() if self.full else saved) if style is not None else None
         sorted_listing = style is not None and style.settings.sorted
@@ -246,7 +247,8 @@ class Listing:
         if self.restarted_at is not None and read.values:
             # Asked from a value records were read at: do they come back? Then the filter is inclusive
             # (>=), and later requests may ask from the page's newest value, re-reading only its ties.
-            self.inclusive = not _before(style, self.restarted_at, _bottom(style, read.values))
+            bottom = _bottom(style, read.values)
+            self.inclusive = style.order(bottom) == style.order(self.restarted_at)
         self.restarted_at = None
         target = _top(style, read.values) if self.inclusive else second
         progress = target is not None and _before(style, self.origin, target)
@@ -317,7 +319,7 @@ class Listing:
         response = self.api.send(
             request.method,
             request.url,
-            stop=None,
+            stop=self.stop,
             accept=accept,
             params=request.params or None,
             headers=request.headers or None,
