@@ -21,9 +21,19 @@ ALLOWED: dict[str, set[str]] = {
     "storage": {"mapping"},
     "connectors": {"mapping", "storage", "config.types"},
     "reconciler": {"mapping", "storage", "config.types"},
-    "config": {"mapping", "storage", "connectors", "reconciler", "config.types"},
-    "demo": {"mapping", "storage", "connectors", "reconciler", "config", "config.types"},
-    "scheduler": {"mapping", "storage", "connectors", "reconciler", "config", "config.types", "demo"},
+    "notify": {"mapping", "storage", "reconciler", "config.types"},
+    "config": {"mapping", "storage", "connectors", "reconciler", "notify", "config.types"},
+    "demo": {"mapping", "storage", "connectors", "reconciler", "notify", "config", "config.types"},
+    "scheduler": {
+        "mapping",
+        "storage",
+        "connectors",
+        "reconciler",
+        "notify",
+        "config",
+        "config.types",
+        "demo",
+    },
 }
 
 

@@ -24,6 +24,8 @@ from orderbridge.config.errors import KeyPath, format_key_path
 from orderbridge.connectors.base import SystemSettings
 from orderbridge.connectors.registry import REGISTRY, UnknownConnectorType, lookup
 from orderbridge.mapping.model import PROGRESS, Dimension, statuses_of
+from orderbridge.notify.mail import SmtpSettings
+from orderbridge.notify.settings import AlertSettings, ReportSettings, notify_problems
 from orderbridge.reconciler.rules import RULE_NAMES
 from orderbridge.reconciler.settings import ReconcileSettings
 
@@ -148,6 +150,13 @@ class OrderbridgeConfig(BaseModel):
         default_factory=dict, description="System name -> its connector settings; `type` picks the connector."
     )
     reconcile: ReconcileSettings = Field(default_factory=ReconcileSettings)
+    smtp: SmtpSettings | None = Field(
+        default=None, description="The mail server reports and e-mail alerts use."
+    )
+    reports: dict[str, ReportSettings] = Field(
+        default_factory=dict, description="Report name -> its settings."
+    )
+    alerts: AlertSettings = Field(default_factory=AlertSettings, description="Alert channels and rules.")
 
     @model_validator(mode="before")
     @classmethod
@@ -166,6 +175,13 @@ class OrderbridgeConfig(BaseModel):
         if wrong:
             raise ValueError(f"system names must {SYSTEM_NAME_RULE}: {', '.join(map(repr, wrong))}")
         return systems
+
+    @model_validator(mode="after")
+    def _notify(self) -> Self:
+        found = notify_problems(self.smtp, self.reports, self.alerts)
+        if found:
+            raise ValueError("; ".join(found))
+        return self
 
     @model_validator(mode="after")
     def _references(self, info: ValidationInfo) -> Self:

@@ -8,7 +8,7 @@ import json
 import re
 import threading
 from abc import ABC, abstractmethod
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from datetime import timedelta
 from decimal import Decimal, InvalidOperation
@@ -157,12 +157,30 @@ class SourceError(RuntimeError):
         self.retry_after = retry_after
 
 
+class PollStopped(SourceError):
+    """The poll's stop event was set while a request was in flight or waiting: the poll ends at once,
+    with what was committed before; not a failure of the source."""
+
+
+@dataclass(frozen=True)
+class RetryNotice:
+    """A request failed and will be tried again: which attempt comes next, of how many, after how long
+    a wait, and why (secret-free)."""
+
+    system: str
+    attempt: int
+    attempts: int
+    wait: float
+    reason: str
+
+
 @dataclass(frozen=True)
 class ConnectorContext:
     """What a connector gets from the daemon besides its settings."""
 
     base_dir: Path = field(default_factory=Path.cwd)  # relative paths in the config resolve here
     transport: httpx.BaseTransport | None = None  # tests and the demo may inject one
+    on_retry: Callable[[RetryNotice], None] | None = None  # e.g. the progress line of `sync`
 
 
 class Connector(ABC):

@@ -1,83 +1,70 @@
-"""Outgoing HTTP shared by connectors: a configured client, auth styles, and calls with retries,
-`Retry-After`, errors hidden in 200 bodies, and failure messages that never carry a secret."""
+"""Outgoing HTTP shared by connectors: one remote API as a connector sees it. Each request keeps the
+system's budget, is checked by the response checks, retried with backoff and `Retry-After`, follows
+redirects only where credentials may go, gives way at once when the poll is stopped, and fails with
+a message that names the host and never carries a secret."""
 
 from __future__ import annotations
 
+import math
 import random
 import re
 import threading
-from collections.abc import Callable, Generator, Mapping
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from datetime import UTC, datetime, timedelta
 from email.utils import parsedate_to_datetime
 from typing import Any
+from urllib.parse import quote, quote_plus
 
 import httpx
-from tenacity import RetryCallState, Retrying, retry_if_exception_type, stop_after_attempt
+import structlog
+from pydantic import BaseModel, SecretStr
+from tenacity import RetryCallState, Retrying, retry_if_exception, stop_after_attempt
 
 from orderbridge import __version__
-from orderbridge.connectors.base import SourceError, get_path
-from orderbridge.connectors.rest.settings import AuthSettings, BodyErrorSettings, RetrySettings
+from orderbridge.connectors.auth import AuthFailure, AuthStyle, NoAuth, build_auth
+from orderbridge.connectors.base import ConnectorContext, PollStopped, RetryNotice, SourceError
+from orderbridge.connectors.budget import BUDGETS, RequestBudget
+from orderbridge.connectors.http_settings import HttpSystemSettings, RetrySettings
+from orderbridge.connectors.responses import (
+    NO_BODY,
+    NOTHING_NEW,
+    Finding,
+    ResponseCheck,
+    Verdict,
+    build_checks,
+    judge,
+)
+
+log = structlog.get_logger(__name__)
 
 USER_AGENT = f"orderbridge/{__version__}"
-RETRY_STATUSES = frozenset({408, 429})  # and every 5xx
-# Query parameters whose values are credentials by their name alone; never shown in a message.
-SECRET_PARAMS = frozenset({"key", "apikey", "api_key", "access_token", "token", "secret", "password", "sign"})
+# Query parameters whose values are credentials by their name alone; an extra guard beside the
+# values of secret-typed settings, which are masked wherever they appear.
+SECRET_PARAMS = frozenset(
+    {"key", "apikey", "api_key", "access_token", "token", "secret", "password", "sign", "signature"}
+)
 # Configured headers whose values are credentials by their name (X-Api-Key, X-App-Secret, Cookie, ...).
 SECRET_HEADER = re.compile(r"auth|key|token|secret|passw|cookie|sign|session", re.IGNORECASE)
 EXCERPT = 200
+MAX_REDIRECTS = 10
+MAX_RETRY_AFTER = 86400.0
+STOP_CHECK = 0.1  # seconds between looks at the stop event while a request is in flight
+JSON_KEY = "orderbridge.json"  # where the parsed body of an answer is kept (response.extensions)
 
 Sleep = Callable[[float], object]
 
 
-class SecretAuth(httpx.Auth):
-    """An auth style that knows its secrets, so failure messages can leave them out."""
-
-    secret_params: frozenset[str] = frozenset()
-
-    def secrets(self) -> tuple[str, ...]:
-        return ()
-
-
-class BearerAuth(SecretAuth):
-    def __init__(self, token: str) -> None:
-        self._token = token
-
-    def auth_flow(self, request: httpx.Request) -> Generator[httpx.Request, httpx.Response, None]:
-        request.headers["Authorization"] = f"Bearer {self._token}"
-        yield request
-
-    def secrets(self) -> tuple[str, ...]:
-        return (self._token,)
-
-
-class ApiKeyAuth(SecretAuth):
-    """An API key in a header (with an optional prefix such as 'token ') or in a query parameter."""
-
-    def __init__(
-        self, key: str, *, header: str | None = None, query: str | None = None, prefix: str = ""
-    ) -> None:
-        if (header is None) == (query is None):
-            raise ValueError("an API key goes in exactly one of a header or a query parameter")
-        self._key, self._header, self._query, self._prefix = key, header, query, prefix
-        self.secret_params = frozenset({query.lower()}) if query else frozenset()
-
-    def auth_flow(self, request: httpx.Request) -> Generator[httpx.Request, httpx.Response, None]:
-        if self._header is not None:
-            request.headers[self._header] = f"{self._prefix}{self._key}"
-        elif self._query is not None:
-            request.url = request.url.copy_merge_params({self._query: self._key})
-        yield request
-
-    def secrets(self) -> tuple[str, ...]:
-        return (self._key,)
-
-
-def auth_from_settings(settings: AuthSettings) -> SecretAuth | None:
-    if settings.bearer is not None:
-        return BearerAuth(settings.bearer.get_secret_value())
-    if (key := settings.api_key) is not None:
-        return ApiKeyAuth(key.value.get_secret_value(), header=key.header, query=key.query, prefix=key.prefix)
-    return None
+def secret_values(model: Any) -> list[str]:
+    """Every value of a secret-typed setting inside a settings tree."""
+    if isinstance(model, SecretStr):
+        return [model.get_secret_value()]
+    if isinstance(model, BaseModel):
+        return [v for name in type(model).model_fields for v in secret_values(getattr(model, name))]
+    if isinstance(model, dict):
+        return [v for item in model.values() for v in secret_values(item)]
+    if isinstance(model, list | tuple):
+        return [v for item in model for v in secret_values(item)]
+    return []
 
 
 def build_client(
@@ -94,35 +81,43 @@ def build_client(
         headers={"User-Agent": USER_AGENT, "Accept": "application/json", **(headers or {})},
         auth=auth,
         transport=transport,
-        follow_redirects=True,  # httpx drops Authorization when a redirect leaves the origin
+        follow_redirects=False,  # HttpApi follows them itself, deciding where credentials may go
     )
 
 
 def retry_after(response: httpx.Response) -> float | None:
     """Seconds the server asks us to wait (`Retry-After` in seconds or as an HTTP date), if it says."""
     value = response.headers.get("Retry-After", "").strip()
-    if value.isdigit():
-        return float(value)
     try:
-        moment = parsedate_to_datetime(value)
-    except (TypeError, ValueError):
-        return None
-    if moment.tzinfo is None:
-        moment = moment.replace(tzinfo=UTC)
-    return max(0.0, (moment - datetime.now(UTC)).total_seconds())
+        seconds = float(value)
+    except ValueError:
+        try:
+            moment = parsedate_to_datetime(value)
+        except (TypeError, ValueError, IndexError):
+            return None
+        if moment.tzinfo is None:
+            moment = moment.replace(tzinfo=UTC)
+        seconds = (moment - datetime.now(UTC)).total_seconds()
+    if not math.isfinite(seconds):
+        return None  # "inf", "nan": no usable answer
+    # Longer than a day is taken as a day: the source is asked again then, rather than never.
+    return min(max(0.0, seconds), MAX_RETRY_AFTER)
+
+
+def _transient(exc: BaseException) -> bool:
+    return isinstance(exc, httpx.TransportError | _Retryable) or (
+        isinstance(exc, AuthFailure) and exc.transient
+    )
 
 
 class _Retryable(Exception):
-    def __init__(self, response: httpx.Response) -> None:
-        self.response = response
-
-
-class _Stopped(Exception):
-    pass
+    def __init__(self, reason: str, asked: float | None = None) -> None:
+        super().__init__(reason)
+        self.reason, self.asked = reason, asked
 
 
 class HttpApi:
-    """One remote API as a connector sees it: its client, its retry policy and how it reports errors.
+    """One remote API as a connector sees it: its client, checks, retry policy, budget and secrets.
 
     `sleep` is how retries wait; it defaults to waiting on the poll's stop event (so shutdown aborts
     the wait) and tests replace it to record waits instead of sleeping."""
@@ -133,13 +128,50 @@ class HttpApi:
         client: httpx.Client,
         *,
         retry: RetrySettings,
-        errors: BodyErrorSettings | None = None,
+        checks: Sequence[ResponseCheck] | None = None,
+        budget: RequestBudget | None = None,
+        secrets: Iterable[str] = (),
+        strip_on_redirect: bool = False,
         sleep: Sleep | None = None,
+        on_retry: Callable[[RetryNotice], None] | None = None,
     ) -> None:
-        self.system, self.client, self.retry, self.errors, self.sleep = system, client, retry, errors, sleep
+        self.system, self.client, self.retry = system, client, retry
+        self.checks = list(checks) if checks is not None else build_checks([], retry.known_throttles)
+        self.budget, self.sleep, self.on_retry = budget, sleep, on_retry
+        self.strip_on_redirect = strip_on_redirect
+        self.configured_secrets = [s for s in secrets if s]
+        self._guessed: list[str] = []
+        self.last_response: httpx.Response | None = None  # the last answer accepted (probe reads it)
+
+    @classmethod
+    def from_settings(
+        cls, system: str, settings: HttpSystemSettings, context: ConnectorContext | None = None
+    ) -> HttpApi:
+        """The API a system block describes: its auth style, checks, budget and every secret it holds."""
+        context = context or ConnectorContext()
+        base_url = str(settings.base_url)
+        client = build_client(
+            base_url,
+            timeout=settings.timeout,
+            headers=settings.headers,
+            auth=build_auth(settings.auth, base_url, system),
+            transport=context.transport,
+        )
+        return cls(
+            system,
+            client,
+            retry=settings.retry,
+            checks=build_checks(settings.errors, settings.retry.known_throttles),
+            budget=BUDGETS.of(system, settings.budget) if settings.budget is not None else None,
+            secrets=secret_values(settings),
+            strip_on_redirect=settings.redirects == "strip_credentials",
+            on_retry=context.on_retry,
+        )
+
+    # --- requests ----------------------------------------------------------------------------------
 
     def fetch(self, method: str, url: str, *, stop: threading.Event | None = None, **kwargs: Any) -> Any:
-        """`send`, then the JSON body, checked for an error signalled inside it."""
+        """`send`, then the JSON body; None for an answer without one (204 No Content, 304 Not Modified)."""
         return self.read_json(self.send(method, url, stop=stop, **kwargs))
 
     def send(
@@ -151,127 +183,273 @@ class HttpApi:
         accept: Callable[[httpx.Response], bool] | None = None,
         **kwargs: Any,
     ) -> httpx.Response:
-        """A request retried on transport errors, 408, 429 and 5xx; raises SourceError when it fails.
-        An error answer for which `accept` is true is returned as it is (a paging end, say)."""
+        """A request, checked and retried; the whole answer (status, headers, parsed body via
+        `read_json`). Raises SourceError when it fails, PollStopped when the poll was stopped. An
+        answer for which `accept` is true is returned as it is, unjudged (a paging end, say)."""
         stop = stop or threading.Event()
-        request = self.client.build_request(method, url, **kwargs)
-        what = self.describe(request)
+        shown = self.client.build_request(method, url, **kwargs)
+        hidden = self._secret_params()
+        # Values of parameters that are credentials by name (a token passed in list.params), masked too.
+        self._guessed = [v for k, v in shown.url.params.multi_items() if k.lower() in hidden and len(v) >= 6]
+        what = self.describe(shown)
         pause = self.sleep or stop.wait
 
-        def sleep(seconds: float) -> None:
+        def wait(seconds: float) -> bool:
             pause(seconds)
-            if stop.is_set():
-                raise _Stopped
+            return stop.is_set()
+
+        def sleep(seconds: float) -> None:
+            if wait(seconds):
+                raise PollStopped(f"{self.system}: {what}: stopped while waiting to retry")
 
         def attempt() -> httpx.Response:
-            response = self.client.request(method, url, **kwargs)
-            if response.status_code in RETRY_STATUSES or response.status_code >= 500:
+            nonlocal what
+            if self.budget is not None and not self.budget.acquire(wait):
+                raise PollStopped(f"{self.system}: {what}: stopped while waiting for the request budget")
+            request = self.client.build_request(method, url, **kwargs)  # afresh: signatures, tokens
+            response = self._in_flight(request, stop, what)
+            what = self.describe(response.request)  # as sent: with the auth's parameters, masked
+            if accept is not None and accept(response):
+                self.last_response = response
+                return response
+            finding = judge(self.checks, response, self._body(response))
+            if finding.verdict == Verdict.OK:
+                self.last_response = response
+                return response
+            reason = self._reason(finding, response)
+            if finding.verdict == Verdict.RETRY:
                 asked = retry_after(response)
+                if self.budget is not None:
+                    self.budget.pause(asked if asked is not None else self.retry.initial_wait.total_seconds())
                 if asked is not None and asked > self.retry.max_wait.total_seconds():
                     # Retrying sooner than asked would only be refused again: give the poll up now;
                     # the daemon waits as long as asked before the next one.
                     message = (
-                        f"{self.system}: {what} failed: {_status(response)}; the server asks to wait "
-                        f"{asked:.0f} s (more than retry.max_wait), so the next poll waits that long"
+                        f"{self.system}: {what} failed: {reason}; the server asks to wait {asked:.0f} s "
+                        "(more than retry.max_wait), so the next poll waits that long"
                     )
-                    raise SourceError(self._scrub(message, request), retry_after=asked)
-                raise _Retryable(response)
-            if response.is_error and not (accept is not None and accept(response)):
-                hint = " (check the credentials)" if response.status_code in (401, 403) else ""
-                message = f"{self.system}: {what} failed: {_status(response)}{hint}"
-                raise SourceError(self._scrub(message, request))
-            return response
+                    raise SourceError(self.scrub(message), retry_after=asked)
+                raise _Retryable(reason, asked)
+            verb = "failed: " if finding.reason is None else ""
+            raise SourceError(self.scrub(f"{self.system}: {what} {verb}{reason}"))
 
         retrying = Retrying(
             stop=stop_after_attempt(self.retry.attempts),
             wait=self._wait,
-            retry=retry_if_exception_type((httpx.TransportError, _Retryable)),
+            retry=retry_if_exception(_transient),
             sleep=sleep,
+            before_sleep=lambda state: self._notify(state, what),
             reraise=True,
         )
         tries = f" after {self.retry.attempts} attempts" if self.retry.attempts > 1 else ""
         try:
             return retrying(attempt)
         except _Retryable as exc:
-            reason = _status(exc.response)
+            reason = exc.reason
         except httpx.TransportError as exc:
-            reason = f"{type(exc).__name__}: {exc}"
-        except _Stopped:
-            tries, reason = "", "stopped while waiting to retry"
+            reason = self._transport_reason(exc, shown)
+        except AuthFailure as exc:
+            tries = tries if exc.transient else ""
+            reason = str(exc)
         # `from None`: the chained httpx exception would carry the request, credentials included
-        raise SourceError(self._scrub(f"{self.system}: {what} failed{tries}: {reason}", request)) from None
+        raise SourceError(self.scrub(f"{self.system}: {what} failed{tries}: {reason}")) from None
 
     def read_json(self, response: httpx.Response) -> Any:
-        what = self.describe(response.request)
-        try:
-            body = response.json()
-        except ValueError:
-            failure = f"answered something that is not JSON: {_excerpt(response)}"
-            raise SourceError(self._scrub(f"{self.system}: {what} {failure}", response.request)) from None
-        if self.errors is not None:
-            code = get_path(body, self.errors.field)
-            if not any(_same(code, ok) for ok in self.errors.ok):
-                message = get_path(body, self.errors.message) if self.errors.message else None
-                detail = _shorten(str(message)) if message is not None else f"body {_excerpt(response)}"
-                failure = f"reported an error: {self.errors.field}={code!r}: {detail}"
-                raise SourceError(self._scrub(f"{self.system}: {what} {failure}", response.request))
+        """The answer's JSON body; None for 204/304 (the listing code decides what they mean)."""
+        if response.status_code in NOTHING_NEW:
+            return None
+        body = self._body(response)
+        if body is NO_BODY:
+            what = self.describe(response.request)
+            failure = f"answered something that is not JSON: {self._excerpt(response)}"
+            raise SourceError(self.scrub(f"{self.system}: {what} {failure}")) from None
         return body
 
     def describe(self, request: httpx.Request) -> str:
-        """Method, path and query with credential parameters masked, e.g. `GET /api/orders?key=***`."""
-        hidden = SECRET_PARAMS | (self._auth.secret_params if self._auth else frozenset())
-        params = [f"{k}={'***' if k.lower() in hidden else v}" for k, v in request.url.params.multi_items()]
-        return f"{request.method} {request.url.path}" + (f"?{'&'.join(params)}" if params else "")
+        """Method, host, path and query with credentials masked, e.g. `GET api.example.com/orders?key=***`."""
+        url = request.url
+        port = f":{url.port}" if url.port is not None else ""
+        hidden = self._secret_params()
+        secrets = self._secrets()
+        params = [
+            f"{k}={'***' if k.lower() in hidden or any(s in v for s in secrets) else v}"
+            for k, v in url.params.multi_items()
+        ]
+        return f"{request.method} {url.host}{port}{url.path}" + (f"?{'&'.join(params)}" if params else "")
 
     def close(self) -> None:
         self.client.close()
 
-    @property
-    def _auth(self) -> SecretAuth | None:
-        auth = self.client.auth
-        return auth if isinstance(auth, SecretAuth) else None
+    # --- masking -----------------------------------------------------------------------------------
 
-    def _scrub(self, text: str, request: httpx.Request) -> str:
-        """The text with every credential the request carries replaced by ***, wherever it appears
-        (servers echo keys back in error bodies)."""
-        hidden = SECRET_PARAMS | (self._auth.secret_params if self._auth else frozenset())
-        guessed = [v for k, v in request.url.params.multi_items() if k.lower() in hidden]
-        for name, value in self.client.headers.items():
-            if SECRET_HEADER.search(name):
-                guessed += [value, value.rpartition(" ")[2]]  # "Bearer abc": the token alone, too
-        # A value only guessed to be secret by its name is masked when long enough to be one, so a
-        # header such as `X-Sign-Version: 2` does not mask every 2 in the message.
-        secrets = [*(self._auth.secrets() if self._auth else ()), *(v for v in guessed if len(v) >= 6)]
-        for secret in sorted(secrets, key=len, reverse=True):  # longest first: none left half-masked
-            if secret:
-                text = text.replace(secret, "***")
+    def scrub(self, text: str) -> str:
+        """The text with every credential replaced by ***, wherever it appears (servers echo keys,
+        headers and whole requests back in error bodies)."""
+        for secret in self._secrets():
+            text = text.replace(secret, "***")
         return text
+
+    def _secrets(self) -> list[str]:
+        found = [*self.configured_secrets, *self._auth.secrets(), *self._guessed]
+        for name, value in self.client.headers.items():
+            if SECRET_HEADER.search(name) and len(value) >= 6:
+                # A value only guessed to be secret by its name is masked when long enough to be one,
+                # so a header such as `X-Sign-Version: 2` does not mask every 2 in the message.
+                found += [value, value.rpartition(" ")[2]]  # "Bearer abc": the token alone, too
+        variants = {v for s in found if s for v in (s, quote(s, safe=""), quote_plus(s))}
+        return sorted((v for v in variants if len(v) >= 4 or v in found), key=len, reverse=True)
+
+    def _secret_params(self) -> frozenset[str]:
+        return SECRET_PARAMS | self._auth.secret_params
+
+    @property
+    def _auth(self) -> AuthStyle:
+        auth = self.client.auth
+        return auth if isinstance(auth, AuthStyle) else NoAuth()
+
+    # --- internals ---------------------------------------------------------------------------------
+
+    def _in_flight(self, request: httpx.Request, stop: threading.Event, what: str) -> httpx.Response:
+        """Send in a worker thread while watching the stop event: a stop does not wait for a slow
+        source's answer (up to `timeout`); the abandoned request ends with its own timeout."""
+        outcome: dict[str, Any] = {}
+        done = threading.Event()
+
+        def run() -> None:
+            try:
+                outcome["response"] = self._follow(request)
+            except BaseException as exc:  # handed to the waiting thread
+                outcome["error"] = exc
+            finally:
+                done.set()
+
+        if stop.is_set():
+            raise PollStopped(f"{self.system}: {what}: stopped before the request")
+        threading.Thread(target=run, name=f"orderbridge-http-{self.system}", daemon=True).start()
+        while not done.wait(STOP_CHECK):
+            if stop.is_set():
+                raise PollStopped(f"{self.system}: {what}: stopped during the request")
+        if "error" in outcome:
+            raise outcome["error"]
+        response: httpx.Response = outcome["response"]
+        return response
+
+    def _follow(self, request: httpx.Request) -> httpx.Response:
+        """Send, following redirects: within the origin as usual; to another origin only when allowed,
+        and then without any credential."""
+        response = self.client.send(request)
+        stripped = False
+        for _ in range(MAX_REDIRECTS):
+            target = response.next_request
+            if target is None:
+                return response
+            response.close()
+            sent = response.request.url
+            same = (target.url.scheme, target.url.host, target.url.port) == (
+                sent.scheme,
+                sent.host,
+                sent.port,
+            )
+            if same and not stripped:
+                response = self.client.send(target)
+                continue
+            if not self.strip_on_redirect:
+                raise SourceError(
+                    self.scrub(
+                        f"{self.system}: {self.describe(request)} was redirected to another host "
+                        f"({target.url.scheme}://{target.url.netloc.decode()}) and not followed, so that no "
+                        "credential goes there; set `redirects: strip_credentials` to follow such "
+                        "redirects without credentials, or point base_url at the new host"
+                    )
+                )
+            stripped = True
+            response = self.client.send(self._without_credentials(target), auth=None)
+        raise SourceError(f"{self.system}: {self.describe(request)}: more than {MAX_REDIRECTS} redirects")
+
+    def _without_credentials(self, request: httpx.Request) -> httpx.Request:
+        hidden, secrets = self._secret_params(), self._secrets()
+        params = [
+            (k, v)
+            for k, v in request.url.params.multi_items()
+            if k.lower() not in hidden and not any(s in v for s in secrets)
+        ]
+        headers = {"User-Agent": USER_AGENT, "Accept": "application/json"}
+        if "Content-Type" in request.headers:
+            headers["Content-Type"] = request.headers["Content-Type"]
+        return httpx.Request(
+            request.method, request.url.copy_with(params=params), headers=headers, content=request.read()
+        )
+
+    def _body(self, response: httpx.Response) -> Any:
+        if JSON_KEY not in response.extensions:
+            try:
+                body = response.json() if response.content.strip() else NO_BODY
+            except ValueError:  # also UnicodeDecodeError
+                body = NO_BODY
+            response.extensions[JSON_KEY] = body
+        return response.extensions[JSON_KEY]
+
+    def _reason(self, finding: Finding, response: httpx.Response) -> str:
+        if finding.reason is None:
+            return f"{self._status(response)}{finding.hint}"
+        excerpt = f" {self._excerpt(response)}" if finding.with_body else ""
+        return f"{self.scrub(_shorten(self.scrub(finding.reason)))}{excerpt}{finding.hint}"
+
+    def _status(self, response: httpx.Response) -> str:
+        return f"HTTP {response.status_code} {response.reason_phrase}: {self._excerpt(response)}"
+
+    def _excerpt(self, response: httpx.Response) -> str:
+        """The start of the body, masked before it is cut (a secret across the cut stays hidden)."""
+        try:
+            text = response.text
+        except (UnicodeDecodeError, LookupError):
+            text = repr(response.content[:EXCERPT])
+        return _shorten(self.scrub(text)) or "(empty body)"
+
+    def _transport_reason(self, exc: httpx.TransportError, request: httpx.Request) -> str:
+        url = request.url
+        where = f"{url.host}:{url.port or (443 if url.scheme == 'https' else 80)}"
+        timeout = self.client.timeout.read
+        if isinstance(exc, httpx.ConnectTimeout):
+            return f"{where} did not accept a connection within {timeout:g} s"
+        if isinstance(exc, httpx.TimeoutException):
+            return f"{where} did not answer within {timeout:g} s (timeout)"
+        if isinstance(exc, httpx.ConnectError):
+            return f"cannot connect to {where}: {exc}"
+        return f"{type(exc).__name__} talking to {where}: {exc}"
 
     def _wait(self, state: RetryCallState) -> float:
         cap = self.retry.max_wait.total_seconds()
         error = state.outcome.exception() if state.outcome else None
-        if isinstance(error, _Retryable) and (asked := retry_after(error.response)) is not None:
-            return min(asked, cap)
+        if isinstance(error, _Retryable) and error.asked is not None:
+            return min(error.asked, cap)
         initial = self.retry.initial_wait.total_seconds()
         backoff = initial * 2.0 ** (state.attempt_number - 1) + random.uniform(0, initial)
         return min(backoff, cap)
 
-
-def _same(value: Any, ok: Any) -> bool:
-    # `1 == True` and `0 == False` in Python: a `success: false` must not pass as the ok value 0
-    return bool(value == ok) and isinstance(value, bool) == isinstance(ok, bool)
-
-
-def _status(response: httpx.Response) -> str:
-    return f"HTTP {response.status_code} {response.reason_phrase}: {_excerpt(response)}"
-
-
-def _excerpt(response: httpx.Response) -> str:
-    try:
-        text = response.text
-    except (UnicodeDecodeError, LookupError):
-        text = repr(response.content[:EXCERPT])
-    return _shorten(text) or "(empty body)"
+    def _notify(self, state: RetryCallState, what: str) -> None:
+        error = state.outcome.exception() if state.outcome else None
+        if isinstance(error, _Retryable | AuthFailure):
+            reason = error.reason if isinstance(error, _Retryable) else str(error)
+        elif isinstance(error, httpx.TransportError) and error.request is not None:
+            reason = self._transport_reason(error, error.request)
+        else:
+            reason = type(error).__name__
+        wait = state.next_action.sleep if state.next_action else 0.0
+        notice = RetryNotice(
+            self.system, state.attempt_number + 1, self.retry.attempts, wait, self.scrub(_shorten(reason))
+        )
+        log.warning(
+            "request failed; retrying",
+            system=self.system,
+            request=what,
+            attempt=notice.attempt,
+            attempts=notice.attempts,
+            wait=round(wait, 1),
+            reason=notice.reason,
+        )
+        if self.on_retry is not None:
+            self.on_retry(notice)
 
 
 def _shorten(text: str) -> str:

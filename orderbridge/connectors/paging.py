@@ -152,6 +152,17 @@ class Paginator(ABC):
         """The setting that makes the source move to the next page (named in loop errors)."""
         return "list.paging.style"
 
+    def explain(self, page: Page) -> str:
+        """What this style makes of one answer: the next request, or the end (`orderbridge probe`)."""
+        head = f"list.paging.style {self.style}"
+        try:
+            following = self.next(page)
+        except PagingLoop as exc:
+            return f"{head}: {exc}"
+        if following is None:
+            return f"{head}: this is the last page"
+        return f"{head}: a next page follows, asked {_difference(page.request, following)}"
+
     def last_by_body(self, page: Page) -> bool:
         if not page.records:
             return True
@@ -220,6 +231,17 @@ class PositionPaginator(Paginator):
             self.note(self.short)
         self.short = count
         return bool(self.state.get("size_honoured"))
+
+    def explain(self, page: Page) -> str:
+        said = super().explain(page)
+        count, size = len(page.records), self.settings.size
+        if self.settings.size_param and 0 < count < size and not self.state.get("size_honoured"):
+            said += (
+                f"; {count} records on this page, {size} asked ({self.settings.size_param}): a shorter page "
+                "ends the listing only once the server has shown it honours the size; if every page has "
+                f"{count}, set size: {count}"
+            )
+        return said
 
     def note(self, got: int) -> None:
         if self.state.get("size_seen") == got:
@@ -441,6 +463,16 @@ class LinkHeaderPaginator(LinkFollower):
     def link(self, page: Page) -> str | None:
         links = httpx.Response(page.status, headers=page.headers).links
         return links.get(self.settings.rel, {}).get("url")
+
+
+def _difference(before: PageRequest, after: PageRequest) -> str:
+    if after.url != before.url:
+        return f"at {after.url}"
+    changed = [f"{k}={v}" for k, v in after.params.items() if before.params.get(k) != v]
+    if isinstance(after.body, dict) and after.body != before.body:
+        old = before.body if isinstance(before.body, dict) else {}
+        changed += [f"{k}={v} (in the body)" for k, v in after.body.items() if old.get(k) != v]
+    return "with " + ", ".join(changed) if changed else "again"
 
 
 def follow(current: httpx.URL, link: str) -> httpx.URL:

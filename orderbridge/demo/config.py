@@ -276,4 +276,39 @@ reconcile:
     - system: wms
       after: approved
       within: 2h
+
+# --- Telling people ------------------------------------------------------------------------------
+# Reports and e-mail alerts go out through this server; chat alerts to the channels below. The demo
+# writes what it would send into its folder instead (report/ and alerts/); `--serve` really tries,
+# and nothing listens at these addresses, so the messages wait in the outbox (`orderbridge outbox`).
+smtp:
+  host: "${DEMO_SMTP_HOST:-127.0.0.1}"
+  port: 2525
+  security: none                   # a local relay; a real server: starttls (587) or tls (465) with a login
+  from: "orderbridge demo <orderbridge@example.com>"
+
+reports:
+  finance:                         # every weekday at 08:00 Shanghai time, in Chinese
+    to: [finance@example.com]
+    cron: "0 8 * * 1-5"
+    timezone: Asia/Shanghai
+    language: zh-CN
+    rules: [amount_mismatch, quantity_mismatch, status_conflict, missing]
+    only: all_open
+
+alerts:
+  language: zh-CN
+  channels:
+    ops:                           # a DingTalk group robot with signing (加签)
+      type: dingtalk
+      url: "${DEMO_DINGTALK_URL:-http://127.0.0.1:9/robot/send?access_token=demo}"
+      secret: "${DEMO_DINGTALK_SECRET:-SECdemo}"
+    boss:
+      type: email
+      to: [director@example.com]
+  rules:
+    - {when: {severity: critical}, send: [ops]}     # operations hears of critical conflicts at once
+    - {when: {rule: stuck, tier: 1}, send: [ops]}   # ... and of orders past their first SLA tier
+    - {when: {age: 3d}, send: [boss]}               # management when a problem stays open 3 days
+    - {when: {source: unhealthy}, send: [ops]}      # and when a source keeps failing
 """

@@ -37,6 +37,9 @@ class PassResult:
 
 
 Progress = Callable[[int, int], None]
+# Called in a pass's transaction with the unresolved discrepancies of the orders it just settled (so
+# notifications are written with the changes that caused them); returns order key -> time to look again.
+Observer = Callable[[Connection, list[Discrepancy], datetime], Mapping[str, datetime]]
 
 
 class Reconciler:
@@ -48,6 +51,7 @@ class Reconciler:
         link_by: dict[str, list[str]] | None = None,
         *,
         order_rules: Mapping[str, Rule] = rules.ORDER_RULES,
+        observer: Observer | None = None,
     ) -> None:
         """`order_rules` are the rules there are (the built-in ones unless given); `settings.rules`
         chooses among them."""
@@ -58,6 +62,7 @@ class Reconciler:
         enabled = settings.rules
         self.order_rules = {n: r for n, r in order_rules.items() if enabled is None or n in enabled}
         self.orphans_enabled = enabled is None or ORPHAN in enabled
+        self.observer = observer
 
     def run(
         self, now: datetime | None = None, *, full: bool = False, progress: Progress | None = None
@@ -94,6 +99,9 @@ class Reconciler:
                     if d.rule != ORPHAN and (d.order_key, d.rule) not in failed
                 ]
                 settled = settle(conn, findings, active, self.settings, now, self._resolution)
+                if self.observer is not None:
+                    now_active = [d for d in repo.active_for(conn, chunk) if d.rule != ORPHAN]
+                    settled.wakes.update(_earliest(settled.wakes, self.observer(conn, now_active, now)))
                 for key, at in settled.wakes.items():
                     wakes[key] = min(at, wakes.get(key, at))
                 queue.done(conn, claimed, now)
@@ -108,6 +116,9 @@ class Reconciler:
                 if self.orphans_enabled:
                     changes, wake = self._orphans(conn, ctx, now)
                     result.changes.extend(changes)
+                    if self.observer is not None:
+                        asked = self.observer(conn, repo.active_by_rule(conn, ORPHAN), now).values()
+                        wake = min([*asked, *([wake] if wake else [])], default=None)
                 queue.done(conn, claimed, now)
                 if self.orphans_enabled and wake is not None:
                     queue.enqueue(conn, [queue.ORPHANS], wake)
@@ -188,3 +199,10 @@ def orphan_key(obs: Observation) -> str:
 
 def orphan_key_of(finding: Finding) -> str:
     return f"{finding.systems[0]}:{finding.details.get('record_id')}"
+
+
+def _earliest(first: Mapping[str, datetime], second: Mapping[str, datetime]) -> dict[str, datetime]:
+    merged = dict(first)
+    for key, at in second.items():
+        merged[key] = min(at, merged.get(key, at))
+    return merged

@@ -13,7 +13,7 @@ from typing import Annotated
 import typer
 
 from orderbridge.config.types import parse_duration
-from orderbridge.connectors.base import Batch, ConnectorContext, SourceError
+from orderbridge.connectors.base import Batch, ConnectorContext, RetryNotice, SourceError
 from orderbridge.reconciler.engine import PassResult
 from orderbridge.reconciler.lifecycle import LifecycleError, acknowledge, snooze
 from orderbridge.scheduler.commandline import (
@@ -48,7 +48,12 @@ def run(config: ConfigOption = DEFAULT_CONFIG) -> None:
 
 
 @app.command("check-config")
-def check_config(config: ConfigOption = DEFAULT_CONFIG) -> None:
+def check_config(
+    config: ConfigOption = DEFAULT_CONFIG,
+    probe: Annotated[
+        bool, typer.Option("--probe", help="Also read one page of every system (exit 1 if one needs fixing).")
+    ] = False,
+) -> None:
     """Validate a configuration file; exit 0 when valid, 2 with every problem listed."""
     loaded = load(config, log_file=False)  # checking a file creates nothing
     systems = loaded.config.systems
@@ -58,6 +63,10 @@ def check_config(config: ConfigOption = DEFAULT_CONFIG) -> None:
         markup=False,
         highlight=False,
     )
+    if probe:
+        from orderbridge.scheduler.cli_probe import probe_every
+
+        raise typer.Exit(probe_every(loaded))
 
 
 @app.command()
@@ -87,15 +96,22 @@ def sync(
     with progress_bar() as progress:
         task = progress.add_task(f"sync {system}", total=None)
 
+        label = ""
+
         def advance(batch: Batch) -> None:
+            nonlocal label
+            label = f": {batch.label}"
             progress.update(
-                task, description=f"sync {system}: {batch.label}", completed=batch.done, total=batch.total
+                task, description=f"sync {system}{label}", completed=batch.done, total=batch.total
             )
 
+        def retrying(notice: RetryNotice) -> None:
+            line = f"sync {system}{label} — {retry_line(notice)}"
+            progress.update(task, description=line, refresh=True)
+
+        context = ConnectorContext(base_dir=loaded.base_dir, on_retry=retrying)
         try:
-            result = sync_system(
-                store, system, settings, ConnectorContext(base_dir=loaded.base_dir), stop, advance
-            )
+            result = sync_system(store, system, settings, context, stop, advance)
         except SourceError as exc:
             err.print(f"error: {exc}", markup=False)
             raise typer.Exit(1) from None
@@ -109,6 +125,8 @@ def sync(
     )
     if result.quarantined:
         console.print(f"see them with: orderbridge quarantine -c {config} --system {system}", markup=False)
+    for warning in result.warnings:
+        err.print(f"warning: {warning}", markup=False, highlight=False, soft_wrap=True)
 
 
 @app.command()
@@ -126,6 +144,12 @@ def reconcile(
             full=full, progress=lambda done, total: progress.update(task, completed=done, total=total)
         )
     print_pass(result, fmt)
+
+
+def retry_line(notice: RetryNotice) -> str:
+    """What a long retry shows in the progress line: which attempt comes, of how many, and why."""
+    reason = notice.reason if len(notice.reason) <= 60 else notice.reason[:59] + "…"
+    return f"attempt {notice.attempt}/{notice.attempts} in {notice.wait:.0f} s ({reason})"
 
 
 def print_pass(result: PassResult, fmt: Format) -> None:
@@ -332,7 +356,7 @@ def demo(
 
 
 # Command modules of their own areas register here, after the core commands (the order of `--help`).
-# (none yet)
+from orderbridge.scheduler import cli_notify, cli_probe  # noqa: E402, F401 - register their commands
 
 
 def main() -> None:

@@ -76,8 +76,16 @@ def open_store(loaded: LoadedConfig) -> Store:
 
 
 def reconciler(loaded: LoadedConfig, store: Store) -> Reconciler:
-    streams = loaded.config.streams()
-    return Reconciler(store, loaded.config.reconcile, tuple(streams), streams)
+    from orderbridge.notify.alerts import Alerting
+
+    streams, alerts = loaded.config.streams(), loaded.config.alerts
+    return Reconciler(
+        store,
+        loaded.config.reconcile,
+        tuple(streams),
+        streams,
+        observer=Alerting(alerts) if alerts.rules else None,  # a pass run by hand announces too
+    )
 
 
 def progress_bar() -> Progress:

@@ -16,6 +16,7 @@ from apscheduler.schedulers.background import BackgroundScheduler
 
 from orderbridge.config.loader import LoadedConfig
 from orderbridge.connectors.base import ConnectorContext, SourceError
+from orderbridge.notify.service import Notifier
 from orderbridge.reconciler.engine import Reconciler
 from orderbridge.scheduler.http import Metrics, create_app
 from orderbridge.scheduler.sync import sync_system
@@ -51,14 +52,18 @@ class Daemon:
         self.metrics = Metrics()
         self.systems = {n: s for n, s in self.config.systems.items() if s.enabled}
         self.health = {name: Health() for name in self.systems}
-        streams = self.config.streams()
-        self.reconciler = Reconciler(self.store, self.config.reconcile, tuple(streams), streams)
+        cfg, streams = self.config, self.config.streams()
+        self.notifier = Notifier(self.store, cfg.smtp, cfg.reports, cfg.alerts, cfg.reconcile)
+        self.reconciler = Reconciler(
+            self.store, self.config.reconcile, tuple(streams), streams, observer=self.notifier.observer
+        )
         self.scheduler = BackgroundScheduler(
-            executors={"default": ThreadPoolExecutor(max_workers=max(2, len(self.systems) + 1))},
+            executors={"default": ThreadPoolExecutor(max_workers=max(2, len(self.systems) + 3))},
             job_defaults={"coalesce": True, "max_instances": 1, "misfire_grace_time": 300},
             timezone=UTC,
         )
         self.metrics.watch_store(self.store, list(self.systems))
+        self.notifier.register_metrics(self.metrics.registry)
 
     def schedule(self) -> None:
         now = datetime.now(UTC)
@@ -78,6 +83,7 @@ class Daemon:
             seconds=self.config.reconcile.every.total_seconds(),
             next_run_time=now + timedelta(seconds=5),
         )
+        self.notifier.schedule(self.scheduler)
 
     def poll(self, name: str) -> None:
         health = self.health[name]
@@ -104,12 +110,21 @@ class Daemon:
                 retry_at=health.retry_at.isoformat(),
                 unhealthy=not health.healthy,
             )
+            self.notifier.source_health(
+                name, healthy=health.healthy, failures=health.failures, error=health.last_error
+            )
             return
         if health.failures >= UNHEALTHY_AFTER:
             log.info("system healthy again", system=name)
         health.failures, health.last_error, health.retry_at = 0, None, None
         health.last_success = datetime.now(UTC)
+        self.notifier.source_health(name, healthy=True, failures=0, error=None)
         self.metrics.poll_succeeded(name, result.records, result.quarantined)
+        coverage = result.coverage
+        if coverage.records:
+            self.metrics.field_coverage(
+                name, coverage.ratio(coverage.without_order), coverage.ratio(coverage.without_status)
+            )
 
     def reconcile(self) -> None:
         if self.stop.is_set():
@@ -133,6 +148,7 @@ class Daemon:
                 }
                 for name, h in self.health.items()
             },
+            "channels": self.notifier.health(),
         }
 
     def run(self) -> None:

@@ -17,8 +17,10 @@ from orderbridge.connectors.base import ConnectorContext, SourceError
 from orderbridge.demo.config import write_demo_config
 from orderbridge.demo.scenario import build_scenario, load_erp, load_wms, write_spreadsheets
 from orderbridge.demo.simulators import SimulatedERP, SimulatedWMS
+from orderbridge.notify.alerts import Alerting
 from orderbridge.reconciler.engine import Reconciler
 from orderbridge.scheduler import logs
+from orderbridge.scheduler.demo_notify import write_notifications
 from orderbridge.scheduler.sync import sync_system
 from orderbridge.storage import discrepancies, observations
 from orderbridge.storage.db import Store, StoreError
@@ -81,18 +83,26 @@ def run_demo(
                 f"  polled [bold]{name:<10}[/] ({settings.type}): {result.records} records, "
                 f"{result.quarantined} quarantined"
             )
+        alerting = Alerting(config.alerts)
         reconciler = Reconciler(
-            store, config.reconcile, tuple(config.systems), {n: s.link_by for n, s in config.systems.items()}
+            store,
+            config.reconcile,
+            tuple(config.systems),
+            {n: s.link_by for n, s in config.systems.items()},
+            observer=alerting if alerting.rules else None,
         )
         reconciler.run()
         with store.engine.connect() as conn:
             found = discrepancies.listing(conn, status="open")
         _summary(console, found)
+        told = write_notifications(directory, loaded, store)
         console.print()
         console.print(f"config:   {config_path}")
         console.print(f"database: {store.sqlite_path or store.display_url}", markup=False)
         console.print(f"logs:     {log_file}")
         console.print(f"inputs:   {directory / 'purchasing'}, {directory / 'finance'}")
+        for what, where in told:
+            console.print(f"{what:<9} {where}", markup=False, highlight=False)
         console.print("\nexplore:")
         command = _command()
         console.print(f"  {command} discrepancies -c {config_path} --format json")

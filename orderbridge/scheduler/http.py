@@ -43,6 +43,13 @@ class Metrics:
             "orderbridge_webhook_events", "Webhook events received", ["system"], registry=self.registry
         )
         self.passes = Counter("orderbridge_reconcile_passes", "Reconcile passes run", registry=self.registry)
+        self.missing_fields = Gauge(
+            "orderbridge_last_poll_missing_ratio",
+            "Share of the last poll's records lacking the order field (field=order) or every status "
+            "field (field=status); above 0.5 the poll logged a warning",
+            ["system", "field"],
+            registry=self.registry,
+        )
         self.last_success_at: dict[str, float] = {}
 
     def poll_succeeded(self, system: str, records: int, quarantined: int) -> None:
@@ -51,6 +58,10 @@ class Metrics:
         self.quarantined.labels(system).inc(quarantined)
         self.last_success.labels(system).set(now)
         self.last_success_at[system] = now
+
+    def field_coverage(self, system: str, order: float, status: float) -> None:
+        self.missing_fields.labels(system, "order").set(order)
+        self.missing_fields.labels(system, "status").set(status)
 
     def watch_store(self, store: Store, systems: list[str]) -> None:
         self.registry.register(_StoreCollector(store, systems, self))

@@ -5,16 +5,16 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
 import structlog
 from pydantic import ValidationError
 
 from orderbridge.connectors import registry
-from orderbridge.connectors.base import Batch, ConnectorContext, RecordProblem, SystemSettings
+from orderbridge.connectors.base import Batch, ConnectorContext, PollStopped, RecordProblem, SystemSettings
 from orderbridge.mapping.ids import OrderIdError
-from orderbridge.mapping.model import Observation
+from orderbridge.mapping.model import Observation, SourceRecord
 from orderbridge.mapping.translate import to_observation
 from orderbridge.storage import cursors, quarantine
 from orderbridge.storage.db import Store
@@ -27,6 +27,41 @@ STATISTICS_AFTER = 2000
 
 
 @dataclass
+class FieldCoverage:
+    """How many records of a sync lacked the order field (and any link) or every status field: a
+    wrong field path makes nearly all of them orphans or statusless, which must not pass silently."""
+
+    records: int = 0
+    without_order: int = 0
+    without_status: int = 0
+
+    def add(self, records: list[SourceRecord], settings: SystemSettings) -> None:
+        self.records += len(records)
+        self.without_order += sum(1 for r in records if not (r.order_ref or r.parent_ref or r.links))
+        if settings.status:
+            self.without_status += sum(1 for r in records if all(v is None for v in r.native_status.values()))
+
+    def ratio(self, missing: int) -> float:
+        return missing / self.records if self.records else 0.0
+
+    def warnings(self, system: str, settings: SystemSettings) -> list[str]:
+        found = []
+        probe = f"see what the records hold with: orderbridge probe {system}"
+        if self.ratio(self.without_order) > 0.5:
+            found.append(
+                f"{system}: {self.without_order} of {self.records} records have no order number at "
+                f"{settings.order_id.field!r} (order_id.field); {probe}"
+            )
+        if self.ratio(self.without_status) > 0.5:
+            fields = ", ".join(repr(f) for table in settings.status for f in table.fields)
+            found.append(
+                f"{system}: {self.without_status} of {self.records} records have none of the status "
+                f"fields {fields}; {probe}"
+            )
+        return found
+
+
+@dataclass
 class SyncResult:
     system: str
     batches: int = 0
@@ -34,6 +69,8 @@ class SyncResult:
     quarantined: int = 0
     stopped: bool = False
     ingest: IngestResult | None = None
+    coverage: FieldCoverage = field(default_factory=FieldCoverage)
+    warnings: list[str] = field(default_factory=list)
 
     @property
     def new(self) -> int:
@@ -69,7 +106,15 @@ def sync_system(
     try:
         with store.begin() as conn:
             cursor = cursors.load(conn, name)
-        for batch in connector.poll(cursor, stop):
+        batches = connector.poll(cursor, stop)
+        while True:
+            try:
+                batch = next(batches)
+            except StopIteration:
+                break
+            except PollStopped:
+                result.stopped = True  # a request gave way to the stop: what was committed stays
+                break
             now = clock()
             # A child listing's batch holds records of its own system, mapped by its own settings.
             system, mapping = batch.system or name, batch.settings or settings
@@ -98,6 +143,7 @@ def sync_system(
                 refresh_at *= 2
             result.batches += 1
             result.records += len(batch.records)
+            result.coverage.add(batch.records, mapping)
             result.quarantined += len(problems)
             for problem in problems:
                 log.warning(
@@ -110,6 +156,9 @@ def sync_system(
                 break
     finally:
         connector.close()
+    result.warnings = result.coverage.warnings(name, settings)
+    for warning in result.warnings:
+        log.warning("records lack configured fields", system=name, detail=warning)
     log.info(
         "sync done",
         system=name,

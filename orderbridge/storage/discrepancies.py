@@ -195,3 +195,10 @@ def _discrepancy(row: RowMapping) -> Discrepancy:
 
 def _iso(moment: datetime | None) -> str | None:
     return moment.isoformat() if moment is not None else None
+
+
+def resolved_since(conn: Connection, since: datetime) -> list[Discrepancy]:
+    query = select(discrepancies).where(
+        discrepancies.c.status == RESOLVED, discrepancies.c.resolved_at > since
+    )
+    return [_discrepancy(r) for r in conn.execute(query).mappings()]

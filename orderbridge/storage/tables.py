@@ -193,4 +193,10 @@ outbox = Table(
     Column("attempts", Integer, nullable=False),
     Column("last_error", Text),
     Column("sent_at", UTCDateTime),
+    # report, alert (one announcement, later packed into a digest), digest (what a channel receives)
+    Column("kind", String(16), nullable=False, server_default="report"),
+    Column("state", String(16), nullable=False, server_default="pending", index=True),
+    Column("dedupe_key", String(KEY), unique=True),  # the same report slot or announcement never twice
+    Column("message_id", String(KEY)),
+    Column("packed_into", BigId),
 )

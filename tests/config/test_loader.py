@@ -12,6 +12,7 @@ from pydantic import SecretStr
 from orderbridge.config.errors import ConfigError, Problem
 from orderbridge.config.loader import LoadedConfig, load_config
 from orderbridge.config.models import config_json_schema
+from orderbridge.connectors.auth_settings import BearerSettings
 from orderbridge.connectors.rest.settings import RestSettings
 from orderbridge.connectors.spreadsheet.settings import SpreadsheetSettings
 from orderbridge.mapping.model import Dimension
@@ -81,8 +82,8 @@ def test_full_config_loads_with_typed_values(tmp_path: Path) -> None:
     config = loaded.config
     wms = config.systems["wms"]
     assert isinstance(wms, RestSettings)
-    assert isinstance(wms.auth.bearer, SecretStr)
-    assert wms.auth.bearer.get_secret_value() == "tok-123"
+    assert isinstance(wms.auth, BearerSettings) and isinstance(wms.auth.token, SecretStr)
+    assert wms.auth.token.get_secret_value() == "tok-123"
     assert "tok-123" not in repr(loaded)
     assert wms.cursor is not None and wms.cursor.overlap == timedelta(minutes=5)
     assert wms.order_id.pattern == r"SO-(\d+)"
@@ -381,8 +382,8 @@ def test_unquoted_references_inside_flow_mappings(tmp_path: Path) -> None:
     assert isinstance(wms, RestSettings)
     assert config.server.listen == "127.0.0.1:9000"
     assert str(wms.base_url) == "https://wms.example.com/api"
-    assert wms.auth is not None and wms.auth.bearer is not None
-    assert wms.auth.bearer.get_secret_value() == "tok-123"
+    assert isinstance(wms.auth, BearerSettings)
+    assert wms.auth.token.get_secret_value() == "tok-123"
     assert wms.list.params == {"since": "{cursor}", "note": "a, b: c"}
     assert wms.order_id.field == "order_ref"
 
@@ -413,7 +414,11 @@ def test_duplicate_keys_are_reported(tmp_path: Path) -> None:
     [
         ("", "the file is empty"),
         ("# only a comment\n", "the file is empty"),
-        ("- a\n- b\n", "expected a mapping of sections (store, server, log, systems, reconcile), not a list"),
+        (
+            "- a\n- b\n",
+            "expected a mapping of sections (store, server, log, systems, reconcile, smtp, reports, alerts), "
+            "not a list",
+        ),
         ("just text\n", "expected a mapping of sections"),
     ],
 )
@@ -493,4 +498,4 @@ def test_schema_covers_every_connector_type(tmp_path: Path) -> None:
         assert definition["properties"]["type"]["const"] == type_name
         assert "type" in definition["required"]
     assert schema["properties"]["reconcile"] == {"$ref": "#/$defs/ReconcileSettings"}
-    assert schema["$defs"]["ApiKeyAuth"]["properties"]["value"]["writeOnly"] is True
+    assert schema["$defs"]["ApiKeySettings"]["properties"]["value"]["writeOnly"] is True

@@ -11,9 +11,11 @@ import pytest
 import respx
 
 from orderbridge import __version__
-from orderbridge.connectors.base import SourceError
-from orderbridge.connectors.http import ApiKeyAuth, BearerAuth, HttpApi, SecretAuth, build_client
-from orderbridge.connectors.rest.settings import BodyErrorSettings, RetrySettings
+from orderbridge.connectors.auth import AuthStyle, HeaderToken, api_key
+from orderbridge.connectors.base import PollStopped, SourceError
+from orderbridge.connectors.http import HttpApi, build_client, retry_after
+from orderbridge.connectors.http_settings import RetrySettings
+from orderbridge.connectors.responses import BodyErrorSettings, build_checks
 
 BASE = "https://wms.example.com/api"
 TOKEN = "wms-bearer-7f3a9c"
@@ -22,18 +24,18 @@ ORDERS = {"data": [{"id": 1, "order_ref": "SO-000042", "status": "PICKING"}], "n
 
 
 def make_api(
-    auth: SecretAuth | None = None, *, attempts: int = 3, errors: dict[str, object] | None = None
+    auth: AuthStyle | None = None, *, attempts: int = 3, errors: dict[str, object] | None = None
 ) -> tuple[HttpApi, list[float]]:
     waits: list[float] = []
     client = build_client(BASE, timeout=timedelta(seconds=5), auth=auth)
     retry = RetrySettings.model_validate({"attempts": attempts, "initial_wait": "1s", "max_wait": "30s"})
-    body_errors = BodyErrorSettings.model_validate(errors) if errors else None
-    return HttpApi("wms", client, retry=retry, errors=body_errors, sleep=waits.append), waits
+    checks = build_checks([BodyErrorSettings.model_validate(errors)] if errors else [])
+    return HttpApi("wms", client, retry=retry, checks=checks, sleep=waits.append), waits
 
 
 def test_bearer_token_and_user_agent_are_sent() -> None:
     """A bearer-auth system receives `Authorization: Bearer <token>` and our User-Agent."""
-    api, _ = make_api(BearerAuth(TOKEN))
+    api, _ = make_api(HeaderToken(TOKEN))
     with respx.mock(assert_all_called=True) as router:
         route = router.get(f"{BASE}/orders").respond(json=ORDERS)
         assert api.fetch("GET", "/orders") == ORDERS
@@ -44,7 +46,7 @@ def test_bearer_token_and_user_agent_are_sent() -> None:
 
 def test_api_key_in_header_with_prefix() -> None:
     """An API key configured for a header is sent there with its prefix, and not in the URL."""
-    api, _ = make_api(ApiKeyAuth(KEY, header="Authorization", prefix="token "))
+    api, _ = make_api(api_key(KEY, header="Authorization", prefix="token "))
     with respx.mock(assert_all_called=True) as router:
         route = router.get(f"{BASE}/orders").respond(json=ORDERS)
         api.fetch("GET", "/orders", params={"page": 1})
@@ -55,7 +57,7 @@ def test_api_key_in_header_with_prefix() -> None:
 
 def test_api_key_in_query_keeps_other_params() -> None:
     """An API key configured for a query parameter is added next to the listing's own parameters."""
-    api, _ = make_api(ApiKeyAuth(KEY, query="key"))
+    api, _ = make_api(api_key(KEY, query="key"))
     with respx.mock(assert_all_called=True) as router:
         route = router.get(f"{BASE}/orders").respond(json=ORDERS)
         api.fetch("GET", "/orders", params={"page": 2})
@@ -141,7 +143,7 @@ def test_server_error_forever_gives_up_after_the_configured_attempts() -> None:
     assert route.call_count == 4 and len(waits) == 3
     assert waits == sorted(waits)  # backoff grows
     message = str(failure.value)
-    assert message.startswith("wms: GET /api/orders?page=3 failed after 4 attempts: HTTP 500")
+    assert message.startswith("wms: GET wms.example.com/api/orders?page=3 failed after 4 attempts: HTTP 500")
     assert "Internal Server Error" in message
 
 
@@ -153,12 +155,15 @@ def test_not_found_is_not_retried_and_says_what_failed() -> None:
         with pytest.raises(SourceError) as failure:
             api.send("GET", "/order")
     assert route.call_count == 1 and waits == []
-    assert str(failure.value) == 'wms: GET /api/order failed: HTTP 404 Not Found: {"error":"no route /order"}'
+    assert str(failure.value) == (
+        'wms: GET wms.example.com/api/order failed: HTTP 404 Not Found: {"error":"no route /order"}'
+        " (check base_url and the path)"
+    )
 
 
 def test_unauthorized_is_not_retried_and_never_shows_the_token() -> None:
     """A 401 fails at once; the message hints at credentials and contains no trace of the bearer token."""
-    api, waits = make_api(BearerAuth(TOKEN))
+    api, waits = make_api(HeaderToken(TOKEN))
     with respx.mock(assert_all_called=True) as router:
         route = router.get(f"{BASE}/orders").respond(401, json={"error": f"token {TOKEN} expired"})
         with pytest.raises(SourceError) as failure:
@@ -171,7 +176,7 @@ def test_unauthorized_is_not_retried_and_never_shows_the_token() -> None:
 
 def test_api_key_in_query_is_redacted_from_failure_messages() -> None:
     """When a call with a query API key fails, the message shows `key=***`, never the key itself."""
-    api, _ = make_api(ApiKeyAuth(KEY, query="key"), attempts=2)
+    api, _ = make_api(api_key(KEY, query="key"), attempts=2)
     with respx.mock(assert_all_called=True) as router:
         router.get(f"{BASE}/orders").respond(502, text=f"bad gateway for /api/orders?key={KEY}")
         with pytest.raises(SourceError) as failure:
@@ -184,12 +189,14 @@ def test_api_key_in_query_is_redacted_from_failure_messages() -> None:
 
 def test_error_code_inside_a_200_body_is_a_source_error() -> None:
     """`{"code": 40001, "msg": ...}` with HTTP 200 is a failure carrying the API's own message."""
-    api, _ = make_api(ApiKeyAuth(KEY, query="key"), errors={"field": "code", "message": "msg"})
+    api, _ = make_api(api_key(KEY, query="key"), errors={"field": "code", "message": "msg"})
     with respx.mock(assert_all_called=True) as router:
         router.get(f"{BASE}/orders").respond(json={"code": 40001, "msg": f"invalid key {KEY}", "data": None})
         with pytest.raises(SourceError) as failure:
             api.fetch("GET", "/orders")
-    assert str(failure.value) == "wms: GET /api/orders?key=*** reported an error: code=40001: invalid key ***"
+    assert str(failure.value) == (
+        "wms: GET wms.example.com/api/orders?key=*** reported an error: code=40001: invalid key ***"
+    )
 
 
 def test_ok_code_inside_a_200_body_passes() -> None:
@@ -233,17 +240,19 @@ def test_stop_event_aborts_the_wait_between_retries() -> None:
     assert route.call_count == 1 and len(waits) == 1
 
 
-def test_default_wait_uses_the_stop_event() -> None:
-    """Without an injected sleep, a stop already set means no waiting at all: the call gives up at once."""
+def test_a_stop_already_set_sends_nothing() -> None:
+    """With the poll's stop event already set, no request goes out: the call gives way at once with
+    PollStopped (not a failure of the source)."""
     client = build_client(BASE, timeout=timedelta(seconds=5))
     retry = RetrySettings.model_validate({"attempts": 5, "initial_wait": "1h", "max_wait": "1h"})
     api = HttpApi("wms", client, retry=retry)
     stop = threading.Event()
     stop.set()
-    with respx.mock(assert_all_called=True) as router:
-        router.get(f"{BASE}/orders").respond(503)
-        with pytest.raises(SourceError, match="stopped"):
+    with respx.mock(assert_all_called=False) as router:
+        route = router.get(f"{BASE}/orders").respond(503)
+        with pytest.raises(PollStopped, match="stopped"):
             api.fetch("GET", "/orders", stop=stop)
+    assert route.call_count == 0
 
 
 @pytest.mark.parametrize("status", [400, 403, 409, 422])
@@ -287,5 +296,16 @@ def test_secret_query_parameter_echoed_in_a_200_error_body_is_masked() -> None:
         with pytest.raises(SourceError) as failure:
             api.fetch("GET", "/orders", params={"access_token": "t0ken-abc123"})
     assert str(failure.value) == (
-        "wms: GET /api/orders?access_token=*** reported an error: code=401: access_token *** expired"
+        "wms: GET wms.example.com/api/orders?access_token=*** reported an error: code=401: access_token *** "
+        "expired"
     )
+
+
+@pytest.mark.parametrize(
+    ("header", "expected"),
+    [("2.5", 2.5), ("-3", 0.0), ("inf", None), ("nan", None), ("1e30", 86400.0), ("soon", None)],
+)
+def test_retry_after_values_are_bounded(header: str, expected: float | None) -> None:
+    """Shopify sends fractional seconds; nonsense or an endless wait does not become a wait the
+    daemon cannot schedule (a day at most, never negative)."""
+    assert retry_after(httpx.Response(429, headers={"Retry-After": header})) == expected

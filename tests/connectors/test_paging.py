@@ -306,3 +306,26 @@ def test_page_request_keys_tell_requests_apart() -> None:
     assert one.key() != one.with_value("query", "page", 2).key()
     assert one.key() != PageRequest("GET", "/o", params={"a": 1}, headers={"If-Modified-Since": "x"}).key()
     assert isinstance(make({"style": "page"}), PageNumberPaginator)
+
+
+def test_each_style_explains_what_it_makes_of_an_answer() -> None:
+    """`orderbridge probe` shows the configured style's own reading of the first answer: the next
+    request it would send, or that this was the last page, and a short page's possible meaning."""
+    link = make({"style": "next_link", "next": "nextRecordsUrl", "done": "done"})
+    request = link.first(PageRequest("GET", "/query", params={"q": "SELECT Id FROM Order"}))
+    url = "https://acme.my.salesforce.com/services/data/v60.0/query"
+    body = {"done": False, "nextRecordsUrl": "/services/data/v60.0/query/01g-2000"}
+    assert link.explain(answer(request, rows(1), body, url=url)) == (
+        "list.paging.style next_link: a next page follows, asked at "
+        "https://acme.my.salesforce.com/services/data/v60.0/query/01g-2000"
+    )
+    numbers = make({"style": "page", "size_param": "page_size", "size": 100})
+    first = numbers.first(LISTING)
+    said = numbers.explain(answer(first, rows(*range(20))))
+    assert said.startswith("list.paging.style page: a next page follows, asked with page=2")
+    assert said.endswith("if every page has 20, set size: 20")
+    single = make({"style": "none"})
+    assert (
+        single.explain(answer(single.first(LISTING), rows(1)))
+        == "list.paging.style none: this is the last page"
+    )

@@ -389,7 +389,9 @@ def test_failing_source_raises_without_leaking_the_token() -> None:
             poll(connector)
     assert route.call_count == 3
     message = str(failure.value)
-    assert message.startswith("wms: GET /api/orders?since=1970-01-01T00:00:00+00:00 failed after 3 attempts")
+    assert message.startswith(
+        "wms: GET wms.example.com/api/orders?since=1970-01-01T00:00:00+00:00 failed after 3 attempts"
+    )
     assert TOKEN not in message
 
 

@@ -15,6 +15,7 @@ import openpyxl
 import pytest
 import yaml
 
+from orderbridge.connectors.auth_settings import ApiKeySettings, BearerSettings
 from orderbridge.connectors.base import SystemSettings, build_record
 from orderbridge.connectors.rest.settings import RestSettings
 from orderbridge.connectors.spreadsheet.settings import SpreadsheetSettings
@@ -289,9 +290,10 @@ def test_demo_config_validates_against_the_settings_models(tmp_path: Path) -> No
     erp, wms = systems["erp"], systems["wms"]
     assert isinstance(erp, RestSettings) and isinstance(wms, RestSettings)
     assert str(erp.base_url).startswith("http://127.0.0.1:18001")
-    assert erp.auth.bearer is not None and erp.auth.bearer.get_secret_value() == DEMO_CREDENTIALS.erp_token
-    assert wms.auth.api_key is not None and wms.auth.api_key.header == "X-Api-Key"
-    assert wms.auth.api_key.value.get_secret_value() == DEMO_CREDENTIALS.wms_api_key
+    assert isinstance(erp.auth, BearerSettings)
+    assert erp.auth.token.get_secret_value() == DEMO_CREDENTIALS.erp_token
+    assert isinstance(wms.auth, ApiKeySettings) and wms.auth.header == "X-Api-Key"
+    assert wms.auth.value.get_secret_value() == DEMO_CREDENTIALS.wms_api_key
     assert erp.list.paging.style == "page" and wms.list.paging.style == "cursor"
     assert erp.cursor is not None and erp.cursor.overlap == timedelta(minutes=5) and erp.cursor.sorted
     assert reconcile.authority == {Dimension.fulfillment: "wms", Dimension.billing: "finance"}

@@ -8,7 +8,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from orderbridge.connectors.base import Batch, Connector, ConnectorContext, SystemSettings
-from orderbridge.connectors.http import HttpApi, auth_from_settings, build_client
+from orderbridge.connectors.http import HttpApi
 from orderbridge.connectors.rest.listing import Listing
 from orderbridge.connectors.rest.settings import RestSettings
 
@@ -30,14 +30,7 @@ class RestConnector(Connector):
         if not isinstance(settings, RestSettings):
             raise TypeError(f"{name}: the rest connector needs RestSettings, not {type(settings).__name__}")
         super().__init__(name, settings, context)
-        client = build_client(
-            str(settings.base_url),
-            timeout=settings.timeout,
-            headers=settings.headers,
-            auth=auth_from_settings(settings.auth),
-            transport=self.context.transport,
-        )
-        self.api = HttpApi(name, client, retry=settings.retry, errors=settings.errors)
+        self.api = HttpApi.from_settings(name, settings, self.context)
         self.clock = clock
 
     def poll(self, cursor: dict[str, Any] | None, stop: threading.Event) -> Iterator[Batch]:

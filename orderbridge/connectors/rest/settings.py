@@ -3,48 +3,18 @@
 from __future__ import annotations
 
 import builtins
-from datetime import timedelta
 from typing import Any, Literal, Self
 
-from pydantic import BaseModel, ConfigDict, Field, HttpUrl, SecretStr, field_validator, model_validator
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from orderbridge.config.types import Duration
-from orderbridge.connectors.base import FieldMap, PollSettings, SystemSettings
+from orderbridge.connectors.base import FieldMap, PollSettings
 from orderbridge.connectors.cursors import AnyCursor, uses_cursor
+from orderbridge.connectors.http_settings import HttpSystemSettings
 from orderbridge.connectors.paging import REGISTRY as PAGINATORS
 from orderbridge.connectors.paging import AnyPaging, NoPaging
 from orderbridge.mapping.ids import OrderIdRule
 from orderbridge.mapping.status import StatusTable
-
-
-class ApiKeyAuth(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-
-    value: SecretStr
-    header: str | None = Field(default=None, description="Send the key in this header ...")
-    query: str | None = Field(default=None, description="... or in this query parameter.")
-    prefix: str = Field(default="", description="Text before the key in the header, e.g. 'token '.")
-
-    @model_validator(mode="after")
-    def _one_place(self) -> Self:
-        if (self.header is None) == (self.query is None):
-            raise ValueError("give exactly one of `header` or `query`")
-        return self
-
-
-class AuthSettings(BaseModel):
-    """One auth style. More (basic, OAuth2 client credentials, session login) slot in here later."""
-
-    model_config = ConfigDict(extra="forbid")
-
-    bearer: SecretStr | None = None
-    api_key: ApiKeyAuth | None = None
-
-    @model_validator(mode="after")
-    def _at_most_one(self) -> Self:
-        if self.bearer is not None and self.api_key is not None:
-            raise ValueError("give one auth style, not both `bearer` and `api_key`")
-        return self
 
 
 class ListSettings(BaseModel):
@@ -132,30 +102,9 @@ class RestPollSettings(PollSettings):
     )
 
 
-class BodyErrorSettings(BaseModel):
-    """Errors signalled inside a 200 body: the field and the values that mean success."""
-
-    model_config = ConfigDict(extra="forbid")
-
-    field: str
-    ok: list[Any] = Field(default_factory=lambda: [0, "0", "ok", "OK", True])
-    message: str | None = Field(default=None, description="Field with the error text.")
-
-
-class RetrySettings(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-
-    attempts: int = Field(default=5, ge=1, le=20)
-    initial_wait: Duration = timedelta(seconds=1)
-    max_wait: Duration = timedelta(seconds=60)
-
-
-class RestSettings(SystemSettings):
+class RestSettings(HttpSystemSettings):
     type: Literal["rest"] = Field(default="rest", description="A JSON HTTP API declared in YAML.")
     poll: RestPollSettings = Field(default_factory=RestPollSettings, description="When to poll.")
-    base_url: HttpUrl = Field(description="The API's root; list paths are below it.")
-    auth: AuthSettings = Field(default_factory=AuthSettings)
-    headers: dict[str, str] = Field(default_factory=dict)
     list: ListSettings = Field(description="The list request of the orders.")
     cursor: AnyCursor | None = Field(default=None, description="What the listing remembers between polls.")
     children: dict[str, ChildSettings] = Field(
@@ -163,9 +112,6 @@ class RestSettings(SystemSettings):
         description="Child document listings, e.g. {deliveries: ..., invoices: ...}; each reports as the "
         "system `<system>.<child>`.",
     )
-    errors: BodyErrorSettings | None = None
-    timeout: Duration = timedelta(seconds=30)
-    retry: RetrySettings = Field(default_factory=RetrySettings)
 
     @model_validator(mode="after")
     def _cursor_placed(self) -> Self:

@@ -1,0 +1,269 @@
+"""Words and formats of the reports and alerts in each language they come in (zh-CN, en): labels,
+rule names, what to check per rule, dates in the reader's time zone, amounts and ages."""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+from decimal import Decimal
+from enum import StrEnum
+from zoneinfo import ZoneInfo
+
+
+class Language(StrEnum):
+    zh_cn = "zh-CN"
+    en = "en"
+
+
+LABELS: dict[Language, dict[str, str]] = {
+    Language.en: {
+        "report_title": "Order discrepancies",
+        "as_of": "As of",
+        "summary": "Summary",
+        "open": "Open",
+        "new_since": "New since the last report",
+        "resolved_since": "Resolved since the last report",
+        "amount_at_stake": "Amount at stake",
+        "by_rule": "Open by rule",
+        "by_system": "Open by system",
+        "rule": "Rule",
+        "system": "System",
+        "count": "Count",
+        "chart": "Open discrepancies by rule and age",
+        "table": "Discrepancies",
+        "table_new": "New since the last report and still open",
+        "table_all": "All open discrepancies",
+        "order": "Order",
+        "severity": "Severity",
+        "status": "Status",
+        "systems_say": "What each system says",
+        "age": "Age",
+        "amount_difference": "Amount difference",
+        "what_to_check": "What to check",
+        "opened": "Opened",
+        "summary_text": "Details",
+        "id": "ID",
+        "nothing": "Nothing to report.",
+        "more_rows": "{count} more in the attached spreadsheet.",
+        "attachments": "The full list is attached as a spreadsheet (XLSX) and as CSV.",
+        "numbers": "Time in each stage",
+        "stage": "Stage",
+        "orders": "Orders",
+        "average": "Average",
+        "p90": "90th percentile",
+        "within_sla": "Within SLA",
+        "waiting_now": "Waiting now",
+        "trend": "Open at the end of the day, last 30 days",
+        "days_ago": "{days} days ago",
+        "today": "today",
+        "longest_wait": "Orders wait longest in",
+        "since_previous": "since {when}",
+        "first_report": "first report",
+        "new": "new",
+        "none": "none",
+        "says_nothing": "no record",
+        "alerts_title": "orderbridge: {count} discrepancies need attention",
+        "alert_title": "orderbridge: discrepancy on {order}",
+        "tier": "escalation",
+        "source_unhealthy": "{system} keeps failing ({failures} polls in a row): {error}",
+        "source_recovered": "{system} is answering again",
+        "source_title": "orderbridge: source {system}",
+        "and_more": "… and {count} more",
+        "open_since": "open for {age}",
+        "severity_critical": "critical",
+        "severity_warning": "warning",
+        "severity_info": "info",
+        "status_open": "open",
+        "status_acknowledged": "acknowledged",
+        "status_snoozed": "snoozed",
+        "footer": "Sent by orderbridge. Acknowledge a discrepancy with: orderbridge ack ID --by NAME",
+    },
+    Language.zh_cn: {
+        "report_title": "订单差异报告",
+        "as_of": "截至",
+        "summary": "概要",
+        "open": "未解决",
+        "new_since": "自上次报告以来新增",
+        "resolved_since": "自上次报告以来已解决",
+        "amount_at_stake": "涉及金额",
+        "by_rule": "按规则统计(未解决)",
+        "by_system": "按系统统计(未解决)",
+        "rule": "规则",
+        "system": "系统",
+        "count": "数量",
+        "chart": "未解决差异:按规则和时长",
+        "table": "差异明细",
+        "table_new": "自上次报告以来新增且仍未解决",
+        "table_all": "全部未解决差异",
+        "order": "订单",
+        "severity": "级别",
+        "status": "状态",
+        "systems_say": "各系统的记录",
+        "age": "时长",
+        "amount_difference": "金额差异",
+        "what_to_check": "核对建议",
+        "opened": "发现时间",
+        "summary_text": "说明",
+        "id": "编号",
+        "nothing": "没有需要报告的差异。",
+        "more_rows": "另有 {count} 条,见附件表格。",
+        "attachments": "完整清单见附件(XLSX 表格和 CSV 文件)。",
+        "numbers": "各环节耗时",
+        "stage": "环节",
+        "orders": "订单数",
+        "average": "平均",
+        "p90": "90% 分位",
+        "within_sla": "按时完成率",
+        "waiting_now": "当前等待",
+        "trend": "近 30 天每日未解决数量",
+        "days_ago": "{days} 天前",
+        "today": "今天",
+        "longest_wait": "等待最久的环节",
+        "since_previous": "自 {when} 起",
+        "first_report": "首次报告",
+        "new": "新增",
+        "none": "无",
+        "says_nothing": "无记录",
+        "alerts_title": "orderbridge:{count} 条订单差异需要处理",
+        "alert_title": "orderbridge:订单 {order} 存在差异",
+        "tier": "升级",
+        "source_unhealthy": "{system} 连续 {failures} 次拉取失败:{error}",
+        "source_recovered": "{system} 已恢复",
+        "source_title": "orderbridge:数据源 {system}",
+        "and_more": "…… 另有 {count} 条",
+        "open_since": "已持续 {age}",
+        "severity_critical": "严重",
+        "severity_warning": "警告",
+        "severity_info": "提示",
+        "status_open": "未处理",
+        "status_acknowledged": "已确认",
+        "status_snoozed": "已暂缓",
+        "footer": "由 orderbridge 发送。确认差异:orderbridge ack 编号 --by 姓名",
+    },
+}
+
+RULE_LABELS: dict[Language, dict[str, str]] = {
+    Language.en: {
+        "status_lag": "Status lag",
+        "status_conflict": "Status conflict",
+        "ahead_of_authority": "Ahead of authority",
+        "missing": "Missing in a system",
+        "quantity_mismatch": "Quantity mismatch",
+        "amount_mismatch": "Amount mismatch",
+        "stuck": "Stuck in a stage",
+        "regression": "Status went backwards",
+        "unmapped_status": "Unmapped status",
+        "duplicate": "Duplicate record",
+        "orphan": "Record without an order",
+    },
+    Language.zh_cn: {
+        "status_lag": "状态滞后",
+        "status_conflict": "状态冲突",
+        "ahead_of_authority": "超前于权威系统",
+        "missing": "系统中缺失",
+        "quantity_mismatch": "数量不符",
+        "amount_mismatch": "金额不符",
+        "stuck": "环节停滞",
+        "regression": "状态倒退",
+        "unmapped_status": "未映射的状态",
+        "duplicate": "重复记录",
+        "orphan": "无法关联订单的记录",
+    },
+}
+
+WHAT_TO_CHECK: dict[Language, dict[str, str]] = {
+    Language.en: {
+        "status_lag": "Ask the system that lags to post the status the others already show.",
+        "status_conflict": "Find out which system is right; goods may have left for a cancelled order.",
+        "ahead_of_authority": "Confirm with the authoritative system before acting on the claim.",
+        "missing": "Check the interface or transfer between the systems; the order never arrived.",
+        "quantity_mismatch": "Compare delivery note and invoice with the order; correct the wrong one.",
+        "amount_mismatch": "Compare invoice, payment and order amount; issue a credit note or correct it.",
+        "stuck": "Ask the department responsible for this stage what holds the order.",
+        "regression": "Check why the status moved back (a correction, or a mistake).",
+        "unmapped_status": "Add the new status word to the status table in the configuration.",
+        "duplicate": "Merge or cancel the extra record.",
+        "orphan": "Find the order the record belongs to and add the missing reference.",
+    },
+    Language.zh_cn: {
+        "status_lag": "请滞后的系统补录其他系统已显示的状态。",
+        "status_conflict": "确认哪个系统正确;可能已为已取消的订单发货。",
+        "ahead_of_authority": "以权威系统为准,先核实再处理。",
+        "missing": "检查系统之间的接口或传输,订单未到达。",
+        "quantity_mismatch": "核对发货单、发票与订单数量,更正有误的一方。",
+        "amount_mismatch": "核对发票、收款与订单金额,开具红字发票或更正。",
+        "stuck": "询问该环节负责部门订单卡在哪里。",
+        "regression": "核实状态为何倒退(更正还是误操作)。",
+        "unmapped_status": "在配置的状态映射表中加入新的状态词。",
+        "duplicate": "合并或作废多余的记录。",
+        "orphan": "找到该记录所属的订单并补充关联号。",
+    },
+}
+
+AGE_BANDS: tuple[tuple[str, timedelta | None], ...] = (
+    ("<1d", timedelta(days=1)),
+    ("1-3d", timedelta(days=3)),
+    ("3-7d", timedelta(days=7)),
+    (">=7d", None),
+)
+
+
+def label(language: Language, key: str, **values: object) -> str:
+    text = LABELS[language][key]
+    return text.format(**values) if values else text
+
+
+def rule_label(language: Language, rule: str) -> str:
+    return RULE_LABELS[language].get(rule, rule)
+
+
+def what_to_check(language: Language, rule: str) -> str:
+    return WHAT_TO_CHECK[language].get(rule, "")
+
+
+def age_band(age: timedelta) -> str:
+    for name, limit in AGE_BANDS:
+        if limit is None or age < limit:
+            return name
+    return AGE_BANDS[-1][0]
+
+
+def format_datetime(moment: datetime, language: Language, zone: ZoneInfo) -> str:
+    local = moment.astimezone(zone)
+    if language is Language.zh_cn:
+        return f"{local.year}年{local.month}月{local.day}日 {local:%H:%M}"
+    return local.strftime("%d %b %Y %H:%M")
+
+
+def format_date(moment: datetime, language: Language, zone: ZoneInfo) -> str:
+    local = moment.astimezone(zone)
+    if language is Language.zh_cn:
+        return f"{local.year}-{local.month:02d}-{local.day:02d}"
+    return local.strftime("%d %b %Y")
+
+
+def format_age(age: timedelta, language: Language) -> str:
+    hours = int(age.total_seconds() // 3600)
+    days, hours = divmod(max(hours, 0), 24)
+    if language is Language.zh_cn:
+        return f"{days}天{hours}小时" if days else f"{hours}小时"
+    return f"{days}d {hours}h" if days else f"{hours}h"
+
+
+def format_hours(value: float | None, language: Language) -> str:
+    if value is None:
+        return "–"
+    if value >= 48:
+        return f"{value / 24:.1f}天" if language is Language.zh_cn else f"{value / 24:.1f} d"
+    return f"{value:.1f}小时" if language is Language.zh_cn else f"{value:.1f} h"
+
+
+def format_amount(value: Decimal, currency: str | None, language: Language) -> str:
+    """Grouped thousands, two decimals, the currency code after (zh-CN) or before (en) the number."""
+    text = f"{value:,.2f}"
+    if not currency:
+        return text
+    return f"{text} {currency}" if language is Language.zh_cn else f"{currency} {text}"
+
+
+def format_share(value: float | None) -> str:
+    return "–" if value is None else f"{value * 100:.0f}%"
