@@ -23,6 +23,7 @@ from orderbridge.mapping.ids import OrderIdRule
 from orderbridge.mapping.model import Amounts, Quantities, SourceRecord
 from orderbridge.mapping.status import StatusTable
 from orderbridge.mapping.timeparse import TimestampError, parse_timestamp, zone
+from orderbridge.storage.db import Store
 
 
 class PollSettings(BaseModel):
@@ -79,6 +80,21 @@ class SystemSettings(BaseModel):
         """The systems this block's records belong to, with the link types of each: the system itself
         and, for connectors with child listings, those (`erp.deliveries`)."""
         return {name: self.link_by}
+
+    @property
+    def polling(self) -> bool:
+        """Whether the daemon polls this system (one that only receives pushes is not polled)."""
+        return True
+
+    @property
+    def pushing(self) -> bool:
+        """Whether the system pushes events (webhooks). Pushed events arrive out of order, so its
+        records' latest observation is the one with the newest status time, not the last received."""
+        return False
+
+    def warnings(self) -> list[str]:
+        """Things `check-config` points out about a valid block (an endpoint nothing signs, say)."""
+        return []
 
     @field_validator("status", mode="before")
     @classmethod
@@ -181,6 +197,9 @@ class ConnectorContext:
     base_dir: Path = field(default_factory=Path.cwd)  # relative paths in the config resolve here
     transport: httpx.BaseTransport | None = None  # tests and the demo may inject one
     on_retry: Callable[[RetryNotice], None] | None = None  # e.g. the progress line of `sync`
+    # What is stored already, for a connector whose poll depends on it (the tracking safety net
+    # asks only about the shipments gone silent); set by the sync that runs the poll.
+    store: Store | None = None
 
 
 class Connector(ABC):

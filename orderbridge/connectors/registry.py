@@ -7,23 +7,51 @@ from __future__ import annotations
 
 import importlib
 from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
 
+from orderbridge.connectors.aftership.settings import AfterShipSettings
 from orderbridge.connectors.base import Connector, ConnectorContext, SystemSettings
+from orderbridge.connectors.cainiao.settings import CainiaoSettings
+from orderbridge.connectors.easypost.settings import EasyPostSettings
+from orderbridge.connectors.jiandaoyun.settings import JiandaoyunSettings
+from orderbridge.connectors.karrio.settings import KarrioSettings
+from orderbridge.connectors.kuaidi100.settings import Kuaidi100Settings
 from orderbridge.connectors.rest.settings import RestSettings
+from orderbridge.connectors.sfexpress.settings import SfExpressSettings
+from orderbridge.connectors.shippo.settings import ShippoSettings
+from orderbridge.connectors.shopify.settings import ShopifySettings
 from orderbridge.connectors.spreadsheet.settings import SpreadsheetSettings
+from orderbridge.connectors.track17.settings import Track17Settings
+from orderbridge.connectors.webhook.settings import WebhookPushSettings
+
+if TYPE_CHECKING:
+    from orderbridge.connectors.push.base import Receiver
 
 
 @dataclass(frozen=True)
 class ConnectorType:
     name: str
     settings: type[SystemSettings]
-    implementation: str  # "module:Class"
+    implementation: str | None  # "module:Class" that polls; None: the type only receives pushes
     summary: str
+    receiver: str | None = None  # "module:Class" that receives pushes (POST /webhooks/<system>)
 
     def connector_class(self) -> type[Connector]:
-        module_name, _, class_name = self.implementation.partition(":")
-        cls: type[Connector] = getattr(importlib.import_module(module_name), class_name)
+        if self.implementation is None:
+            raise UnknownConnectorType(f"{self.name} systems receive pushes; they are not polled")
+        cls: type[Connector] = _load(self.implementation)
         return cls
+
+    def receiver_class(self) -> type[Receiver]:
+        if self.receiver is None:
+            raise UnknownConnectorType(f"{self.name} systems do not receive pushes")
+        cls: type[Receiver] = _load(self.receiver)
+        return cls
+
+
+def _load(implementation: str) -> Any:
+    module_name, _, class_name = implementation.partition(":")
+    return getattr(importlib.import_module(module_name), class_name)
 
 
 REGISTRY: dict[str, ConnectorType] = {
@@ -40,6 +68,83 @@ REGISTRY: dict[str, ConnectorType] = {
             SpreadsheetSettings,
             "orderbridge.connectors.spreadsheet.connector:SpreadsheetConnector",
             "CSV and XLSX files, one file or a glob",
+        ),
+        ConnectorType(
+            "aftership",
+            AfterShipSettings,
+            "orderbridge.connectors.aftership.poller:AfterShipPoller",
+            "AfterShip Tracking webhooks; its tracking API polls silent shipments",
+            receiver="orderbridge.connectors.aftership.receiver:AfterShipReceiver",
+        ),
+        ConnectorType(
+            "easypost",
+            EasyPostSettings,
+            "orderbridge.connectors.easypost.poller:EasyPostPoller",
+            "EasyPost tracker Event webhooks; GET /trackers polls silent shipments",
+            receiver="orderbridge.connectors.easypost.receiver:EasyPostReceiver",
+        ),
+        ConnectorType(
+            "17track",
+            Track17Settings,
+            "orderbridge.connectors.track17.poller:Track17Poller",
+            "17TRACK pushes; gettrackinfo polls silent shipments",
+            receiver="orderbridge.connectors.track17.receiver:Track17Receiver",
+        ),
+        ConnectorType(
+            "kuaidi100",
+            Kuaidi100Settings,
+            "orderbridge.connectors.kuaidi100.poller:Kuaidi100Poller",
+            "Kuaidi100 快递100 subscription pushes; the real-time query polls silent shipments",
+            receiver="orderbridge.connectors.kuaidi100.receiver:Kuaidi100Receiver",
+        ),
+        ConnectorType(
+            "sf_express",
+            SfExpressSettings,
+            None,
+            "SF Express 顺丰 route pushes (unsigned: path token / IP allowlist)",
+            receiver="orderbridge.connectors.sfexpress.receiver:SfExpressReceiver",
+        ),
+        ConnectorType(
+            "cainiao",
+            CainiaoSettings,
+            None,
+            "Cainiao 菜鸟 logistics messages (data_digest)",
+            receiver="orderbridge.connectors.cainiao.receiver:CainiaoReceiver",
+        ),
+        ConnectorType(
+            "shippo",
+            ShippoSettings,
+            None,
+            "Shippo track_updated webhooks",
+            receiver="orderbridge.connectors.shippo.receiver:ShippoReceiver",
+        ),
+        ConnectorType(
+            "karrio",
+            KarrioSettings,
+            None,
+            "Karrio tracker webhooks",
+            receiver="orderbridge.connectors.karrio.receiver:KarrioReceiver",
+        ),
+        ConnectorType(
+            "shopify",
+            ShopifySettings,
+            None,
+            "Shopify order and fulfilment webhooks",
+            receiver="orderbridge.connectors.shopify.receiver:ShopifyReceiver",
+        ),
+        ConnectorType(
+            "jiandaoyun",
+            JiandaoyunSettings,
+            None,
+            "Jiandaoyun 简道云 data push of a form's rows",
+            receiver="orderbridge.connectors.jiandaoyun.receiver:JiandaoyunReceiver",
+        ),
+        ConnectorType(
+            "webhook",
+            WebhookPushSettings,
+            None,
+            "Any signed JSON push, described in YAML",
+            receiver="orderbridge.connectors.webhook.receiver:WebhookPushReceiver",
         ),
     )
 }
@@ -59,3 +164,19 @@ def lookup(type_name: str) -> ConnectorType:
 
 def create(name: str, settings: SystemSettings, context: ConnectorContext | None = None) -> Connector:
     return lookup(settings.type).connector_class()(name, settings, context)
+
+
+def polls(settings: SystemSettings) -> bool:
+    """Whether the daemon polls a system: its type has a poller and its settings turn it on."""
+    return lookup(settings.type).implementation is not None and settings.polling
+
+
+def receiver(name: str, settings: SystemSettings) -> Receiver | None:
+    """The receiving side of a system that accepts pushes; None for one that does not."""
+    entry = lookup(settings.type)
+    if entry.receiver is None or not settings.pushing:
+        return None
+    from orderbridge.connectors.push.settings import PushSettings
+
+    assert isinstance(settings, PushSettings)
+    return entry.receiver_class()(name, settings)

@@ -1,5 +1,6 @@
-"""The demo's configuration file: four systems (simulated ERP and WMS, a purchasing workbook, a finance
-CSV) described the way a real deployment would describe them, with comments for first-time readers."""
+"""The demo's configuration file: five systems (simulated ERP and WMS, a purchasing workbook, a finance
+CSV, a carrier that pushes) described the way a real deployment would describe them, with comments for
+first-time readers."""
 
 from __future__ import annotations
 
@@ -8,6 +9,8 @@ import os
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
+
+from orderbridge.demo.carrier import DEMO_SALT, KD100_SALT_VAR
 
 CONFIG_FILE_NAME = "orderbridge.yaml"
 PURCHASING_FILE = Path("purchasing") / "tracking.xlsx"  # matched by the config's purchasing/*.xlsx
@@ -46,6 +49,7 @@ def write_demo_config(directory: Path, erp_url: str, wms_url: str, store_url: st
         .replace("@WMS_URL@", wms_url.rstrip("/"))
         .replace("@ERP_TOKEN@", f"${{{ERP_TOKEN_VAR}:-{DEMO_CREDENTIALS.erp_token}}}")
         .replace("@WMS_KEY@", f"${{{WMS_KEY_VAR}:-{DEMO_CREDENTIALS.wms_api_key}}}")
+        .replace("@KD100_SALT@", f"${{{KD100_SALT_VAR}:-{DEMO_SALT}}}")
         .replace("@PURCHASING_DIR@", PURCHASING_FILE.parent.as_posix())
         .replace("@FINANCE_FILE@", FINANCE_FILE.as_posix())
         .replace('"sqlite:///orderbridge.db"', json.dumps(store_url or "sqlite:///orderbridge.db"))
@@ -64,6 +68,7 @@ _TEMPLATE = r"""# orderbridge — demo configuration
 #   wms         the warehouse system (outbound orders)  - a simulated HTTP API
 #   purchasing  the purchasing team's Excel workbook    - purchasing/*.xlsx next to this file
 #   finance     finance's invoice export                - finance/invoices.csv next to this file
+#   carrier     the parcel carrier (Kuaidi100)          - pushes to POST /webhooks/carrier
 #
 # Copy it as the starting point of your own: keep the shape, change the addresses, field names and
 # status words. Relative paths below are relative to the folder of this file.
@@ -257,6 +262,16 @@ systems:
       invoiced_amount: invoiced
       paid_amount: paid
       currency: currency
+
+  # --- The carrier --------------------------------------------------------------------------------
+  # Kuaidi100 (快递100) pushes parcel updates to POST /webhooks/carrier, signed with the salt given when
+  # subscribing; orderbridge stores each push before it answers {"result":true,"returnCode":"200",...}.
+  # Parcels are attached to their orders by tracking number, which the warehouse records carry.
+  carrier:
+    type: kuaidi100
+    webhook:
+      secret: "@KD100_SALT@"
+    link_by: [tracking_number]
 
 reconcile:
   every: 1m

@@ -11,6 +11,7 @@ from typing import Any
 
 from openpyxl import Workbook
 
+from orderbridge.demo.carrier import ParcelEvent
 from orderbridge.demo.config import FINANCE_FILE, PURCHASING_FILE
 from orderbridge.demo.simulators import SHANGHAI, Record, SimulatedERP, SimulatedWMS, erp_time, wms_time
 
@@ -48,6 +49,7 @@ class Scenario:
     wms_records: list[Record] = field(default_factory=list)
     purchasing_rows: list[dict[str, Any]] = field(default_factory=list)  # keyed by PURCHASING_HEADERS
     finance_rows: list[dict[str, str]] = field(default_factory=list)  # keyed by FINANCE_HEADERS
+    carrier_events: list[ParcelEvent] = field(default_factory=list)  # pushed to the webhook endpoint
 
     @property
     def expected(self) -> dict[str, frozenset[str]]:
@@ -146,10 +148,27 @@ class _Builder:
         )
         self.scenario.finance_rows.append(dict(zip(FINANCE_HEADERS, values, strict=True)))
 
+    def parcel(self, number: int, *steps: tuple[str, datetime]) -> None:
+        """The carrier's pushes about order `number`'s parcel (its WMS tracking number)."""
+        for state, at in steps:
+            self.scenario.carrier_events.append(ParcelEvent(f"SF14{number:08d}", state, at))
+
     def build(self) -> Scenario:
         self._fine_orders()
         self._problem_orders()
+        self._parcels()
         return self.scenario
+
+    def _parcels(self) -> None:
+        """Kuaidi100 state codes: 1 picked up, 0 in transit, 5 out for delivery, 3 delivered."""
+        ago = self.ago
+        self.parcel(41, ("1", ago(days=2, hours=3)), ("3", ago(days=2)))
+        self.parcel(43, ("1", ago(days=1, hours=2)), ("3", ago(days=1)))
+        # Pushed out of order: "in transit" arrives after "out for delivery" and changes nothing.
+        self.parcel(46, ("1", ago(days=1)), ("5", ago(hours=1)), ("0", ago(hours=12)))
+        self.parcel(42, ("1", ago(hours=6)), ("0", ago(hours=4)))
+        # The ERP voided order 44; the carrier delivered it anyway.
+        self.parcel(44, ("1", ago(hours=3)), ("3", ago(minutes=40)))
 
     def _fine_orders(self) -> None:
         ago = self.ago
@@ -218,6 +237,7 @@ class _Builder:
             "Voided in the ERP yesterday, yet the warehouse shipped it 3 hours ago.",
             "status_conflict",
         )
+        # (the carrier's delivered push about its parcel is a second conflict: see _parcels)
         self.erp(44, "已作废", ago(days=1), 6, "1500.00")
         self.wms_for(44, "SHIPPED", ago(hours=3), 6)
 

@@ -13,6 +13,7 @@ from typing import Annotated
 import typer
 
 from orderbridge.config.types import parse_duration
+from orderbridge.connectors import registry
 from orderbridge.connectors.base import Batch, ConnectorContext, RetryNotice, SourceError
 from orderbridge.reconciler.engine import PassResult
 from orderbridge.reconciler.lifecycle import LifecycleError, acknowledge, snooze
@@ -63,6 +64,9 @@ def check_config(
         markup=False,
         highlight=False,
     )
+    for name, settings in systems.items():
+        for warning in settings.warnings():
+            err.print(f"warning: systems.{name}.{warning}", markup=False, highlight=False)
     if probe:
         from orderbridge.scheduler.cli_probe import probe_every
 
@@ -89,6 +93,11 @@ def sync(
         err.print(
             f"error: no system {system!r} in {config}; systems: {', '.join(loaded.config.systems)}",
             markup=False,
+        )
+        raise typer.Exit(2)
+    if not registry.polls(settings):
+        err.print(
+            f"error: {system} is not polled ({settings.type}: it pushes to /webhooks/{system})", markup=False
         )
         raise typer.Exit(2)
     store = open_store(loaded)
@@ -356,7 +365,11 @@ def demo(
 
 
 # Command modules of their own areas register here, after the core commands (the order of `--help`).
-from orderbridge.scheduler import cli_notify, cli_probe  # noqa: E402, F401 - register their commands
+from orderbridge.scheduler import (  # noqa: E402, F401 - register their commands
+    cli_notify,
+    cli_probe,
+    cli_webhooks,
+)
 
 
 def main() -> None:

@@ -15,11 +15,13 @@ from apscheduler.executors.pool import ThreadPoolExecutor
 from apscheduler.schedulers.background import BackgroundScheduler
 
 from orderbridge.config.loader import LoadedConfig
+from orderbridge.connectors import registry
 from orderbridge.connectors.base import ConnectorContext, SourceError
 from orderbridge.notify.service import Notifier
 from orderbridge.reconciler.engine import Reconciler
 from orderbridge.scheduler.http import Metrics, create_app
 from orderbridge.scheduler.sync import sync_system
+from orderbridge.scheduler.webhooks import Webhooks
 from orderbridge.storage.db import Store
 
 log = structlog.get_logger("orderbridge.daemon")
@@ -51,23 +53,26 @@ class Daemon:
         self.stop = threading.Event()
         self.metrics = Metrics()
         self.systems = {n: s for n, s in self.config.systems.items() if s.enabled}
-        self.health = {name: Health() for name in self.systems}
+        self.polled = {n: s for n, s in self.systems.items() if registry.polls(s)}  # push-only: not polled
+        self.health = {name: Health() for name in self.polled}
         cfg, streams = self.config, self.config.streams()
         self.notifier = Notifier(self.store, cfg.smtp, cfg.reports, cfg.alerts, cfg.reconcile)
         self.reconciler = Reconciler(
             self.store, self.config.reconcile, tuple(streams), streams, observer=self.notifier.observer
         )
         self.scheduler = BackgroundScheduler(
-            executors={"default": ThreadPoolExecutor(max_workers=max(2, len(self.systems) + 3))},
+            executors={"default": ThreadPoolExecutor(max_workers=max(2, len(self.polled) + 3))},
             job_defaults={"coalesce": True, "max_instances": 1, "misfire_grace_time": 300},
             timezone=UTC,
         )
-        self.metrics.watch_store(self.store, list(self.systems))
+        self.metrics.watch_store(self.store, list(self.polled))
         self.notifier.register_metrics(self.metrics.registry)
+        self._reconciling = threading.Lock()  # the scheduled pass and the one after webhook processing
+        self.webhooks = Webhooks(self.store, self.systems, self.metrics, after_processing=self.reconcile)
 
     def schedule(self) -> None:
         now = datetime.now(UTC)
-        for name, settings in self.systems.items():
+        for name, settings in self.polled.items():
             self.scheduler.add_job(
                 self.poll,
                 "interval",
@@ -91,11 +96,11 @@ class Daemon:
         if self.stop.is_set() or (health.retry_at is not None and now < health.retry_at):
             return
         try:
-            result = sync_system(self.store, name, self.systems[name], self.context, self.stop)
+            result = sync_system(self.store, name, self.polled[name], self.context, self.stop)
         except Exception as exc:
             health.failures += 1
             health.last_error = str(exc) if isinstance(exc, SourceError) else f"{type(exc).__name__}: {exc}"
-            every = self.systems[name].poll.every
+            every = self.polled[name].poll.every
             wait = min(every * (2 ** (health.failures - 1)), MAX_BACKOFF)
             asked = exc.retry_after if isinstance(exc, SourceError) else None
             if asked is not None:
@@ -130,7 +135,8 @@ class Daemon:
         if self.stop.is_set():
             return
         try:
-            self.reconciler.run()
+            with self._reconciling:
+                self.reconciler.run()
             self.metrics.passes.inc()
         except Exception:
             log.exception("reconcile pass failed")
@@ -157,6 +163,7 @@ class Daemon:
         previous = {sig: signal.signal(sig, self._on_signal) for sig in (signal.SIGTERM, signal.SIGINT)}
         self.schedule()
         self.scheduler.start()
+        self.webhooks.start()
         log.info(
             "orderbridge started",
             listen=self.config.server.listen,
@@ -166,7 +173,7 @@ class Daemon:
         try:
             server = uvicorn.Server(
                 uvicorn.Config(
-                    create_app(self.store, self.metrics, self.ready),
+                    create_app(self.store, self.metrics, self.ready, self.webhooks.routes()),
                     host=self.config.server.host,
                     port=self.config.server.port,
                     log_config=None,
@@ -182,6 +189,7 @@ class Daemon:
 
     def shutdown(self) -> None:
         self.stop.set()
+        self.webhooks.stop()  # every event acknowledged is on disk already; processing resumes on start
         if self.scheduler.running:
             self.scheduler.shutdown(wait=True)
         self.store.close()

@@ -12,8 +12,10 @@ from pathlib import Path
 from rich.console import Console
 from rich.table import Table
 
-from orderbridge.config.loader import load_config
+from orderbridge.config.loader import LoadedConfig, load_config
+from orderbridge.connectors import registry
 from orderbridge.connectors.base import ConnectorContext, SourceError
+from orderbridge.demo.carrier import ParcelEvent, push_all
 from orderbridge.demo.config import write_demo_config
 from orderbridge.demo.scenario import build_scenario, load_erp, load_wms, write_spreadsheets
 from orderbridge.demo.simulators import SimulatedERP, SimulatedWMS
@@ -22,7 +24,7 @@ from orderbridge.reconciler.engine import Reconciler
 from orderbridge.scheduler import logs
 from orderbridge.scheduler.demo_notify import write_notifications
 from orderbridge.scheduler.sync import sync_system
-from orderbridge.storage import discrepancies, observations
+from orderbridge.storage import discrepancies, inbox, observations
 from orderbridge.storage.db import Store, StoreError
 
 SEVERITY_STYLE = {"critical": "bold red", "warning": "yellow", "info": "cyan"}
@@ -74,6 +76,8 @@ def run_demo(
                 return 2
         context = ConnectorContext(base_dir=loaded.base_dir)
         for name, settings in config.systems.items():
+            if not registry.polls(settings):
+                continue  # the carrier pushes: below
             try:
                 result = sync_system(store, name, settings, context)
             except SourceError as exc:
@@ -83,6 +87,7 @@ def run_demo(
                 f"  polled [bold]{name:<10}[/] ({settings.type}): {result.records} records, "
                 f"{result.quarantined} quarantined"
             )
+        _carrier_pushes(console, store, loaded, scenario.carrier_events)
         alerting = Alerting(config.alerts)
         reconciler = Reconciler(
             store,
@@ -114,10 +119,60 @@ def run_demo(
 
             console.print(
                 f"\nserving on http://{config.server.listen} (Ctrl-C to stop) — /healthz /metrics "
-                "/api/discrepancies"
+                "/api/discrepancies, and POST /webhooks/carrier for the carrier's pushes (Kuaidi100, signed "
+                "with the salt the config names; docs/webhooks.md shows how to send one with curl)"
             )
             Daemon(loaded, context).run()
     return 0
+
+
+def _carrier_pushes(console: Console, store: Store, loaded: LoadedConfig, events: list[ParcelEvent]) -> None:
+    """The simulated carrier pushes its signed events to orderbridge's real webhook endpoint (the
+    daemon's app on a loopback port), which stores and acknowledges each; then they are processed."""
+    import socket
+    import threading
+
+    import uvicorn
+
+    from orderbridge.scheduler.http import Metrics, create_app
+    from orderbridge.scheduler.webhooks import Webhooks
+
+    webhooks = Webhooks(store, loaded.config.systems, Metrics())
+    app = create_app(store, Metrics(), lambda: {"store": True}, webhooks.routes())
+    sock = socket.socket()
+    sock.bind(("127.0.0.1", 0))
+    server = uvicorn.Server(uvicorn.Config(app, log_config=None, access_log=False, lifespan="off"))
+    thread = threading.Thread(target=server.run, kwargs={"sockets": [sock]}, daemon=True)
+    webhooks.start()
+    thread.start()
+    try:
+        while not server.started and thread.is_alive():
+            threading.Event().wait(0.02)
+        url = f"http://127.0.0.1:{sock.getsockname()[1]}/webhooks/carrier"
+        salt = DemoSalt.resolve(loaded)
+        answers = push_all(url, events, salt)
+    finally:
+        server.should_exit = True
+        thread.join(timeout=10)
+        webhooks.stop()
+        sock.close()
+    webhooks.processor.drain()
+    with store.engine.connect() as conn:
+        processed = inbox.counts(conn).get(inbox.PROCESSED, 0)
+    accepted = sum(1 for status in answers if status == 200)
+    console.print(
+        f"  pushed {'carrier':<10} (kuaidi100): {accepted} of {len(events)} signed events "
+        f"acknowledged, {processed} processed"
+    )
+
+
+class DemoSalt:
+    @staticmethod
+    def resolve(loaded: LoadedConfig) -> str:
+        settings = loaded.config.systems["carrier"]
+        webhook = getattr(settings, "webhook", None)
+        assert webhook is not None and webhook.secret is not None
+        return str(webhook.secret.get_secret_value())
 
 
 def _command() -> str:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from datetime import UTC, datetime
 from typing import Any
 
@@ -12,7 +12,7 @@ from prometheus_client.registry import Collector
 from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import JSONResponse, PlainTextResponse, Response
-from starlette.routing import Route
+from starlette.routing import BaseRoute, Route
 
 from orderbridge.storage import discrepancies, observations
 from orderbridge.storage.db import Store
@@ -97,7 +97,14 @@ class _StoreCollector(Collector):
         yield lag
 
 
-def create_app(store: Store, metrics: Metrics, ready: Callable[[], dict[str, Any]]) -> Starlette:
+def create_app(
+    store: Store,
+    metrics: Metrics,
+    ready: Callable[[], dict[str, Any]],
+    mounted: Sequence[BaseRoute] = (),
+) -> Starlette:
+    """The app; `mounted` routes of other areas (the webhook endpoint) are served beside the read API."""
+
     async def healthz(_: Request) -> Response:
         return JSONResponse({"status": "alive"})
 
@@ -143,6 +150,7 @@ def create_app(store: Store, metrics: Metrics, ready: Callable[[], dict[str, Any
             Route("/metrics", metrics_endpoint),
             Route("/api/discrepancies", list_discrepancies),
             Route("/api/orders/{key:path}", order),
+            *mounted,
         ]
     )
 

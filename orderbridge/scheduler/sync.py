@@ -3,6 +3,7 @@ commit the batch's observations, quarantined records and cursor in one transacti
 
 from __future__ import annotations
 
+import dataclasses
 import threading
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -101,6 +102,8 @@ def sync_system(
     before that stays committed, and the next sync resumes from the last saved cursor."""
     stop = stop or threading.Event()
     result = SyncResult(system=name, ingest=IngestResult())
+    if context.store is None:
+        context = dataclasses.replace(context, store=store)
     connector = registry.create(name, settings, context)
     refresh_at = STATISTICS_AFTER
     try:
@@ -120,7 +123,7 @@ def sync_system(
             system, mapping = batch.system or name, batch.settings or settings
             items, problems = _map(batch, mapping, now)
             with store.begin() as conn:
-                written = ingest(conn, items, now, mapping.link_by)
+                written = ingest(conn, items, now, mapping.link_by, newest_wins=settings.pushing)
                 scope = batch.label if batch.complete else None
                 for problem in problems:
                     quarantine.add(

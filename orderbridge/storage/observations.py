@@ -33,6 +33,7 @@ class IngestResult:
     changed: int = 0
     unchanged: int = 0
     linked: int = 0
+    late: int = 0  # older than the record's latest observation: history only (newest_wins)
     orders: set[str] = field(default_factory=set)  # of one batch: queued for reconciliation
 
     def add(self, other: IngestResult) -> None:
@@ -42,6 +43,7 @@ class IngestResult:
         self.changed += other.changed
         self.unchanged += other.unchanged
         self.linked += other.linked
+        self.late += other.late
 
 
 def fingerprint(obs: Observation, raw: Any) -> str:
@@ -52,45 +54,72 @@ def fingerprint(obs: Observation, raw: Any) -> str:
 
 
 def ingest(
-    conn: Connection, items: Sequence[tuple[Observation, Any]], now: datetime, link_by: Iterable[str] = ()
+    conn: Connection,
+    items: Sequence[tuple[Observation, Any]],
+    now: datetime,
+    link_by: Iterable[str] = (),
+    *,
+    newest_wins: bool = False,
 ) -> IngestResult:
     """Write observations of one system: new or changed ones replace the latest row, status changes
-    append history, linked orders are queued for reconciliation. Unchanged records are dropped."""
+    append history, linked orders are queued for reconciliation. Unchanged records are dropped.
+
+    With `newest_wins` (systems that push events, which arrive out of order and are retried late), an
+    observation whose status time is older than the record's latest one does not replace it: its
+    statuses go into the history at their own time, and nothing else changes. Without it the last
+    one read wins, as a poll reads a record's current state (a corrected date included)."""
     result = IngestResult()
     if not items:
         return result
     system = items[0][0].system
     link_types = list(link_by)
     items = _link(conn, [(o, r) for o, r in items], link_types, result)
-    existing = _existing(conn, system, [obs.record_id for obs, _ in items])
-    rows: list[dict[str, Any]] = []
+    # The latest state of each record, kept up to date through the batch: a record twice in one
+    # batch is compared with its own earlier version.
+    current: dict[str, dict[str, Any]] = {
+        record_id: dict(row)
+        for record_id, row in _existing(conn, system, [o.record_id for o, _ in items]).items()
+    }
+    rows: dict[str, dict[str, Any]] = {}
     history: list[dict[str, Any]] = []
-    written: list[Observation] = []
+    written: dict[str, Observation] = {}
     were_orphans: list[str] = []  # records written that linked to no order before
-    seen: set[str] = set()
     for obs, raw in items:
-        if obs.record_id in seen:  # the same record twice in one batch: the later one wins
-            rows = [r for r in rows if r["record_id"] != obs.record_id]
-        seen.add(obs.record_id)
         digest = fingerprint(obs, raw)
-        before = existing.get(obs.record_id)
+        before = current.get(obs.record_id)
         if before is not None and before["content_hash"] == digest:
             result.unchanged += 1
             continue
-        if before is None:
+        if newest_wins and before is not None and _older(obs, before):
+            result.late += 1
+            key = obs.order_key or before["order_key"]
+            entries = _late_history(conn, obs.model_copy(update={"order_key": key}), history)
+            history.extend(entries)
+            if entries and key:
+                result.orders.add(key)
+            continue
+        if obs.record_id in rows:
+            result.changed += 1  # the same record again in this batch: the later one wins
+        elif before is None:
             result.new += 1
         else:
             result.changed += 1
             if before["order_key"] and before["order_key"] != obs.order_key:
                 result.orders.add(before["order_key"])
-        rows.append(_row(obs, raw, digest, now))
-        written.append(obs)
-        if before is not None and before["order_key"] is None:
-            were_orphans.append(obs.record_id)
+            if before["order_key"] is None and obs.record_id not in were_orphans:
+                were_orphans.append(obs.record_id)
+        rows[obs.record_id] = _row(obs, raw, digest, now)
+        written[obs.record_id] = obs
         history.extend(_history(obs, before["statuses"] if before is not None else {}))
+        current[obs.record_id] = {
+            "content_hash": digest,
+            "order_key": obs.order_key,
+            "statuses": rows[obs.record_id]["statuses"],
+            "status_at": obs.status_at,
+        }
         if obs.order_key:
             result.orders.add(obs.order_key)
-    upsert(conn, observations, rows, ["system", "record_id"])
+    upsert(conn, observations, list(rows.values()), ["system", "record_id"])
     if history:
         for chunk in chunks(history):
             conn.execute(status_history.insert(), list(chunk))
@@ -102,18 +131,55 @@ def ingest(
             "system": obs.system,
             "updated_at": now,
         }
-        for obs in written  # an unchanged record's links are stored already
+        for obs in written.values()  # an unchanged record's links are stored already
         if obs.order_key
         for kind, value in _link_values(obs).items()
     ]
     upsert(conn, order_links, _unique(links, ("link_type", "value")), ["link_type", "value"])
-    _track_orphans(conn, system, written, were_orphans, link_types)
+    _track_orphans(conn, system, list(written.values()), were_orphans, link_types)
     attached = _attach_waiting(conn, links)
     result.orders |= attached
     # An orphan appeared, changed or linked: the orphan rule must look again.
-    orphans_moved = were_orphans or attached or any(obs.order_key is None for obs in written)
+    orphans_moved = were_orphans or attached or any(obs.order_key is None for obs in written.values())
     changed(conn, result.orders | ({ORPHANS} if orphans_moved else set()), now)
     return result
+
+
+def _older(obs: Observation, before: dict[str, Any]) -> bool:
+    return (
+        obs.status_at is not None and before["status_at"] is not None and obs.status_at < before["status_at"]
+    )
+
+
+def _late_history(conn: Connection, obs: Observation, pending: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """History entries for an observation older than its record's latest: each status at its own
+    time, unless the history already has it there (a replay, a retried delivery) or the entry just
+    before it in time already says the same (it only continues that status)."""
+    query = select(status_history).where(
+        status_history.c.system == obs.system, status_history.c.record_id == obs.record_id
+    )
+    known = [dict(r) for r in conn.execute(query).mappings()]
+    known += [e for e in pending if e["system"] == obs.system and e["record_id"] == obs.record_id]
+    assert obs.status_at is not None
+    at = obs.status_at
+    entries = []
+    for dimension, canonical in obs.statuses.items():
+        trail = sorted(
+            (e for e in known if e["dimension"] == dimension.value),
+            key=lambda e: e["status_at"] or e["observed_at"],
+        )
+        same = [e for e in trail if e["status"] == canonical.status and e["native"] == canonical.native]
+        if any(e["status_at"] == at for e in same):
+            continue
+        earlier = [e for e in trail if (e["status_at"] or e["observed_at"]) < at]
+        if (
+            earlier
+            and earlier[-1]["status"] == canonical.status
+            and earlier[-1]["native"] == canonical.native
+        ):
+            continue
+        entries.append(_entry(obs, dimension, canonical))
+    return entries
 
 
 def _track_orphans(
@@ -228,6 +294,24 @@ def observations_of(conn: Connection, order_key: str) -> list[Observation]:
     return [_observation(r) for r in conn.execute(query).mappings()]
 
 
+def silent(
+    conn: Connection, system: str, before: datetime, finished: Iterable[str]
+) -> list[tuple[str, dict[str, Any]]]:
+    """Records of `system` (parcels) that have not changed since `before` and whose shipment status is
+    not one of `finished`, longest silent first: (record id, raw record)."""
+    shipment = observations.c.statuses[("shipment", "status")].as_string()
+    query = (
+        select(observations.c.record_id, observations.c.raw)
+        .where(
+            observations.c.system == system,
+            observations.c.observed_at < before,
+            or_(shipment.is_(None), shipment.not_in(list(finished))),
+        )
+        .order_by(observations.c.observed_at, observations.c.record_id)
+    )
+    return [(row.record_id, row.raw) for row in conn.execute(query)]
+
+
 def counts_by_system(conn: Connection) -> dict[str, int]:
     query = select(observations.c.system, func.count()).group_by(observations.c.system)
     return {system: count for system, count in conn.execute(query)}
@@ -291,6 +375,7 @@ def _existing(conn: Connection, system: str, record_ids: list[str]) -> dict[str,
         observations.c.content_hash,
         observations.c.order_key,
         observations.c.statuses,
+        observations.c.status_at,
     )
     for chunk in chunks(sorted(set(record_ids))):
         query = select(*columns).where(observations.c.system == system, observations.c.record_id.in_(chunk))
@@ -332,19 +417,21 @@ def _history(obs: Observation, before: dict[str, Any]) -> list[dict[str, Any]]:
             and old.get("native") == canonical.native
         ):
             continue
-        entries.append(
-            {
-                "order_key": obs.order_key,
-                "system": obs.system,
-                "record_id": obs.record_id,
-                "dimension": dimension.value,
-                "status": canonical.status,
-                "native": canonical.native,
-                "status_at": obs.status_at or obs.observed_at,
-                "observed_at": obs.observed_at,
-            }
-        )
+        entries.append(_entry(obs, dimension, canonical))
     return entries
+
+
+def _entry(obs: Observation, dimension: Dimension, canonical: CanonicalStatus) -> dict[str, Any]:
+    return {
+        "order_key": obs.order_key,
+        "system": obs.system,
+        "record_id": obs.record_id,
+        "dimension": dimension.value,
+        "status": canonical.status,
+        "native": canonical.native,
+        "status_at": obs.status_at or obs.observed_at,  # no change time: when the change was seen
+        "observed_at": obs.observed_at,
+    }
 
 
 def _observation(row: RowMapping) -> Observation:

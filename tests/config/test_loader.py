@@ -13,6 +13,7 @@ from orderbridge.config.errors import ConfigError, Problem
 from orderbridge.config.loader import LoadedConfig, load_config
 from orderbridge.config.models import config_json_schema
 from orderbridge.connectors.auth_settings import BearerSettings
+from orderbridge.connectors.registry import REGISTRY
 from orderbridge.connectors.rest.settings import RestSettings
 from orderbridge.connectors.spreadsheet.settings import SpreadsheetSettings
 from orderbridge.mapping.model import Dimension
@@ -155,7 +156,7 @@ def test_every_problem_in_the_file_is_reported_with_its_line(tmp_path: Path) -> 
     }
     assert "unknown key 'sytems'; expected one of store, server, log, systems, reconcile" in str(error)
     assert "(found 'htp:/x')" in find(error, "systems.wms.base_url")[0].message
-    assert "known types: rest, spreadsheet" in find(error, "systems.erp.type")[0].message
+    assert "known types: 17track, aftership, cainiao, easypost" in find(error, "systems.erp.type")[0].message
     assert "not a duration" in find(error, "reconcile.every")[0].message
     assert "not a configured system" in find(error, "reconcile.authority.fulfillment")[0].message
     assert "(found 'wms2')" in find(error, "reconcile.authority.fulfillment")[0].message
@@ -212,7 +213,7 @@ def test_system_type_missing_or_unknown(tmp_path: Path) -> None:
     error = problems_of(path)
 
     assert find(error, "systems.erp")[0] == Problem(
-        "systems.erp", 2, "missing `type`; known types: rest, spreadsheet"
+        "systems.erp", 2, f"missing `type`; known types: {', '.join(sorted(REGISTRY))}"
     )
     assert find(error, "systems.wms.type")[0].line == 5
     assert (
@@ -489,11 +490,10 @@ def test_schema_covers_every_connector_type(tmp_path: Path) -> None:
     systems = schema["properties"]["systems"]["additionalProperties"]
     assert systems["discriminator"]["propertyName"] == "type"
     assert systems["discriminator"]["mapping"] == {
-        "rest": "#/$defs/RestSettings",
-        "spreadsheet": "#/$defs/SpreadsheetSettings",
+        name: f"#/$defs/{entry.settings.__name__}" for name, entry in REGISTRY.items()
     }
     assert {ref["$ref"] for ref in systems["oneOf"]} == set(systems["discriminator"]["mapping"].values())
-    for name, type_name in (("RestSettings", "rest"), ("SpreadsheetSettings", "spreadsheet")):
+    for name, type_name in ((e.settings.__name__, n) for n, e in REGISTRY.items()):
         definition = schema["$defs"][name]
         assert definition["properties"]["type"]["const"] == type_name
         assert "type" in definition["required"]

@@ -17,6 +17,7 @@ import yaml
 
 from orderbridge.connectors.auth_settings import ApiKeySettings, BearerSettings
 from orderbridge.connectors.base import SystemSettings, build_record
+from orderbridge.connectors.registry import REGISTRY
 from orderbridge.connectors.rest.settings import RestSettings
 from orderbridge.connectors.spreadsheet.settings import SpreadsheetSettings
 from orderbridge.demo.config import DEMO_CREDENTIALS, FINANCE_FILE, PURCHASING_FILE, write_demo_config
@@ -276,7 +277,7 @@ def load_demo_settings(tmp_path: Path) -> tuple[dict[str, SystemSettings], Recon
     # Interpolation belongs to the config loader; here only the ${VAR:-default} defaults are applied.
     resolved = re.sub(r"\$\{[A-Z_][A-Z0-9_]*:-([^}]*)\}", r"\1", text)
     document = yaml.safe_load(resolved)
-    models: dict[str, type[SystemSettings]] = {"rest": RestSettings, "spreadsheet": SpreadsheetSettings}
+    models: dict[str, type[SystemSettings]] = {name: entry.settings for name, entry in REGISTRY.items()}
     systems = {
         name: models[block["type"]].model_validate(block) for name, block in document["systems"].items()
     }
@@ -286,7 +287,7 @@ def load_demo_settings(tmp_path: Path) -> tuple[dict[str, SystemSettings], Recon
 def test_demo_config_validates_against_the_settings_models(tmp_path: Path) -> None:
     """orderbridge.yaml validates block by block and names the simulators' addresses and credentials."""
     systems, reconcile, document = load_demo_settings(tmp_path)
-    assert set(systems) == {"erp", "wms", "purchasing", "finance"}
+    assert set(systems) == {"erp", "wms", "purchasing", "finance", "carrier"}
     erp, wms = systems["erp"], systems["wms"]
     assert isinstance(erp, RestSettings) and isinstance(wms, RestSettings)
     assert str(erp.base_url).startswith("http://127.0.0.1:18001")

@@ -325,3 +325,32 @@ def test_acknowledged_discrepancy_that_reopens_escalates_again(store: Store, now
     with store.engine.connect() as conn:
         found = discrepancies.get(conn, opened.id)
     assert found is not None and (found.status, found.acknowledged_by, found.escalation) == ("open", None, 1)
+
+
+def test_a_late_carrier_event_raises_no_regression(store: Store, now: datetime) -> None:
+    """A carrier event pushed late (in transit, after delivered was received) is history at its own
+    time: the carrier still says delivered, and the regression rule sees no step back."""
+
+    def push(status: str, at: datetime, received: datetime) -> None:
+        obs = Observation(
+            system="carrier",
+            record_id="SF1",
+            order_key="SO-1",
+            status_at=at,
+            observed_at=received,
+            statuses={Dimension.shipment: CanonicalStatus(status=status, native=status)},
+            native_status={"status": status},
+        )
+        with store.begin() as conn:
+            observations.ingest(
+                conn, [(obs, {"status": status, "at": at.isoformat()})], received, newest_wins=True
+            )
+
+    push("in_transit", now - 5 * H, now - 5 * H)
+    push("delivered", now - H, now - H)
+    push("out_for_delivery", now - 2 * H, now)
+    result = reconciler(store).run(now)
+    assert [c.rule for c in result.changes if c.rule == "regression"] == []
+    with store.engine.connect() as conn:
+        (latest,) = observations.observations_of(conn, "SO-1")
+    assert latest.status(Dimension.shipment) == "delivered"

@@ -77,7 +77,9 @@ def test_read_api_lists_discrepancies_and_filters_them(demo_store: Store) -> Non
         bad = client.get("/api/discrepancies", params={"status": "closed"})
     assert every.status_code == 200
     assert {item["rule"] for item in every.json()} >= {"status_conflict", "status_lag", "stuck", "missing"}
-    (conflict,) = conflicts.json()
+    # Order 44, voided in the ERP: the warehouse shipped it, and the carrier's push says delivered.
+    assert sorted(c["systems"] for c in conflicts.json()) == [["carrier", "erp"], ["erp", "wms"]]
+    conflict = next(c for c in conflicts.json() if c["systems"] == ["erp", "wms"])
     assert conflict["order_key"] == "SO-000044"
     assert conflict["systems"] == ["erp", "wms"] and conflict["severity"] == "critical"
     assert conflict["resolved_at"] is None and conflict["details"]
@@ -99,7 +101,10 @@ def test_read_api_shows_an_order_timeline_and_404s_an_unknown_one(demo_store: St
         ("erp", "已作废", "cancelled"),
         ("wms", "SHIPPED", "shipped"),
     }
-    assert [d["rule"] for d in body["discrepancies"]] == ["status_conflict"]
+    assert [d["rule"] for d in body["discrepancies"]] == ["status_conflict", "status_conflict"]
+    assert ("carrier", "shipment", "delivered") in {
+        (e["system"], e["dimension"], e["status"]) for e in body["timeline"]
+    }
     assert unknown.status_code == 404 and "SO-999999" in unknown.json()["error"]
 
 
@@ -107,7 +112,7 @@ def test_metrics_count_open_discrepancies_by_rule_and_severity(demo_store: Store
     """/metrics is Prometheus text with the open discrepancies read from the store."""
     with serve(demo_store) as client:
         text = client.get("/metrics").text
-    assert 'orderbridge_open_discrepancies{rule="status_conflict",severity="critical"} 1.0' in text
+    assert 'orderbridge_open_discrepancies{rule="status_conflict",severity="critical"} 2.0' in text
     assert 'orderbridge_open_discrepancies{rule="stuck",severity="critical"} 1.0' in text
 
 

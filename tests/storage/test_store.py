@@ -219,3 +219,85 @@ def test_an_unchanged_record_writes_nothing(store: Store, now) -> None:
     assert (result.new, result.changed, result.unchanged) == (0, 0, 1)
     assert state() == before
     assert before[2] and not before[3]
+
+
+def parcel(status: str, at, observed, native: str | None = None) -> Observation:
+    """A carrier's view of parcel SF1 of order SO-1, as it says at `at`, read at `observed`."""
+    return Observation(
+        system="carrier",
+        record_id="SF1",
+        order_key="SO-1",
+        observed_at=observed,
+        status_at=at,
+        statuses={Dimension.shipment: CanonicalStatus(status=status, native=native or status)},
+        native_status={"status": native or status},
+        links={"tracking_number": "SF1"},
+    )
+
+
+def test_pushed_events_keep_the_newest_status_as_latest_and_file_older_ones_in_history(
+    store: Store, now
+) -> None:
+    """An event older than the record's latest (pushed late, retried) goes into the history at its own
+    time, leaves the latest observation alone and does not look like a step back; the history reads
+    in status-time order."""
+    t1, t2, t3 = now, now + timedelta(hours=1), now + timedelta(hours=2)
+    with store.begin() as conn:
+        observations.ingest(conn, [(parcel("in_transit", t1, t1), {"e": 1})], t1, newest_wins=True)
+        observations.ingest(conn, [(parcel("delivered", t3, t3), {"e": 3})], t3, newest_wins=True)
+        late_at = t3 + timedelta(minutes=5)
+        late = observations.ingest(
+            conn, [(parcel("out_for_delivery", t2, late_at), {"e": 2})], late_at, newest_wins=True
+        )
+    with store.engine.connect() as conn:
+        (latest,) = observations.observations_of(conn, "SO-1")
+        entries = [(e.status, e.at) for e in observations.timeline(conn, "SO-1") if e.system == "carrier"]
+    assert (late.late, late.changed, late.new) == (1, 0, 0)
+    assert latest.status(Dimension.shipment) == "delivered" and latest.status_at == t3
+    assert entries == [("in_transit", t1), ("out_for_delivery", t2), ("delivered", t3)]
+
+
+def test_a_late_event_seen_again_adds_nothing(store: Store, now) -> None:
+    """The same late event delivered twice, or one that only repeats the status before it, leaves the
+    history as it was."""
+    t1, t2, t3 = now, now + timedelta(hours=1), now + timedelta(hours=2)
+    with store.begin() as conn:
+        observations.ingest(
+            conn, [(parcel("in_transit", t1, t1, "Departed"), {"e": 1})], t1, newest_wins=True
+        )
+        observations.ingest(conn, [(parcel("delivered", t3, t3), {"e": 3})], t3, newest_wins=True)
+        for raw in ({"e": 2}, {"e": 2, "retry": True}):
+            observations.ingest(conn, [(parcel("out_for_delivery", t2, t3), raw)], t3, newest_wins=True)
+        repeat = parcel("in_transit", t1 + timedelta(minutes=10), t3, "Departed")
+        observations.ingest(conn, [(repeat, {"e": "1b"})], t3, newest_wins=True)
+    with store.engine.connect() as conn:
+        statuses = [e.status for e in observations.timeline(conn, "SO-1")]
+    assert statuses == ["in_transit", "out_for_delivery", "delivered"]
+
+
+def test_events_of_one_batch_are_ordered_by_status_time(store: Store, now) -> None:
+    """Several events of one record in one batch, newest first (as one push of SF routes may hold):
+    the newest is the latest observation, each is in the history once."""
+    t1, t2 = now, now + timedelta(hours=1)
+    batch = [(parcel("delivered", t2, t2), {"e": 2}), (parcel("in_transit", t1, t2), {"e": 1})]
+    with store.begin() as conn:
+        result = observations.ingest(conn, batch, t2, newest_wins=True)
+    with store.engine.connect() as conn:
+        (latest,) = observations.observations_of(conn, "SO-1")
+        statuses = [e.status for e in observations.timeline(conn, "SO-1")]
+    assert (result.new, result.late) == (1, 1)
+    assert latest.status(Dimension.shipment) == "delivered"
+    assert statuses == ["in_transit", "delivered"]
+
+
+def test_a_polled_record_is_its_current_state_whatever_its_time(store: Store, now) -> None:
+    """Without newest_wins (a polled source), the record read last is the latest observation even when
+    its date went back (someone corrected a mistyped date in a sheet)."""
+    wrong, right = now + timedelta(days=365), now
+    with store.begin() as conn:
+        observations.ingest(conn, [(obs("W1", "SO-1", "preparing", wrong), {"d": "2027"})], now)
+        result = observations.ingest(conn, [(obs("W1", "SO-1", "shipped", right), {"d": "2026"})], now)
+    with store.engine.connect() as conn:
+        (latest,) = observations.observations_of(conn, "SO-1")
+    assert (result.changed, result.late) == (1, 0)
+    assert latest.status(Dimension.fulfillment) == "shipped" and latest.status_at == right

@@ -1,0 +1,1 @@
+"""Cainiao 菜鸟 logistics messages (LINK form posts, SmartLogisticsReport)."""

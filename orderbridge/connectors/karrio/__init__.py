@@ -1,0 +1,1 @@
+"""Karrio's outbound webhooks (`tracker_updated`)."""

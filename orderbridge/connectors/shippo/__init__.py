@@ -1,0 +1,1 @@
+"""Shippo `track_updated` webhooks."""

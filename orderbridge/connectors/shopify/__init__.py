@@ -1,0 +1,1 @@
+"""Shopify orders: order webhooks now; its Admin API's order listing shares the record parser."""
