@@ -10,7 +10,7 @@ import types
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Annotated, Any, Union, get_args, get_origin
+from typing import Annotated, Any, Literal, Union, get_args, get_origin
 
 from pydantic import BaseModel, SecretStr, ValidationError
 
@@ -110,7 +110,7 @@ def parse_config(
     checker = _Checker(document)
     systems = checker.systems(data.get("systems"))
     checker.sections(data)
-    checker.references(data)
+    checker.references(data, systems)
     if document.problems:
         raise ConfigError(source, document.problems)
     try:
@@ -173,9 +173,10 @@ class _Checker:
         except ValidationError as exc:
             self.validation_error(exc, OrderbridgeConfig, stubbed, ())
 
-    def references(self, data: dict[str, Any]) -> None:
+    def references(self, data: dict[str, Any], checked: dict[str, SystemSettings]) -> None:
         systems = data.get("systems")
         names = [name for name in systems if isinstance(name, str)] if isinstance(systems, dict) else []
+        names += [n for name, s in checked.items() for n in s.streams(name) if n != name]
         for found in reference_problems(names, data.get("reconcile")):
             self.add(
                 ("reconcile", *found.path), found.message, _NOTHING if found.found is None else found.found
@@ -271,6 +272,9 @@ def _annotation_at(model: type[BaseModel], loc: Sequence[str | int]) -> Any:
                 if found is not None:
                     current = found.annotation
                     break
+                if _tagged(member, part):  # a tagged union's member, named by its tag
+                    current = member
+                    break
             elif get_origin(member) is dict and isinstance(part, str) and part != "[key]":
                 current = get_args(member)[1]
                 break
@@ -278,6 +282,13 @@ def _annotation_at(model: type[BaseModel], loc: Sequence[str | int]) -> Any:
                 current = get_args(member)[0]
                 break
     return current
+
+
+def _tagged(model: type[BaseModel], tag: str) -> bool:
+    return any(
+        get_origin(f.annotation) is Literal and tag in get_args(f.annotation)
+        for f in model.model_fields.values()
+    )
 
 
 def _field_names(annotation: Any) -> list[str]:

@@ -228,7 +228,7 @@ class OrderbridgeConfig(BaseModel):
     def _references(self, info: ValidationInfo) -> Self:
         if info.context and info.context.get(SKIP_REFERENCE_CHECKS):
             return self
-        found = reference_problems(self.systems, self.reconcile.model_dump())
+        found = reference_problems(list(self.streams()), self.reconcile.model_dump())
         if found:
             raise ValueError(
                 "; ".join(
@@ -238,6 +238,11 @@ class OrderbridgeConfig(BaseModel):
                 )
             )
         return self
+
+    def streams(self) -> dict[str, list[str]]:
+        """Every system records come from (the configured ones and their child listings, such as
+        `erp.deliveries`), with the link types each attaches records by."""
+        return {n: links for name, s in self.systems.items() for n, links in s.streams(name).items()}
 
 
 class ReferenceProblem(NamedTuple):

@@ -92,6 +92,11 @@ class SystemSettings(BaseModel):
         "ambiguous (1,234).",
     )
 
+    def streams(self, name: str) -> dict[str, list[str]]:
+        """The systems this block's records belong to, with the link types of each: the system itself
+        and, for connectors with child listings, those (`erp.deliveries`)."""
+        return {name: self.link_by}
+
     @property
     def polling(self) -> bool:
         """Whether the daemon polls this system (one that only receives pushes is not polled)."""
@@ -165,6 +170,10 @@ class Batch:
     # quarantined records of that scope that it did not find again are settled, and stored records of
     # that scope that it does not hold any more are retired.
     complete: bool = False
+    # A child listing's batch: its records are those of this system (`erp.deliveries`), mapped with
+    # these settings; None for the system's own records.
+    system: str | None = None
+    settings: SystemSettings | None = None
 
 
 class RecordError(ValueError):

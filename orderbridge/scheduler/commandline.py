@@ -142,12 +142,12 @@ def known(
 def reconciler(loaded: LoadedConfig, store: Store) -> Reconciler:
     from orderbridge.notify.alerts import Alerting
 
-    systems, alerts = loaded.config.systems, loaded.config.alerts
+    streams, alerts = loaded.config.streams(), loaded.config.alerts
     return Reconciler(
         store,
         loaded.config.reconcile,
-        tuple(systems),
-        {n: s.link_by for n, s in systems.items()},
+        tuple(streams),
+        streams,
         observer=Alerting(alerts) if alerts.rules else None,  # a pass run by hand announces too
         zone=loaded.config.display.zone,
     )

@@ -55,13 +55,13 @@ class Daemon:
         self.systems = {n: s for n, s in self.config.systems.items() if s.enabled}
         self.polled = {n: s for n, s in self.systems.items() if registry.polls(s)}  # push-only: not polled
         self.health = {name: Health() for name in self.polled}
-        cfg = self.config
+        cfg, streams = self.config, self.config.streams()
         self.notifier = Notifier(self.store, cfg.smtp, cfg.reports, cfg.alerts, cfg.reconcile)
         self.reconciler = Reconciler(
             self.store,
             self.config.reconcile,
-            tuple(self.config.systems),
-            {n: s.link_by for n, s in self.config.systems.items()},
+            tuple(streams),
+            streams,
             observer=self.notifier.observer,
             zone=self.config.display.zone,
         )

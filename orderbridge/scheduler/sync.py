@@ -38,7 +38,7 @@ class FieldCoverage:
 
     def add(self, records: list[SourceRecord], settings: SystemSettings) -> None:
         self.records += len(records)
-        self.without_order += sum(1 for r in records if r.order_ref is None and not r.links)
+        self.without_order += sum(1 for r in records if not (r.order_ref or r.parent_ref or r.links))
         if settings.status:
             self.without_status += sum(1 for r in records if all(v is None for v in r.native_status.values()))
 
@@ -126,17 +126,17 @@ def sync_system(
                 result.stopped = True  # a request gave way to the stop: what was committed stays
                 break
             now = clock()
-            items, problems = _map(batch, settings, now)
+            # A child listing's batch holds records of its own system, mapped by its own settings.
+            system, mapping = batch.system or name, batch.settings or settings
+            items, problems = _map(batch, mapping, now)
             scope = batch.label if batch.complete else None
             gone: list[str] = []
             with store.begin() as conn:
-                written = ingest(
-                    conn, items, now, settings.link_by, newest_wins=settings.pushing, scope=scope
-                )
+                written = ingest(conn, items, now, mapping.link_by, newest_wins=settings.pushing, scope=scope)
                 for problem in problems:
                     quarantine.add(
                         conn,
-                        name,
+                        system,
                         problem.location,
                         problem.reason,
                         problem.raw,
@@ -144,11 +144,11 @@ def sync_system(
                         record_id=problem.record_id,
                         scope=problem.scope,
                     )
-                quarantine.settle(conn, name, now, record_ids=[o.record_id for o, _ in items], scope=scope)
+                quarantine.settle(conn, system, now, record_ids=[o.record_id for o, _ in items], scope=scope)
                 if scope is not None:
                     # A record that is there but could not be read this time keeps its last reading.
                     found = [o.record_id for o, _ in items] + [p.record_id for p in problems if p.record_id]
-                    gone = retire_missing(conn, name, scope, found, now).records
+                    gone = retire_missing(conn, system, scope, found, now).records
                 if batch.cursor is not None:
                     cursors.save(conn, name, batch.cursor, now)
             assert result.ingest is not None
@@ -158,20 +158,20 @@ def sync_system(
                 refresh_at *= 2
             result.batches += 1
             result.records += len(batch.records)
-            result.coverage.add(batch.records, settings)
+            result.coverage.add(batch.records, mapping)
             result.quarantined += len(problems)
             result.unread.extend(f"{p.location}: {p.reason}" for p in problems if p.whole)
             if batch.complete and not items and problems and not any(p.whole for p in problems):
                 result.unread.append(f"{batch.label}: none of its {len(problems)} records could be read")
             for problem in problems:
                 log.warning(
-                    "record quarantined", system=name, location=problem.location, reason=problem.reason
+                    "record quarantined", system=system, location=problem.location, reason=problem.reason
                 )
             if scope is not None and gone:
                 result.retired_from[scope] = result.retired_from.get(scope, 0) + len(gone)
                 log.info(
                     "records retired: a complete read no longer holds them",
-                    system=name,
+                    system=system,
                     scope=scope,
                     records=gone[:20],
                     count=len(gone),

@@ -35,15 +35,16 @@ class IngestResult:
     unchanged: int = 0
     linked: int = 0
     late: int = 0  # older than the record's latest observation: history only (newest_wins)
-    orders: set[str] = field(default_factory=set)
+    orders: set[str] = field(default_factory=set)  # of one batch: queued for reconciliation
 
     def add(self, other: IngestResult) -> None:
+        """Count `other` in. Its orders are not kept: a sync's running total stays the same size
+        however many records it reads."""
         self.new += other.new
         self.changed += other.changed
         self.unchanged += other.unchanged
         self.linked += other.linked
         self.late += other.late
-        self.orders |= other.orders
 
 
 def fingerprint(obs: Observation, raw: Any) -> str:
@@ -474,7 +475,8 @@ def _row(obs: Observation, raw: Any, digest: str, now: datetime, scope: str | No
         "external_ref": obs.external_ref,
         "statuses": dumped["statuses"],
         "native_status": dumped["native_status"],
-        "status_at": obs.status_at,
+        # A record that carries no change time changed when we saw it change (a snapshot scan).
+        "status_at": obs.status_at or obs.observed_at,
         "observed_at": obs.observed_at,
         "changed_at": now,
         "quantities": dumped["quantities"],
@@ -510,7 +512,7 @@ def _entry(obs: Observation, dimension: Dimension, canonical: CanonicalStatus) -
         "dimension": dimension.value,
         "status": canonical.status,
         "native": canonical.native,
-        "status_at": obs.status_at,
+        "status_at": obs.status_at or obs.observed_at,  # no change time: when the change was seen
         "observed_at": obs.observed_at,
     }
 
