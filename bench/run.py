@@ -377,7 +377,7 @@ class Timers:
         # sync.py looks these names up at call time, so wrapping them here times the real calls.
         setattr(sync_module, "ingest", self.wrap("ingest", observations.ingest))  # noqa: B010
         setattr(sync_module, "_map", self.wrap("map", sync_module._map))  # noqa: B010
-        setattr(HttpApi, "fetch", self.wrap("http", HttpApi.fetch))  # noqa: B010
+        setattr(HttpApi, "send", self.wrap("http", HttpApi.send))  # noqa: B010
 
     def take(self) -> dict[str, float]:
         taken = dict(self.seconds)

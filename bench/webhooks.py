@@ -74,8 +74,13 @@ def event(number: int) -> bytes:
             "order_number": f"SO-2026-{number % 50000:05d}",
             "updated_at": "2026-11-20T02:05:00+00:00",
             "checkpoints": [
-                {"checkpoint_time": "2026-11-20T10:00:00+08:00", "message": "Departed facility", "tag": "InTransit",
-                 "subtag": "InTransit_001", "location": "Shenzhen"}
+                {
+                    "checkpoint_time": "2026-11-20T10:00:00+08:00",
+                    "message": "Departed facility",
+                    "tag": "InTransit",
+                    "subtag": "InTransit_001",
+                    "location": "Shenzhen",
+                }
             ],
         },
         "ts": 1763604300,
@@ -104,10 +109,21 @@ def serve(app_name: str, url: str, port: int) -> None:
 
     store = Store(url)
     if app_name == "orderbridge":
-        config = parse_config(json.dumps({"systems": {"carrier": {"type": "aftership", "webhook": {"secret": SECRET},
-                                                                   "order_id": {"pattern": r"SO-\d{4}-(\d+)"}}}}))
+        config = parse_config(
+            json.dumps(
+                {
+                    "systems": {
+                        "carrier": {
+                            "type": "aftership",
+                            "webhook": {"secret": SECRET},
+                            "order_id": {"pattern": r"SO-\d{4}-(\d+)"},
+                        }
+                    }
+                }
+            )
+        )
         webhooks = Webhooks(store, config.systems, Metrics())
-        app = create_app(store, Metrics(), lambda: {"store": True}, webhooks.routes())
+        app = create_app(store, Metrics(), lambda: {"store": True}, mounted=webhooks.routes())
         webhooks.start()
     else:
         app = reference_app(store)
@@ -128,15 +144,23 @@ def reference_app(store: Any) -> Any:
     from orderbridge.storage.tables import inbox
 
     if store.dialect == "sqlite":
+
         @sa_event.listens_for(store.engine, "connect")
         def _durable(dbapi_conn: Any, _record: Any) -> None:
             dbapi_conn.execute("PRAGMA synchronous=FULL")
 
     def insert(body: bytes) -> None:
         with store.engine.begin() as conn:
-            conn.execute(inbox.insert().values(
-                system="carrier", dedupe_key=hashlib.sha256(body).hexdigest(), received_at=datetime.now(UTC),
-                headers={}, body=body.decode(), state="pending"))
+            conn.execute(
+                inbox.insert().values(
+                    system="carrier",
+                    dedupe_key=hashlib.sha256(body).hexdigest(),
+                    received_at=datetime.now(UTC),
+                    headers={},
+                    body=body.decode(),
+                    state="pending",
+                )
+            )
 
     async def receive(request: Request) -> Response:
         await run_in_threadpool(insert, await request.body())
@@ -173,7 +197,8 @@ def start_app(app_name: str, url: str) -> tuple[subprocess.Popen[bytes], int]:
     port = free_port()
     process = subprocess.Popen(
         [sys.executable, __file__, "serve", app_name, url, str(port)],
-        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
     )
     import httpx
 
@@ -188,17 +213,35 @@ def start_app(app_name: str, url: str) -> tuple[subprocess.Popen[bytes], int]:
     raise RuntimeError(f"{app_name} did not start")
 
 
-def run_wrk(port: int, events: Path, seconds: int, connections: int, pace_ms: int | None, offset: int) -> dict[str, float]:
+def run_wrk(
+    port: int, events: Path, seconds: int, connections: int, pace_ms: int | None, offset: int
+) -> dict[str, float]:
     script = events.parent / "events.lua"
     script.write_text(LUA, encoding="utf-8")
     env = {**os.environ, **({"BENCH_PACE": str(pace_ms)} if pace_ms else {})}
-    command = ["wrk", "-t1", f"-c{connections}", f"-d{seconds}s", "--latency", "-s", str(script),
-               f"http://127.0.0.1:{port}", "--", str(events), str(offset)]
+    command = [
+        "wrk",
+        "-t1",
+        f"-c{connections}",
+        f"-d{seconds}s",
+        "--latency",
+        "-s",
+        str(script),
+        f"http://127.0.0.1:{port}",
+        "--",
+        str(events),
+        str(offset),
+    ]
     out = subprocess.run(command, capture_output=True, text=True, env=env, check=True).stdout
     rate = float(re.search(r"Requests/sec:\s+([\d.]+)", out).group(1))  # type: ignore[union-attr]
     errors = re.search(r"Non-2xx or 3xx responses:\s+(\d+)", out)
     latency = {p: _ms(re.search(rf"\s{p}%\s+([\d.]+)(us|ms|s)", out)) for p in ("50", "99")}
-    return {"rate": rate, "p50": latency["50"], "p99": latency["99"], "errors": float(errors.group(1)) if errors else 0}
+    return {
+        "rate": rate,
+        "p50": latency["50"],
+        "p99": latency["99"],
+        "errors": float(errors.group(1)) if errors else 0,
+    }
 
 
 def _ms(match: re.Match[str] | None) -> float:
@@ -208,7 +251,9 @@ def _ms(match: re.Match[str] | None) -> float:
     return value / 1000 if unit == "us" else value * 1000 if unit == "s" else value
 
 
-def run_python(port: int, events: Path, seconds: int, connections: int, pace_ms: int | None, offset: int) -> dict[str, float]:
+def run_python(
+    port: int, events: Path, seconds: int, connections: int, pace_ms: int | None, offset: int
+) -> dict[str, float]:
     """A fallback load generator (httpx, asyncio); it saturates sooner than wrk."""
     import asyncio
 
@@ -225,8 +270,11 @@ def run_python(port: int, events: Path, seconds: int, connections: int, pace_ms:
             while time.monotonic() < stop:
                 sig, body = lines[(offset + index) % len(lines)].split("\t", 1)
                 began = time.perf_counter()
-                answer = await http.post("/webhooks/carrier", content=body,
-                                         headers={"Content-Type": "application/json", "aftership-hmac-sha256": sig})
+                answer = await http.post(
+                    "/webhooks/carrier",
+                    content=body,
+                    headers={"Content-Type": "application/json", "aftership-hmac-sha256": sig},
+                )
                 latencies.append((time.perf_counter() - began) * 1000)
                 errors += answer.status_code != 200
                 index += connections
@@ -244,7 +292,9 @@ def run_python(port: int, events: Path, seconds: int, connections: int, pace_ms:
     return {"rate": len(latencies) / elapsed, "p50": pick(0.5), "p99": pick(0.99), "errors": float(errors)}
 
 
-def measure(kind: str, seconds: int, rate: int, generator: str, pg_url: str) -> dict[str, dict[str, dict[str, float]]]:
+def measure(
+    kind: str, seconds: int, rate: int, generator: str, pg_url: str
+) -> dict[str, dict[str, dict[str, float]]]:
     runner = run_wrk if generator == "wrk" else run_python
     folder = Path(tempfile.mkdtemp(prefix="orderbridge-bench-"))
     events = folder / "events.tsv"
@@ -258,15 +308,24 @@ def measure(kind: str, seconds: int, rate: int, generator: str, pg_url: str) -> 
             try:
                 sustained = runner(port, events, seconds, 32, None, 0)
                 paced_connections = 20
-                paced = runner(port, events, seconds, paced_connections, max(1, 1000 * paced_connections // rate),
-                               total // 2)
+                paced = runner(
+                    port,
+                    events,
+                    seconds,
+                    paced_connections,
+                    max(1, 1000 * paced_connections // rate),
+                    total // 2,
+                )
             finally:
                 process.terminate()
                 process.wait(timeout=30)
             results[app_name] = {"sustained": sustained, "paced": paced}
-            print(f"{app_name:12} sustained {sustained['rate']:8.0f} events/s (p99 {sustained['p99']:.1f} ms); "
-                  f"paced {paced['rate']:6.0f}/s p50 {paced['p50']:.2f} ms p99 {paced['p99']:.2f} ms "
-                  f"errors {int(sustained['errors'] + paced['errors'])}", flush=True)
+            print(
+                f"{app_name:12} sustained {sustained['rate']:8.0f} events/s (p99 {sustained['p99']:.1f} ms); "
+                f"paced {paced['rate']:6.0f}/s p50 {paced['p50']:.2f} ms p99 {paced['p99']:.2f} ms "
+                f"errors {int(sustained['errors'] + paced['errors'])}",
+                flush=True,
+            )
     finally:
         shutil.rmtree(folder, ignore_errors=True)
     return results
@@ -276,23 +335,42 @@ def rows(kind: str, results: dict[str, dict[str, dict[str, float]]], rate: int) 
     ours, ref = results["orderbridge"], results["reference"]
     ratio = ours["sustained"]["rate"] / ref["sustained"]["rate"]
     when = datetime.now(UTC).isoformat(timespec="seconds")
-    machine = f"{platform.processor() or platform.machine()}, {os.cpu_count()} cores, {platform.python_version()}"
+    machine = (
+        f"{platform.processor() or platform.machine()}, {os.cpu_count()} cores, {platform.python_version()}"
+    )
     base = {"store": kind, "measured_at": when, "machine": machine, "commit": _commit()}
     return [
-        {**base, "scenario": f"webhook intake, sustained ({kind})", "size": "32 connections",
-         "value": round(ours["sustained"]["rate"]), "unit": "events/s", "reference": round(ref["sustained"]["rate"]),
-         "ratio": round(ratio, 3), "target": 0.7, "met": ratio >= 0.7},
-        {**base, "scenario": f"webhook intake, p99 ack latency at {rate} events/s ({kind})",
-         "size": f"{round(ours['paced']['rate'])} events/s", "value": round(ours["paced"]["p99"], 2), "unit": "ms",
-         "reference": round(ref["paced"]["p99"], 2), "ratio": round(ours["paced"]["p99"] / ref["paced"]["p99"], 3),
-         "target": 50, "met": ours["paced"]["p99"] < 50, "p50": round(ours["paced"]["p50"], 2)},
+        {
+            **base,
+            "scenario": f"webhook intake, sustained ({kind})",
+            "size": "32 connections",
+            "value": round(ours["sustained"]["rate"]),
+            "unit": "events/s",
+            "reference": round(ref["sustained"]["rate"]),
+            "ratio": round(ratio, 3),
+            "target": 0.7,
+            "met": ratio >= 0.7,
+        },
+        {
+            **base,
+            "scenario": f"webhook intake, p99 ack latency at {rate} events/s ({kind})",
+            "size": f"{round(ours['paced']['rate'])} events/s",
+            "value": round(ours["paced"]["p99"], 2),
+            "unit": "ms",
+            "reference": round(ref["paced"]["p99"], 2),
+            "ratio": round(ours["paced"]["p99"] / ref["paced"]["p99"], 3),
+            "target": 50,
+            "met": ours["paced"]["p99"] < 50,
+            "p50": round(ours["paced"]["p50"], 2),
+        },
     ]
 
 
 def _commit() -> str:
     try:
-        return subprocess.run(["git", "rev-parse", "--short", "HEAD"], capture_output=True, text=True,
-                              cwd=ROOT).stdout.strip()
+        return subprocess.run(
+            ["git", "rev-parse", "--short", "HEAD"], capture_output=True, text=True, cwd=ROOT
+        ).stdout.strip()
     except OSError:
         return "unknown"
 
@@ -309,7 +387,9 @@ def main() -> int:
     if len(sys.argv) > 1 and sys.argv[1] == "serve":
         serve(sys.argv[2], sys.argv[3], int(sys.argv[4]))
         return 0
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     parser.add_argument("--store", choices=("sqlite", "postgres", "both"), default="sqlite")
     parser.add_argument("--seconds", type=int, default=15)
     parser.add_argument("--rate", type=int, default=1000)
@@ -318,7 +398,9 @@ def main() -> int:
     parser.add_argument("--no-save", action="store_true", help="do not write bench/results/latest.json")
     args = parser.parse_args()
     if args.generator == "wrk" and shutil.which("wrk") is None:
-        print("this benchmark drives load with wrk: install it (apt-get install wrk), or use --generator python")
+        print(
+            "this benchmark drives load with wrk: install it (apt-get install wrk), or use --generator python"
+        )
         return 2
     kinds = ("sqlite", "postgres") if args.store == "both" else (args.store,)
     all_rows = []
@@ -326,8 +408,10 @@ def main() -> int:
         all_rows += rows(kind, measure(kind, args.seconds, args.rate, args.generator, args.pg_url), args.rate)
     print("\n| scenario | value | reference | ratio | target | met |\n|---|--:|--:|--:|--:|---|")
     for row in all_rows:
-        print(f"| {row['scenario']} | {row['value']} {row['unit']} | {row['reference']} | {row['ratio']} | "
-              f"{row['target']} | {row['met']} |")
+        print(
+            f"| {row['scenario']} | {row['value']} {row['unit']} | {row['reference']} | {row['ratio']} | "
+            f"{row['target']} | {row['met']} |"
+        )
     if not args.no_save:
         save(all_rows)
     return 0

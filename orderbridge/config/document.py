@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import re
 import secrets
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -42,6 +42,9 @@ class Document:
     from_env: dict[KeyPath, tuple[str, ...]] = field(default_factory=dict)  # values built from ${VAR}
     env_values: dict[KeyPath, list[str]] = field(default_factory=dict)  # what each ${VAR} put there
     unresolved: set[KeyPath] = field(default_factory=set)  # values naming a variable that is not set
+    # Values naming a variable that is not set, kept as written because the caller does not need them
+    # (a command that reads only the store): a problem only if the value, as written, is not valid.
+    deferred: dict[KeyPath, tuple[str, ...]] = field(default_factory=dict)
     problems: list[Problem] = field(default_factory=list)
 
     def line_of(self, path: KeyPath) -> int | None:
@@ -89,7 +92,11 @@ class _TooLarge(Exception):
         self.line, self.message = line, message
 
 
-def read_document(text: str, environ: Mapping[str, str]) -> Document:
+def read_document(
+    text: str, environ: Mapping[str, str], may_stay_unset: Callable[[KeyPath], bool] | None = None
+) -> Document:
+    """`may_stay_unset(path)`: an unset variable in the value at `path` is left as written (see
+    `Document.deferred`) instead of being a problem."""
     document = Document()
     shield = _Shield(text)
     loader: _Loader | None = None
@@ -121,7 +128,7 @@ def read_document(text: str, environ: Mapping[str, str]) -> Document:
         return document
     document.lines[()] = root.start_mark.line + 1
     try:
-        _Builder(loader, document, environ, shield).build_root(root)
+        _Builder(loader, document, environ, shield, may_stay_unset).build_root(root)
     except _TooLarge as exc:
         document.data = None
         document.problems.append(Problem("", exc.line, exc.message))
@@ -158,8 +165,14 @@ def _syntax_problem(text: str, exc: yaml.MarkedYAMLError) -> Problem:
 
 class _Builder:
     def __init__(
-        self, loader: _Loader, document: Document, environ: Mapping[str, str], shield: _Shield
+        self,
+        loader: _Loader,
+        document: Document,
+        environ: Mapping[str, str],
+        shield: _Shield,
+        may_stay_unset: Callable[[KeyPath], bool] | None = None,
     ) -> None:
+        self.may_stay_unset = may_stay_unset
         self.loader = loader
         self.shield = shield
         self.document = document
@@ -250,6 +263,7 @@ class _Builder:
         if "${" not in text:
             return text
         names: list[str] = []
+        unset: list[str] = []
 
         def replace(match: re.Match[str]) -> str:
             if match.group(0) == "$${":
@@ -272,14 +286,19 @@ class _Builder:
             if value:
                 self.document.env_values.setdefault(path, []).append(value)
             if value is None:
-                self.document.problem(path, f"environment variable {name} is not set")
-                self.document.unresolved.add(path)
+                unset.append(name)
                 return ""
             return value
 
         result = _REFERENCE.sub(replace, text)
         if names:
             self.document.from_env[path] = tuple(dict.fromkeys(names))
+        if unset and self.may_stay_unset is not None and self.may_stay_unset(path):
+            self.document.deferred[path] = tuple(dict.fromkeys(unset))
+            return text
+        for name in dict.fromkeys(unset):
+            self.document.problem(path, f"environment variable {name} is not set")
+            self.document.unresolved.add(path)
         return result
 
 

@@ -10,7 +10,7 @@ import types
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Annotated, Any, Union, get_args, get_origin
+from typing import Annotated, Any, Literal, Union, get_args, get_origin
 
 from pydantic import BaseModel, SecretStr, ValidationError
 
@@ -37,11 +37,17 @@ _URL_USERINFO = re.compile(r"://\S*@")  # greedy: a password may hold an unescap
 _NOTHING: Any = object()
 
 
+# What a command that only reads the store needs resolved; elsewhere (a source's credentials, say) an
+# unset variable may stay unset for it.
+OFFLINE_NEEDS = frozenset({"store", "log", "display", "reconcile"})
+
+
 @dataclass(frozen=True)
 class LoadedConfig:
     config: OrderbridgeConfig
     path: Path  # absolute
     base_dir: Path  # the config file's folder: relative paths in the file resolve against it
+    unset: tuple[str, ...] = ()  # variables left unset (offline loading): what is built from them is unusable
     # Every value no output may show: secret settings, the store password, and what `${ENV}`
     # references put into settings sent to a source.
     secrets: tuple[str, ...] = field(default=(), repr=False)
@@ -51,8 +57,12 @@ class LoadedConfig:
         return path if path.is_absolute() else self.base_dir / path
 
 
-def load_config(path: str | Path, environ: Mapping[str, str] | None = None) -> LoadedConfig:
-    """Read and validate the file; raise ConfigError listing every problem in it."""
+def load_config(
+    path: str | Path, environ: Mapping[str, str] | None = None, *, offline: bool = False
+) -> LoadedConfig:
+    """Read and validate the file; raise ConfigError listing every problem in it. `offline`: for a
+    command that does not reach the sources, an unset variable outside OFFLINE_NEEDS is no problem as
+    long as the value, as written, is valid (a secret is)."""
     source = str(path)
     file = Path(path)
     try:
@@ -67,14 +77,16 @@ def load_config(path: str | Path, environ: Mapping[str, str] | None = None) -> L
         raise ConfigError(
             source, [Problem("", None, f"cannot read the file: {exc.strerror or exc}")]
         ) from None
+    unset: list[str] = []
     absolute = file.resolve()
-    config, document = _parse(text, source, environ, absolute.parent)
+    config, document = _parse(text, source, environ, absolute.parent, offline=offline, unset=unset)
     models = {name: type(settings) for name, settings in config.systems.items()}
     carried = carried_to_source(document.env_values, models, OrderbridgeConfig)
     return LoadedConfig(
         config=config,
         path=absolute,
         base_dir=absolute.parent,
+        unset=tuple(unset),
         secrets=tuple(secret_values(config, carried)),
     )
 
@@ -84,16 +96,32 @@ def parse_config(
     source: str = "<config>",
     environ: Mapping[str, str] | None = None,
     base_dir: Path | None = None,
+    *,
+    offline: bool = False,
+    unset: list[str] | None = None,
 ) -> OrderbridgeConfig:
     """Validate configuration text; `source` names it in problems. With `base_dir` (the file's folder)
-    paths the file names are checked too."""
-    return _parse(text, source, environ, base_dir)[0]
+    paths the file names are checked too. With `offline` (see load_config), the names of the
+    variables left unset are appended to `unset`."""
+    return _parse(text, source, environ, base_dir, offline=offline, unset=unset)[0]
 
 
 def _parse(
-    text: str, source: str, environ: Mapping[str, str] | None, base_dir: Path | None
+    text: str,
+    source: str,
+    environ: Mapping[str, str] | None,
+    base_dir: Path | None,
+    *,
+    offline: bool = False,
+    unset: list[str] | None = None,
 ) -> tuple[OrderbridgeConfig, Document]:
-    document = read_document(text, os.environ if environ is None else environ)
+    document = read_document(
+        text,
+        os.environ if environ is None else environ,
+        (lambda path: not path or path[0] not in OFFLINE_NEEDS) if offline else None,
+    )
+    if unset is not None:
+        unset.extend(dict.fromkeys(name for names in document.deferred.values() for name in names))
     data = document.data
     if not isinstance(data, dict):
         if not document.problems:
@@ -110,7 +138,7 @@ def _parse(
     checker = _Checker(document)
     systems = checker.systems(data.get("systems"))
     checker.sections(data)
-    checker.references(data)
+    checker.references(data, systems)
     if base_dir is not None:
         checker.log_file(data, base_dir)
     if document.problems:
@@ -192,9 +220,10 @@ class _Checker:
         except (OSError, ValueError) as exc:
             self.add(("log", "file"), f"is not a usable path ({exc})")
 
-    def references(self, data: dict[str, Any]) -> None:
+    def references(self, data: dict[str, Any], checked: dict[str, SystemSettings]) -> None:
         systems = data.get("systems")
         names = [name for name in systems if isinstance(name, str)] if isinstance(systems, dict) else []
+        names += [n for name, s in checked.items() for n in s.streams(name) if n != name]
         for found in reference_problems(names, data.get("reconcile")):
             self.add(
                 ("reconcile", *found.path), found.message, _NOTHING if found.found is None else found.found
@@ -208,6 +237,11 @@ class _Checker:
             path = (*prefix, *_data_path(data, loc, kind))
             if any(path[: len(missing)] == missing for missing in self.document.unresolved):
                 continue  # already reported: the environment variable it names is not set
+            deferred = next((d for d in self.document.deferred if path[: len(d)] == d), None)
+            if deferred is not None:  # left unset, and needed after all: as written, it is not valid
+                for name in self.document.deferred[deferred]:
+                    self.add(deferred, f"environment variable {name} is not set")
+                continue
             if kind == "extra_forbidden":
                 self.add(path, _unknown_key(str(loc[-1]), _field_names(_annotation_at(model, loc[:-1]))))
                 continue
@@ -285,6 +319,9 @@ def _annotation_at(model: type[BaseModel], loc: Sequence[str | int]) -> Any:
                 if found is not None:
                     current = found.annotation
                     break
+                if _tagged(member, part):  # a tagged union's member, named by its tag
+                    current = member
+                    break
             elif get_origin(member) is dict and isinstance(part, str) and part != "[key]":
                 current = get_args(member)[1]
                 break
@@ -292,6 +329,13 @@ def _annotation_at(model: type[BaseModel], loc: Sequence[str | int]) -> Any:
                 current = get_args(member)[0]
                 break
     return current
+
+
+def _tagged(model: type[BaseModel], tag: str) -> bool:
+    return any(
+        get_origin(f.annotation) is Literal and tag in get_args(f.annotation)
+        for f in model.model_fields.values()
+    )
 
 
 def _field_names(annotation: Any) -> list[str]:

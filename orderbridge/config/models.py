@@ -6,6 +6,7 @@ from __future__ import annotations
 import difflib
 import re
 from collections.abc import Collection, Mapping
+from datetime import tzinfo
 from typing import Annotated, Any, Literal, NamedTuple, Self, Union
 from urllib.parse import quote, unquote, urlsplit
 
@@ -24,6 +25,7 @@ from orderbridge.config.errors import KeyPath, format_key_path
 from orderbridge.connectors.base import SystemSettings
 from orderbridge.connectors.registry import REGISTRY, UnknownConnectorType, lookup
 from orderbridge.mapping.model import PROGRESS, Dimension, statuses_of
+from orderbridge.mapping.timeparse import zone
 from orderbridge.notify.mail import SmtpSettings
 from orderbridge.notify.settings import AlertSettings, ReportSettings, notify_problems
 from orderbridge.reconciler.rules import RULE_NAMES
@@ -138,8 +140,12 @@ class ServerSettings(BaseModel):
 class LogSettings(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    level: Literal["debug", "info", "warning", "error"] = "info"
-    format: Literal["json", "console"] = "json"
+    level: Literal["debug", "info", "warning", "error"] = Field(
+        default="info", description="Least important level logged: debug, info, warning or error."
+    )
+    format: Literal["json", "console"] = Field(
+        default="json", description="json: one JSON object a line (for log collectors); console: for people."
+    )
     file: str | None = Field(
         default=None, description="Log to this file (relative to the config file), not stderr."
     )
@@ -155,6 +161,30 @@ class LogSettings(BaseModel):
     @classmethod
     def _lower(cls, value: Any) -> Any:
         return value.strip().lower() if isinstance(value, str) else value
+
+
+class DisplaySettings(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    timezone: str = Field(
+        default="UTC",
+        description="Time zone of the times people read: command-line tables and the explanations of "
+        "discrepancies (an IANA name such as Asia/Shanghai). JSON and CSV output keep ISO 8601 with the "
+        "offset.",
+    )
+
+    @field_validator("timezone")
+    @classmethod
+    def _known_zone(cls, value: str) -> str:
+        try:
+            zone(value)
+        except Exception:
+            raise ValueError(f"unknown time zone {value!r}; use an IANA name such as Asia/Shanghai") from None
+        return value
+
+    @property
+    def zone(self) -> tzinfo:
+        return zone(self.timezone)
 
 
 def _system_settings(value: Any) -> Any:
@@ -173,13 +203,21 @@ def _system_settings(value: Any) -> Any:
 class OrderbridgeConfig(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    store: StoreSettings = Field(default_factory=StoreSettings)
-    server: ServerSettings = Field(default_factory=ServerSettings)
-    log: LogSettings = Field(default_factory=LogSettings)
+    store: StoreSettings = Field(
+        default_factory=StoreSettings,
+        description="Where orderbridge keeps what it learnt (SQLite or PostgreSQL).",
+    )
+    server: ServerSettings = Field(
+        default_factory=ServerSettings, description="The daemon's HTTP endpoint: health, metrics, read API."
+    )
+    log: LogSettings = Field(default_factory=LogSettings, description="What is logged, how, and where.")
     systems: dict[str, Annotated[SystemSettings, BeforeValidator(_system_settings)]] = Field(
         default_factory=dict, description="System name -> its connector settings; `type` picks the connector."
     )
-    reconcile: ReconcileSettings = Field(default_factory=ReconcileSettings)
+    reconcile: ReconcileSettings = Field(
+        default_factory=ReconcileSettings,
+        description="How the systems are compared: authorities, grace windows, SLAs, tolerances, rules.",
+    )
     smtp: SmtpSettings | None = Field(
         default=None, description="The mail server reports and e-mail alerts use."
     )
@@ -187,6 +225,9 @@ class OrderbridgeConfig(BaseModel):
         default_factory=dict, description="Report name -> its settings."
     )
     alerts: AlertSettings = Field(default_factory=AlertSettings, description="Alert channels and rules.")
+    display: DisplaySettings = Field(
+        default_factory=DisplaySettings, description="How times are shown to people."
+    )
 
     @model_validator(mode="before")
     @classmethod
@@ -217,7 +258,7 @@ class OrderbridgeConfig(BaseModel):
     def _references(self, info: ValidationInfo) -> Self:
         if info.context and info.context.get(SKIP_REFERENCE_CHECKS):
             return self
-        found = reference_problems(self.systems, self.reconcile.model_dump())
+        found = reference_problems(list(self.streams()), self.reconcile.model_dump())
         if found:
             raise ValueError(
                 "; ".join(
@@ -227,6 +268,11 @@ class OrderbridgeConfig(BaseModel):
                 )
             )
         return self
+
+    def streams(self) -> dict[str, list[str]]:
+        """Every system records come from (the configured ones and their child listings, such as
+        `erp.deliveries`), with the link types each attaches records by."""
+        return {n: links for name, s in self.systems.items() for n, links in s.streams(name).items()}
 
 
 class ReferenceProblem(NamedTuple):

@@ -4,10 +4,19 @@ from __future__ import annotations
 
 import math
 import re
+from collections.abc import Iterable, Mapping
 from datetime import timedelta
-from typing import Annotated, Any
+from typing import Annotated, Any, Union
 
-from pydantic import AfterValidator, BeforeValidator, PlainSerializer, SecretStr, WithJsonSchema
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    BeforeValidator,
+    Field,
+    PlainSerializer,
+    SecretStr,
+    WithJsonSchema,
+)
 
 _UNITS = {"s": 1, "m": 60, "h": 3600, "d": 86400, "w": 604800}
 _PART = re.compile(r"(\d+(?:\.\d+)?)\s*([smhdw])")
@@ -99,3 +108,14 @@ class _SentToSource:
 
 
 SentToSource = _SentToSource()
+
+
+def tagged_union(models: Iterable[type[BaseModel]], tag: str, default: str) -> Any:
+    """The settings of a family of styles as one field type: the block's `tag` key picks the model
+    (`default` when the key is left out)."""
+
+    def fill(value: Any) -> Any:
+        return {**value, tag: default} if isinstance(value, Mapping) and tag not in value else value
+
+    members = tuple(models)
+    return Annotated[Union[members], Field(discriminator=tag), BeforeValidator(fill)]  # noqa: UP007

@@ -22,7 +22,7 @@ from orderbridge.config.types import Interval
 from orderbridge.mapping.ids import OrderIdRule
 from orderbridge.mapping.model import Amounts, Quantities, SourceRecord
 from orderbridge.mapping.status import StatusTable
-from orderbridge.mapping.timeparse import TimestampError, parse_timestamp, zone
+from orderbridge.mapping.timeparse import DateOrder, TimestampError, parse_timestamp, zone
 from orderbridge.storage.db import Store
 
 
@@ -38,16 +38,18 @@ class FieldMap(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     record_id: str | None = Field(default=None, description="Unique record id; defaults to the order field.")
-    external_ref: str | None = None
+    external_ref: str | None = Field(
+        default=None, description="Another system's number for the order (customer PO, shop order id)."
+    )
     updated: str | None = Field(default=None, description="When the record's status last changed.")
-    ordered_qty: str | None = None
-    shipped_qty: str | None = None
-    invoiced_qty: str | None = None
-    order_amount: str | None = None
-    invoiced_amount: str | None = None
-    paid_amount: str | None = None
-    currency: str | None = None
-    reason: str | None = None
+    ordered_qty: str | None = Field(default=None, description="Quantity ordered.")
+    shipped_qty: str | None = Field(default=None, description="Quantity shipped.")
+    invoiced_qty: str | None = Field(default=None, description="Quantity invoiced.")
+    order_amount: str | None = Field(default=None, description="Amount of the order.")
+    invoiced_amount: str | None = Field(default=None, description="Amount invoiced.")
+    paid_amount: str | None = Field(default=None, description="Amount paid.")
+    currency: str | None = Field(default=None, description="Currency of the amounts (CNY, USD, ...).")
+    reason: str | None = Field(default=None, description="Why the record is in an exception or on hold.")
     links: dict[str, str] = Field(
         default_factory=dict, description="Link type -> field, e.g. {tracking_number: tracking_no}."
     )
@@ -58,13 +60,27 @@ class SystemSettings(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
 
-    type: str
-    enabled: bool = True
-    poll: PollSettings = Field(default_factory=PollSettings)
-    order_id: OrderIdRule = Field(default_factory=OrderIdRule)
-    status: list[StatusTable] = Field(default_factory=list, description="One status table per dimension.")
-    fields: FieldMap = Field(default_factory=FieldMap)
+    type: str = Field(description="The connector that reads the system.")
+    enabled: bool = Field(default=True, description="false: configured but not polled.")
+    poll: PollSettings = Field(default_factory=PollSettings, description="When the system is polled.")
+    order_id: OrderIdRule = Field(
+        default_factory=OrderIdRule,
+        description="How the system's order number becomes the canonical order key (steps in order below).",
+    )
+    status: list[StatusTable] = Field(
+        default_factory=list,
+        description="The system's status words, per dimension: one table (or a list, one per dimension).",
+    )
+    fields: FieldMap = Field(
+        default_factory=FieldMap, description="Where each canonical field is in the system's records."
+    )
     timezone: str = Field(default="UTC", description="Zone of timestamps the system sends without one.")
+    date_order: DateOrder | None = Field(
+        default=None,
+        description="How the system writes dates of three numbers: DMY (31/12/2025), MDY (12/31/2025) or "
+        "YMD (25/12/31). Unset, a date whose day and month could be swapped (3/1/2025) or with a two-digit "
+        "year is refused (its record quarantined) rather than guessed; 2025/3/1 and 13/3/2025 are clear.",
+    )
     link_by: list[str] = Field(
         default_factory=list,
         description="Link types used to attach records without an order number, e.g. [tracking_number].",
@@ -75,6 +91,11 @@ class SystemSettings(BaseModel):
         "'.' as the decimal mark and refuses text that only makes sense with ',' (1,5) or is "
         "ambiguous (1,234).",
     )
+
+    def streams(self, name: str) -> dict[str, list[str]]:
+        """The systems this block's records belong to, with the link types of each: the system itself
+        and, for connectors with child listings, those (`erp.deliveries`)."""
+        return {name: self.link_by}
 
     @property
     def polling(self) -> bool:
@@ -132,6 +153,7 @@ class RecordProblem:
     raw: Any
     record_id: str | None = None  # when known: reading this record successfully later settles it
     scope: str | None = None  # its file: reading the file whole again without the problem settles it
+    whole: bool = False  # the whole unit (a file) could not be read, not just this record
 
 
 @dataclass
@@ -144,12 +166,17 @@ class Batch:
     cursor: dict[str, Any] | None = None
     done: int | None = None
     total: int | None = None
-    # The batch is a complete read of `label` (a whole file): quarantined records of that scope that
-    # it did not find again are settled.
+    # The batch is a complete read of `label` (a whole file, or a file that is gone: no records):
+    # quarantined records of that scope that it did not find again are settled, and stored records of
+    # that scope that it does not hold any more are retired.
     complete: bool = False
     # Where a record was in the source (`2026-11.xlsx row 7`), by record id, for a record that turns
     # out to be unusable only when mapped; without it the batch label and record id say where.
     locations: dict[str, str] = field(default_factory=dict)
+    # A child listing's batch: its records are those of this system (`erp.deliveries`), mapped with
+    # these settings; None for the system's own records.
+    system: str | None = None
+    settings: SystemSettings | None = None
 
 
 class RecordError(ValueError):
@@ -292,7 +319,7 @@ def build_record(
     status_at = None
     if fm.updated:
         try:
-            status_at = parse_timestamp(read_field(data, fm.updated), tz)
+            status_at = parse_timestamp(read_field(data, fm.updated), tz, date_order=settings.date_order)
         except TimestampError as exc:
             raise RecordError(f"field {fm.updated!r}: {exc}") from None
     return SourceRecord(

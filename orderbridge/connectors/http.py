@@ -175,10 +175,17 @@ class HttpApi:
         return self.read_json(self.send(method, url, stop=stop, **kwargs))
 
     def send(
-        self, method: str, url: str, *, stop: threading.Event | None = None, **kwargs: Any
+        self,
+        method: str,
+        url: str,
+        *,
+        stop: threading.Event | None = None,
+        accept: Callable[[httpx.Response], bool] | None = None,
+        **kwargs: Any,
     ) -> httpx.Response:
         """A request, checked and retried; the whole answer (status, headers, parsed body via
-        `read_json`). Raises SourceError when it fails, PollStopped when the poll was stopped."""
+        `read_json`). Raises SourceError when it fails, PollStopped when the poll was stopped. An
+        answer for which `accept` is true is returned as it is, unjudged (a paging end, say)."""
         stop = stop or threading.Event()
         shown = self.client.build_request(method, url, **kwargs)
         hidden = self._secret_params()
@@ -202,6 +209,9 @@ class HttpApi:
             request = self.client.build_request(method, url, **kwargs)  # afresh: signatures, tokens
             response = self._in_flight(request, stop, what)
             what = self.describe(response.request)  # as sent: with the auth's parameters, masked
+            if accept is not None and accept(response):
+                self.last_response = response
+                return response
             finding = judge(self.checks, response, self._body(response))
             if finding.verdict == Verdict.OK:
                 self.last_response = response

@@ -16,6 +16,7 @@ import httpx
 
 from orderbridge.connectors import registry
 from orderbridge.connectors.base import ConnectorContext, SourceError, SystemSettings, get_path
+from orderbridge.connectors.paging import Page, PageRequest, PagingSettings, paginator
 from orderbridge.mapping.model import UNMAPPED
 
 EXAMPLES = 3
@@ -215,29 +216,12 @@ def next_page_report(settings: SystemSettings, response: httpx.Response, items: 
         body = response.json() if response.content.strip() else None
     except ValueError:
         body = None
-    if paging is not None:
-        style = getattr(paging, "style", "none")
-        if style == "cursor":
-            token = get_path(body, paging.next or "")
-            lines.append(
-                f"list.paging.next {paging.next!r}: {_shorten(token)!r} — a next page follows"
-                if token not in (None, "")
-                else f"list.paging.next {paging.next!r}: nothing there — this is the only page"
-            )
-        elif style in ("page", "offset"):
-            size = paging.size if paging.size_param else None
-            if size is not None and len(items) < size:
-                lines.append(
-                    f"{len(items)} records on this page, {size} asked ({paging.size_param}): a shorter page "
-                    f"means the last one — or a server that ignores {paging.size_param!r}; if every page has "
-                    f"{len(items)}, set size: {len(items)}"
-                )
-            else:
-                lines.append(
-                    f"{len(items)} records on this page: the next page is asked with {paging.param!r}"
-                )
-        else:
-            lines.append("list.paging.style none: one request reads everything")
+    if isinstance(paging, PagingSettings):
+        # The configured style's own reading of this answer: the next request, or the end.
+        pager = paginator(paging, {}, lambda item: None)
+        request = pager.first(PageRequest(response.request.method, str(response.request.url)))
+        page = Page(request, response.request.url, response.status_code, response.headers, body, items)
+        lines.append(pager.explain(page))
     link = response.links.get("next")
     if link and link.get("url"):
         lines.append(f'the answer has a Link header rel="next": {_shorten(link["url"])}')

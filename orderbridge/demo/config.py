@@ -84,6 +84,9 @@ log:
 server:
   listen: "${ORDERBRIDGE_LISTEN:-127.0.0.1:8080}"     # /healthz, /readyz, /metrics, /api/...
 
+display:
+  timezone: Asia/Shanghai           # times in tables and explanations; JSON keeps ISO 8601 with offsets
+
 systems:
 
   # --- The ERP ---------------------------------------------------------------------------------

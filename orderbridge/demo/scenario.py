@@ -1,4 +1,4 @@
-"""The demo's story: seventeen orders of an imaginary trading company as its ERP, warehouse, purchasing
+"""The demo's story: eighteen orders of an imaginary trading company as its ERP, warehouse, purchasing
 workbook and finance export see them, relative to a given `now`, with the problems each should raise."""
 
 from __future__ import annotations
@@ -240,6 +240,15 @@ class _Builder:
         # (the carrier's delivered push about its parcel is a second conflict: see _parcels)
         self.erp(44, "已作废", ago(days=1), 6, "1500.00")
         self.wms_for(44, "SHIPPED", ago(hours=3), 6)
+
+        self.case(
+            58,
+            "cancelled but still being picked",
+            "Voided in the ERP 2 hours ago; the warehouse has not heard and is still picking it.",
+            "still_open",
+        )
+        self.erp(58, "已作废", ago(hours=2), 4, "560.00")
+        self.wms_for(58, "PICKING", ago(hours=5), 4)
 
         self.case(45, "short shipment", "The warehouse shipped 8 of the 10 ordered.", "quantity_mismatch")
         self.erp(45, "已发货", ago(hours=2), 10, "1850.00")

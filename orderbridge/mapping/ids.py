@@ -19,8 +19,10 @@ class OrderIdRule(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     field: str = Field(default="order", description="Field (or column) holding the native order number.")
-    trim: bool = True
-    case: Literal["upper", "lower", "keep"] = "upper"
+    trim: bool = Field(default=True, description="Remove spaces around the number.")
+    case: Literal["upper", "lower", "keep"] = Field(
+        default="upper", description="Letters upper-cased (so42 = SO42), lower-cased, or kept as they are."
+    )
     strip_prefix: list[str] = Field(default_factory=list, description="Prefixes removed when present.")
     pattern: str | None = Field(
         default=None,
@@ -31,7 +33,7 @@ class OrderIdRule(BaseModel):
     format: str | None = Field(
         default=None, description="Template applied last, e.g. 'SO-{0:0>6}' ({0} is the id so far)."
     )
-    add_prefix: str = ""
+    add_prefix: str = Field(default="", description="Text put before the key at the very end.")
 
     @field_validator("pattern")
     @classmethod

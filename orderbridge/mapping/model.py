@@ -146,6 +146,11 @@ class SourceRecord(BaseModel):
     system: str
     record_id: str = Field(description="The system's own identity of the record (internal id or row key).")
     order_ref: str | None = Field(default=None, description="The native order/document number, verbatim.")
+    parent_ref: str | None = Field(
+        default=None,
+        description="The number of the order a child document (a delivery, an invoice) belongs to, when "
+        "the record has no order number of its own; it gives the order key the same way.",
+    )
     external_ref: str | None = None
     native_status: dict[str, str | None] = Field(default_factory=dict)
     status_at: datetime | None = None

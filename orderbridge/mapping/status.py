@@ -1,7 +1,8 @@
 """Status tables: map each system's native status words onto canonical statuses, per dimension.
 
 A simple vocabulary is a `map` over one field; a composite one is a list of first-match `rules`
-over several fields (Kingdee: document + close + cancel status). Unknown values become `unmapped`.
+over several fields (Kingdee: document + close + cancel status). Unknown values become `unmapped`;
+words listed in `ignore` belong to another dimension and say nothing on this one.
 """
 
 from __future__ import annotations
@@ -27,12 +28,16 @@ class Condition(BaseModel):
 
     model_config = ConfigDict(extra="forbid", populate_by_name=True)
 
-    in_: list[str] | None = Field(default=None, alias="in")
-    gt: float | None = None
-    gte: float | None = None
-    lt: float | None = None
-    lte: float | None = None
-    empty: bool | None = None
+    in_: list[str] | None = Field(default=None, alias="in", description="The value is one of these.")
+    gt: float | None = Field(default=None, description="The value is a number greater than this.")
+    gte: float | None = Field(default=None, description="... greater than or equal to this.")
+    lt: float | None = Field(default=None, description="... less than this.")
+    lte: float | None = Field(default=None, description="... less than or equal to this.")
+    empty: bool | None = Field(
+        default=None,
+        description="true: the field is null, absent or blank (enough on its own for a rule to match a "
+        "record whose status fields are all blank); false: it has a value.",
+    )
 
     def matches(self, value: Any) -> bool:
         blank = value is None or (isinstance(value, str) and not value.strip())
@@ -63,7 +68,11 @@ class StatusRule(BaseModel):
     when: dict[str, str | list[str] | Condition] = Field(
         description="Field -> value, list of values, '*' (any non-empty) or a condition; all must hold."
     )
-    then: str
+    then: str = Field(description="The canonical status when every condition of `when` holds.")
+
+    @property
+    def asks_blank(self) -> bool:
+        return any(isinstance(c, Condition) and c.empty is True for c in self.when.values())
 
     def matches(self, fields: dict[str, Any]) -> bool:
         for name, expected in self.when.items():
@@ -87,20 +96,37 @@ class StatusTable(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
 
-    dimension: Dimension
+    dimension: Dimension = Field(description="fulfillment, shipment or billing.")
     field: str | None = Field(
         default=None, description="The native field a simple `map` reads (default: status)."
     )
-    map: dict[str, str] = Field(default_factory=dict)
-    rules: list[StatusRule] = Field(default_factory=list)
-    case_sensitive: bool = True
+    map: dict[str, str] = Field(
+        default_factory=dict, description="Native word -> canonical status, e.g. {备货中: preparing}."
+    )
+    rules: list[StatusRule] = Field(
+        default_factory=list,
+        description="First-match rules over one or several fields, tried after `map`: "
+        "[{when: {status: [OPEN], allocated: {gt: 0}}, then: preparing}].",
+    )
+    ignore: list[str] = Field(
+        default_factory=list,
+        description="Words of `field` that belong to another dimension (a column holding both 已发货 and "
+        "已收款): a record saying one of them says nothing on this table's dimension, instead of being "
+        "reported as unmapped.",
+    )
+    case_sensitive: bool = Field(
+        default=True, description="false: native words match whatever their case (Shipped, SHIPPED)."
+    )
 
     @model_validator(mode="after")
     def _consistent(self) -> Self:
         if not self.map and not self.rules:
             raise ValueError("give a `map` (with `field`) or a list of `rules`")
-        if self.map and self.field is None:
+        if (self.map or self.ignore) and self.field is None:
             self.field = "status"  # the usual column/field name; say `field:` when it is another
+        both = sorted(set(self._fold(self.map)) & set(self._fold(self.ignore)))
+        if both:
+            raise ValueError(f"{', '.join(both)}: both mapped and ignored; keep it in `map` or in `ignore`")
         targets = list(self.map.values()) + [rule.then for rule in self.rules]
         wrong = sorted({t for t in targets if t == UNMAPPED or not is_valid_status(self.dimension, t)})
         if wrong:
@@ -118,29 +144,35 @@ class StatusTable(BaseModel):
         return names
 
     def lookup(self, fields: dict[str, Any]) -> CanonicalStatus | None:
-        """The canonical status for these native fields. A record whose status fields are all null,
-        absent or blank is `unmapped` (native None) unless a rule maps that (`empty: true`): an order
-        without a status is reported, never silently taken as saying nothing."""
+        """The canonical status for these native fields: `unmapped` for a word the table does not know
+        and for no status at all (every field null, absent or blank) unless a rule asks for a blank
+        field; None only for a word the table ignores (it belongs to another dimension)."""
         native = self._native(fields)
-        if native is None:
-            for rule in self.rules:
-                if rule.matches(fields):
-                    return CanonicalStatus(status=rule.then, native=None)
-            return CanonicalStatus(status=UNMAPPED, native=None)
-        if self.map and self.field is not None:
+        if self.field is not None:
             value = fields.get(self.field)
             if value is not None and _text(value) != "":
                 text = _text(value)
+                if self._word(text) in self._fold(self.ignore):
+                    return None
                 hit = self.map.get(text)
                 if hit is None and not self.case_sensitive:
-                    folded = {k.casefold(): v for k, v in self.map.items()}
-                    hit = folded.get(text.casefold())
+                    hit = {k.casefold(): v for k, v in self.map.items()}.get(text.casefold())
                 if hit is not None:
                     return CanonicalStatus(status=hit, native=native)
+        # With every field blank, a rule that asks for a blank field still applies: `{status: {empty:
+        # true}}` may be all it asks (a Shopify order not yet fulfilled has fulfillment_status null).
         for rule in self.rules:
-            if rule.matches(fields):
+            if (native is not None or rule.asks_blank) and rule.matches(fields):
                 return CanonicalStatus(status=rule.then, native=native)
+        # No status at all is reported like a word nobody mapped (native None), never taken silently
+        # as the record saying nothing: a status field that went null is a change people must see.
         return CanonicalStatus(status=UNMAPPED, native=native)
+
+    def _word(self, text: str) -> str:
+        return text if self.case_sensitive else text.casefold()
+
+    def _fold(self, words: Any) -> list[str]:
+        return [self._word(str(w).strip()) for w in words]
 
     def _native(self, fields: dict[str, Any]) -> str | None:
         present = [(n, fields.get(n)) for n in self.fields]

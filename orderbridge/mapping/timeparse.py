@@ -1,39 +1,46 @@
 """Timestamps as sources send them: ISO 8601, epoch seconds or milliseconds, local date/time text in
-common layouts (including 2026年11月20日), Excel serial dates. Values without a zone take the system's."""
+common layouts (including 2026年11月20日 and 下午3:30), Excel serial dates. Values without a zone take the
+system's; a date whose day and month could be swapped needs the system's `date_order`."""
 
 from __future__ import annotations
 
 import re
 from datetime import UTC, date, datetime, timedelta, tzinfo
 from decimal import Decimal
+from typing import Literal, get_args
 from zoneinfo import ZoneInfo
 
 _EXCEL_EPOCH = datetime(1899, 12, 30)
+DateOrder = Literal["DMY", "MDY", "YMD"]
+DATE_ORDERS: tuple[DateOrder, ...] = get_args(DateOrder)
+
+# Dates written with month names or packed digits: nothing to decide about their order.
 _LAYOUTS = (
-    "%Y-%m-%d %H:%M:%S",
-    "%Y-%m-%d %H:%M",
-    "%Y-%m-%d",
-    "%Y/%m/%d %H:%M:%S",
-    "%Y/%m/%d %H:%M",
-    "%Y/%m/%d",
-    "%Y.%m.%d %H:%M:%S",
-    "%Y.%m.%d",
-    "%d.%m.%Y %H:%M:%S",
-    "%d.%m.%Y %H:%M",
-    "%d.%m.%Y",
-    "%d/%m/%Y %H:%M:%S",
-    "%d/%m/%Y %H:%M",
-    "%d/%m/%Y",
     "%Y%m%d%H%M%S",
     "%Y%m%d",
+    "%d %b %Y %H:%M:%S",
     "%d %b %Y %H:%M",
     "%d %b %Y",
     "%b %d, %Y %H:%M",
     "%b %d, %Y",
 )
-_CHINESE = re.compile(
-    r"^\s*(\d{4})年(\d{1,2})月(\d{1,2})日\s*(?:(\d{1,2})[:：时](\d{1,2})(?:[:：分](\d{1,2})秒?)?)?\s*$"
+# A time of day after a date: 09:15, 9:15:30, 9时15分, with 上午/下午 (or AM/PM) before or after it.
+_MERIDIEM = r"(?P<{}>上午|下午|中午|凌晨|早上|晚上|[AaPp]\.?[Mm]\.?)"
+_TIME = (
+    r"(?:{}" + _MERIDIEM.format("before") + r"?\s*(?P<hour>\d{{1,2}})\s*[:：时點点]\s*(?P<minute>\d{{1,2}})"
+    r"(?:\s*[:：分]\s*(?P<second>\d{{1,2}})(?:\.(?P<fraction>\d{{1,6}})\d*)?)?\s*[分秒]?\s*"
+    + _MERIDIEM.format("after")
+    + r"?)?"
 )
+# Three numbers with the same separator (2025/3/1, 01.03.2025, 3-1-25), then perhaps a time.
+_NUMERIC = re.compile(
+    r"(?P<a>\d{1,4})(?P<sep>[-/.])(?P<b>\d{1,2})(?P=sep)(?P<c>\d{1,4})" + _TIME.format(r"[ T]+")
+)
+_CHINESE = re.compile(
+    r"(?P<a>\d{4})\s*年\s*(?P<b>\d{1,2})\s*月\s*(?P<c>\d{1,2})\s*[日号]" + _TIME.format(r"\s*")
+)
+_TIME_ONLY = re.compile(_TIME.format("").removeprefix("(?:").removesuffix(")?"))
+_AFTERNOON = ("下午", "晚上", "中午")
 
 
 class TimestampError(ValueError):
@@ -44,9 +51,15 @@ def zone(name: str) -> tzinfo:
     return UTC if name.upper() == "UTC" else ZoneInfo(name)
 
 
-def parse_timestamp(value: object, tz: tzinfo = UTC, *, epoch: str | None = None) -> datetime | None:
+def parse_timestamp(
+    value: object, tz: tzinfo = UTC, *, epoch: str | None = None, date_order: DateOrder | None = None
+) -> datetime | None:
     """Parse `value`; None for blank. `epoch` forces 's' or 'ms' for numbers; otherwise numbers below
-    100000 are Excel serial dates and larger ones epoch seconds (or ms when beyond year 5138)."""
+    100000 are Excel serial dates and larger ones epoch seconds (or ms when beyond year 5138).
+
+    A date of three numbers is read in `date_order`. Without it, a year written first is year-month-day
+    and one written last is day-month or month-day as its numbers allow (13/3/2025, 3/13/2025); a date
+    both ways could mean (3/1/2025), or with a two-digit year, raises TimestampError asking for it."""
     if value is None:
         return None
     if isinstance(value, datetime):
@@ -68,17 +81,13 @@ def parse_timestamp(value: object, tz: tzinfo = UTC, *, epoch: str | None = None
         return _from_number(float(text), tz, epoch)
     iso = text.replace("Z", "+00:00") if text.endswith("Z") else text
     try:
-        parsed = datetime.fromisoformat(iso)
+        parsed: datetime | None = datetime.fromisoformat(iso)
     except ValueError:
         parsed = None
     if parsed is None:
-        match = _CHINESE.match(text)
-        if match:
-            y, mo, d, h, mi, s = (int(g) if g else 0 for g in match.groups())
-            try:
-                parsed = datetime(y, mo, d, h, mi, s)
-            except ValueError as exc:  # 2025年13月45日
-                raise TimestampError(f"{text!r} is not a real date or time ({exc})") from None
+        numeric = _NUMERIC.fullmatch(text) or _CHINESE.fullmatch(text)
+        if numeric is not None:
+            parsed = _from_parts(text, numeric, date_order)
     if parsed is None:
         for layout in _LAYOUTS:
             try:
@@ -87,8 +96,87 @@ def parse_timestamp(value: object, tz: tzinfo = UTC, *, epoch: str | None = None
             except ValueError:
                 continue
     if parsed is None:
+        if _TIME_ONLY.fullmatch(text):
+            raise TimestampError(f"{text!r} is a time of day without a date")
         raise TimestampError(f"{text!r} is not a date or time in a known format")
     return parsed if parsed.tzinfo else parsed.replace(tzinfo=tz)
+
+
+def _from_parts(text: str, match: re.Match[str], date_order: DateOrder | None) -> datetime:
+    first, second, third = match["a"], match["b"], match["c"]
+    year_first, year_last = len(first) == 4, len(third) == 4
+    if year_first and year_last:
+        raise TimestampError(f"{text!r} is not a date in a known format")
+    order = date_order
+    if year_first:
+        order = "YMD"  # nobody writes year-day-month
+    elif year_last and order not in ("DMY", "MDY"):
+        a, b = int(first), int(second)
+        if a > 12 >= b:
+            order = "DMY"
+        elif b > 12 >= a:
+            order = "MDY"
+        elif a == b:
+            order = "DMY"  # the same date either way
+        else:
+            raise TimestampError(
+                f"{text!r} is ambiguous ({_plain(a, b, third)} or {_plain(b, a, third)}); set date_order: "
+                "DMY or MDY for this system"
+            )
+    elif order is None:
+        raise TimestampError(
+            f"{text!r} has a two-digit year and could be read several ways; set date_order: DMY, MDY or "
+            "YMD for this system"
+        )
+    if order == "YMD":
+        year, month, day = first, second, third
+    elif order == "DMY":
+        day, month, year = first, second, third
+    else:
+        month, day, year = first, second, third
+    full_year = int(year) + 2000 if len(year) <= 2 else int(year)
+    hour = int(match["hour"] or 0)
+    meridiem = match["before"] or match["after"]
+    if meridiem:
+        if hour > 12:
+            raise TimestampError(f"{text!r}: hour {hour} does not go with {meridiem}")
+        afternoon = meridiem in _AFTERNOON or meridiem[0] in "Pp"
+        hour = hour % 12 + (12 if afternoon else 0)
+    fraction = (match["fraction"] or "").ljust(6, "0")
+    try:
+        return datetime(
+            full_year,
+            int(month),
+            int(day),
+            hour,
+            int(match["minute"] or 0),
+            int(match["second"] or 0),
+            int(fraction or 0),
+        )
+    except ValueError as exc:
+        read = f" read as {order}" if date_order is not None else ""
+        raise TimestampError(f"{text!r}{read} is not a valid date or time: {exc}") from None
+
+
+def _plain(day: int, month: int, year: str) -> str:
+    name = _MONTHS[month - 1] if 1 <= month <= 12 else str(month)
+    return f"{day} {name} {year}"
+
+
+_MONTHS = (
+    "January",
+    "February",
+    "March",
+    "April",
+    "May",
+    "June",
+    "July",
+    "August",
+    "September",
+    "October",
+    "November",
+    "December",
+)
 
 
 def _from_number(number: float, tz: tzinfo, epoch: str | None) -> datetime:

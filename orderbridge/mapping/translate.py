@@ -16,7 +16,8 @@ def to_observation(
 
     A record without any order number gets order_key None: it is linked later (tracking number,
     external reference) or reported as an orphan."""
-    order_key = normalise_order_id(record.order_ref, order_id) if record.order_ref else None
+    own = record.order_ref or record.parent_ref
+    order_key = normalise_order_id(own, order_id) if own else None
     return Observation(
         system=record.system,
         record_id=record.record_id,

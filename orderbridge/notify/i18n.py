@@ -145,6 +145,7 @@ RULE_LABELS: dict[Language, dict[str, str]] = {
     Language.en: {
         "status_lag": "Status lag",
         "status_conflict": "Status conflict",
+        "still_open": "Still open elsewhere",
         "ahead_of_authority": "Ahead of authority",
         "missing": "Missing in a system",
         "quantity_mismatch": "Quantity mismatch",
@@ -158,6 +159,7 @@ RULE_LABELS: dict[Language, dict[str, str]] = {
     Language.zh_cn: {
         "status_lag": "状态滞后",
         "status_conflict": "状态冲突",
+        "still_open": "他处仍在处理",
         "ahead_of_authority": "超前于权威系统",
         "missing": "系统中缺失",
         "quantity_mismatch": "数量不符",
@@ -174,6 +176,7 @@ WHAT_TO_CHECK: dict[Language, dict[str, str]] = {
     Language.en: {
         "status_lag": "Ask the system that lags to post the status the others already show.",
         "status_conflict": "Find out which system is right; goods may have left for a cancelled order.",
+        "still_open": "Stop the order where it is still worked on; another system stopped it.",
         "ahead_of_authority": "Confirm with the authoritative system before acting on the claim.",
         "missing": "Check the interface or transfer between the systems; the order never arrived.",
         "quantity_mismatch": "Compare delivery note and invoice with the order; correct the wrong one.",
@@ -187,6 +190,7 @@ WHAT_TO_CHECK: dict[Language, dict[str, str]] = {
     Language.zh_cn: {
         "status_lag": "请滞后的系统补录其他系统已显示的状态。",
         "status_conflict": "确认哪个系统正确;可能已为已取消的订单发货。",
+        "still_open": "通知仍在处理的系统停止该订单:另一系统已将其取消、暂停或关闭。",
         "ahead_of_authority": "以权威系统为准,先核实再处理。",
         "missing": "检查系统之间的接口或传输,订单未到达。",
         "quantity_mismatch": "核对发货单、发票与订单数量,更正有误的一方。",

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import UTC, datetime, tzinfo
 
 import structlog
 from sqlalchemy import Connection
@@ -52,9 +52,11 @@ class Reconciler:
         *,
         order_rules: Mapping[str, Rule] = rules.ORDER_RULES,
         observer: Observer | None = None,
+        zone: tzinfo = UTC,
     ) -> None:
         """`order_rules` are the rules there are (the built-in ones unless given); `settings.rules`
-        chooses among them."""
+        chooses among them. `zone` is the time zone of the times in summaries."""
+        self.zone = zone
         self.store = store
         self.settings = settings
         self.systems = systems
@@ -77,7 +79,7 @@ class Reconciler:
         # came, or on a full pass: an idle pass costs nothing however many there are.
         orphans_due = full or queue.ORPHANS in keys
         keys = [key for key in keys if key != queue.ORPHANS]
-        ctx = RuleContext(now=now, settings=self.settings, systems=self.systems)
+        ctx = RuleContext(now=now, settings=self.settings, systems=self.systems, zone=self.zone)
         for start in range(0, len(keys), CHUNK):
             chunk = keys[start : start + CHUNK]
             with self.store.begin() as conn:

@@ -19,12 +19,14 @@ class ExpectSettings(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
 
-    system: str
+    system: str = Field(description="The system that must know the order.")
     after: str = Field(
         default=FulfillmentStatus.approved.value,
         description="Fulfilment status from which the order is expected.",
     )
-    within: Duration = Field(default=timedelta(hours=2))
+    within: Duration = Field(
+        default=timedelta(hours=2), description="How long after reaching `after` it must be there."
+    )
 
 
 class ToleranceSettings(BaseModel):
@@ -59,8 +61,15 @@ class ReconcileSettings(BaseModel):
         default_factory=dict,
         description="Canonical status -> tiers of time allowed in it, e.g. {preparing: [1d, 3d]}.",
     )
-    expect: list[ExpectSettings] = Field(default_factory=list)
-    tolerance: ToleranceSettings = Field(default_factory=ToleranceSettings)
+    expect: list[ExpectSettings] = Field(
+        default_factory=list,
+        description="Where orders must appear (the missing rule), e.g. "
+        "[{system: wms, after: approved, within: 2h}].",
+    )
+    tolerance: ToleranceSettings = Field(
+        default_factory=ToleranceSettings,
+        description="How far quantities and amounts may differ and still agree (either limit suffices).",
+    )
     escalation: list[PositiveDuration] = Field(
         default_factory=lambda: [timedelta(days=1), timedelta(days=3)],
         description="Age tiers at which an open discrepancy escalates.",

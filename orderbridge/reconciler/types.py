@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import UTC, datetime, tzinfo
 from typing import Any, Literal
 
 from orderbridge.mapping.model import Dimension, HistoryEntry, Observation
@@ -47,6 +47,7 @@ class RuleContext:
     now: datetime
     settings: ReconcileSettings
     systems: tuple[str, ...]  # every configured system name
+    zone: tzinfo = UTC  # of the times summaries show
 
 
 @dataclass(frozen=True)

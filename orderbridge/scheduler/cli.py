@@ -10,29 +10,42 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Annotated
 
-import structlog
 import typer
 
+from orderbridge.config.loader import LoadedConfig
 from orderbridge.config.types import parse_duration
 from orderbridge.connectors import registry
 from orderbridge.connectors.base import Batch, ConnectorContext, RetryNotice, SourceError
 from orderbridge.reconciler.engine import PassResult
 from orderbridge.reconciler.lifecycle import LifecycleError, acknowledge, snooze
+from orderbridge.reconciler.rules import RULE_NAMES
 from orderbridge.scheduler.commandline import (
     DEFAULT_CONFIG,
     ConfigOption,
+    ExitCode,
     FormatOption,
     app,
     console,
     err,
+    fail,
+    known,
     load,
     open_store,
     progress_bar,
     reconciler,
 )
-from orderbridge.scheduler.output import Format, emit
+from orderbridge.scheduler.output import Below, Column, Format, emit, plural, short
 from orderbridge.scheduler.sync import SyncError, sync_system
-from orderbridge.storage import discrepancies, observations, quarantine
+from orderbridge.scheduler.views import (
+    DISCREPANCY_COLUMNS,
+    EXPLAINED,
+    by_urgency,
+    discrepancy_item,
+    discrepancy_row,
+    next_steps,
+    retired_item,
+)
+from orderbridge.storage import discrepancies, observations, orders, quarantine
 from orderbridge.storage.db import StoreError, safe_url
 
 
@@ -45,8 +58,7 @@ def run(config: ConfigOption = DEFAULT_CONFIG) -> None:
     try:
         Daemon(loaded).run()
     except StoreError as exc:
-        err.print(f"error: {exc}", markup=False)
-        raise typer.Exit(3) from None
+        fail(str(exc), ExitCode.STORE, event="store unavailable")
 
 
 @app.command("check-config")
@@ -87,20 +99,17 @@ def sync(
     system: Annotated[str, typer.Argument(help="System name from the config.")],
     config: ConfigOption = DEFAULT_CONFIG,
 ) -> None:
-    """Run one incremental poll of SYSTEM now, with progress."""
+    """Run one incremental poll of SYSTEM now, with progress.
+
+    Exit 0 when it read everything it found; 1 when the source failed (unreachable, refused, no file
+    matching the path); 4 when some of it could not be read at all (a whole file)."""
     loaded = load(config)
-    settings = loaded.config.systems.get(system)
-    if settings is None:
-        err.print(
-            f"error: no system {system!r} in {config}; systems: {', '.join(loaded.config.systems)}",
-            markup=False,
-        )
-        raise typer.Exit(2)
+    known("system", system, list(loaded.config.systems))
+    settings = loaded.config.systems[system]
+    if not settings.enabled:
+        fail(f"{system} is switched off (enabled: false in {config})", ExitCode.USAGE)
     if not registry.polls(settings):
-        err.print(
-            f"error: {system} is not polled ({settings.type}: it pushes to /webhooks/{system})", markup=False
-        )
-        raise typer.Exit(2)
+        fail(f"{system} is not polled ({settings.type}: it pushes to /webhooks/{system})", ExitCode.USAGE)
     store = open_store(loaded)
     stop = threading.Event()
     with progress_bar() as progress:
@@ -123,22 +132,38 @@ def sync(
         try:
             result = sync_system(store, system, settings, context, stop, advance)
         except (SourceError, SyncError) as exc:
-            if isinstance(exc, SyncError):  # not the user's doing: the traceback goes to the log
-                structlog.get_logger("orderbridge.sync").error("sync failed", exc_info=exc.__cause__)
-            err.print(f"error: {exc}", markup=False)
-            raise typer.Exit(1) from None
+            fail(str(exc), ExitCode.FAILED, event="sync failed", system=system)
         except KeyboardInterrupt:
             stop.set()
             raise
     console.print(
-        f"{system}: {result.records} records in {result.batches} batches — {result.new} new, "
-        f"{result.changed} changed, {result.unchanged} unchanged, {result.quarantined} quarantined",
+        f"{system}: {plural(result.records, 'record')} in {plural(result.batches, 'batch', 'batches')} — "
+        f"{result.new} new, {result.changed} changed, {result.unchanged} unchanged, "
+        f"{result.quarantined} quarantined",
         markup=False,
+        highlight=False,
     )
+    for scope, count in result.retired_from.items():
+        console.print(
+            f"{scope}: {plural(count, 'record')} no longer there — marked gone (kept in the history); "
+            "what they alone caused resolves at the next reconcile",
+            markup=False,
+            highlight=False,
+        )
     if result.quarantined:
         console.print(f"see them with: orderbridge quarantine -c {config} --system {system}", markup=False)
     for warning in result.warnings:
         err.print(f"warning: {warning}", markup=False, highlight=False, soft_wrap=True)
+    if result.unread:
+        for what in result.unread:
+            err.print(f"not read: {what}", markup=False, highlight=False, soft_wrap=True)
+        fail(
+            f"{system}: {plural(len(result.unread), 'file')} gave nothing usable; fix and sync again",
+            ExitCode.INCOMPLETE,
+            event="sync incomplete",
+            system=system,
+            unread=result.unread,
+        )
 
 
 @app.command()
@@ -148,14 +173,14 @@ def reconcile(
     fmt: FormatOption = Format.table,
 ) -> None:
     """Run one reconcile pass now and print what opened, changed and resolved."""
-    loaded = load(config)
+    loaded = load(config, offline=True)
     store = open_store(loaded)
     with progress_bar() as progress:
         task = progress.add_task("reconcile", total=None)
         result = reconciler(loaded, store).run(
             full=full, progress=lambda done, total: progress.update(task, completed=done, total=total)
         )
-    print_pass(result, fmt)
+    print_pass(result, fmt, loaded)
 
 
 def retry_line(notice: RetryNotice) -> str:
@@ -164,7 +189,10 @@ def retry_line(notice: RetryNotice) -> str:
     return f"attempt {notice.attempt}/{notice.attempts} in {notice.wait:.0f} s ({reason})"
 
 
-def print_pass(result: PassResult, fmt: Format) -> None:
+CHANGE_COLUMNS = ["change", "id", "order_key", "rule", "severity", "summary"]
+
+
+def print_pass(result: PassResult, fmt: Format, loaded: LoadedConfig) -> None:
     rows = [
         {
             "change": c.kind,
@@ -177,15 +205,18 @@ def print_pass(result: PassResult, fmt: Format) -> None:
         for c in result.changes
     ]
     if fmt != Format.table:
-        emit(rows, ["change", "id", "order_key", "rule", "severity", "summary"], fmt)
+        emit(rows, CHANGE_COLUMNS, fmt)
         return
     counts = {k: len(result.of(k)) for k in ("opened", "reopened", "updated", "escalated", "resolved")}
     console.print(
-        f"evaluated {result.evaluated} orders: " + ", ".join(f"{v} {k}" for k, v in counts.items()),
+        f"evaluated {plural(result.evaluated, 'order')}: " + ", ".join(f"{v} {k}" for k, v in counts.items()),
         markup=False,
+        highlight=False,
     )
     if rows:
-        emit(rows, ["change", "id", "order_key", "rule", "severity", "summary"], fmt, console=console)
+        columns = [Column("change", keep=9), Column("id", keep=8), Column("order_key", "order", keep=8)]
+        columns += [Column("rule", keep=7), Column("severity", keep=6)]
+        emit(rows, columns, fmt, console=console, below=[Below("summary")], zone=loaded.config.display.zone)
 
 
 @app.command("discrepancies")
@@ -195,69 +226,111 @@ def list_discrepancies(
     rule: Annotated[str | None, typer.Option(help="Only this rule.")] = None,
     fmt: FormatOption = Format.table,
 ) -> None:
-    """List discrepancies."""
-    if status not in ("open", "resolved", "all"):
-        err.print("error: --status must be open, resolved or all", markup=False)
-        raise typer.Exit(2)
-    loaded = load(config)
+    """List discrepancies, the most urgent first (critical, then the oldest), each with what to do."""
+    known("status", status, ["open", "resolved", "all"], option="--status")
+    if rule is not None:
+        known("rule", rule, RULE_NAMES, option="--rule")
+    loaded = load(config, offline=True)
     store = open_store(loaded)
     with store.engine.connect() as conn:
-        found = discrepancies.listing(conn, status=status, rule=rule)
-    rows = [d.as_dict() for d in found]
-    columns = [
-        "id",
-        "order_key",
-        "rule",
-        "dimension",
-        "systems",
-        "severity",
-        "status",
-        "opened_at",
-        "summary",
-    ]
+        found = by_urgency(discrepancies.listing(conn, status=status, rule=rule))
+    if fmt == Format.json:
+        emit([discrepancy_item(d) for d in found], [], fmt)
+        return
     if fmt == Format.csv:
-        columns = [*columns, "resolved_at", "details"]
+        columns = [c.key for c in DISCREPANCY_COLUMNS] + ["summary", "advice", "resolved_at", "details"]
+        emit([discrepancy_item(d) for d in found], columns, fmt)
+        return
+    zone = loaded.config.display
     emit(
-        rows,
-        columns if fmt != Format.json else list(rows[0]) if rows else [],
+        [discrepancy_row(d) for d in found],
+        DISCREPANCY_COLUMNS,
         fmt,
-        title=f"{len(rows)} {status} discrepancies",
+        title=f"{plural(len(found), f'{status} discrepancy', f'{status} discrepancies')} "
+        f"(times in {zone.timezone})",
+        console=console,
+        below=EXPLAINED,
+        zone=zone.zone,
     )
+    if found and status != "resolved":
+        for line in next_steps("orderbridge", f"-c {config}"):
+            console.print(line, markup=False, highlight=False, soft_wrap=True)
 
 
 @app.command()
 def order(
-    key: Annotated[str, typer.Argument(help="Canonical order key, e.g. SO-000042.")],
+    key: Annotated[
+        str,
+        typer.Argument(
+            help="The order: its key (SO-000042), or any system's record id or document number "
+            "(SO-2026-0042, 42, a tracking number)."
+        ),
+    ],
     config: ConfigOption = DEFAULT_CONFIG,
     fmt: FormatOption = Format.table,
 ) -> None:
     """Show an order's timeline: every status every system reported, in time order."""
     from orderbridge.scheduler.http import timeline_item
 
-    loaded = load(config)
+    loaded = load(config, offline=True)
     store = open_store(loaded)
+    rules = {name: s.order_id for name, s in loaded.config.systems.items()}
     with store.engine.connect() as conn:
-        entries = [timeline_item(e) for e in observations.timeline(conn, key)]
-        found = discrepancies.listing(conn, status="all", order_key=key)
-    if not entries and not found:
-        err.print(f"no order {key!r} is known", markup=False)
-        raise typer.Exit(1)
+        matches = orders.find(conn, key, rules)
+        if not matches:
+            close = orders.nearest(conn, key, rules)
+            hint = f"; closest known: {', '.join(close)}" if close else ""
+            fail(f"no order {key!r} is known{hint}", ExitCode.FAILED)
+        if len(matches) > 1:
+            listed = ", ".join(f"{m.order_key} ({m.how})" for m in matches)
+            fail(f"{key!r} names several orders: {listed}; give one of their keys", ExitCode.FAILED)
+        order_key = matches[0].order_key
+        entries = [timeline_item(e) for e in observations.timeline(conn, order_key)]
+        gone = [retired_item(row) for row in observations.retired(conn, order_key)]
+        found = by_urgency(discrepancies.listing(conn, status="all", order_key=order_key))
+    if order_key != key:
+        err.print(f"{key} is order {order_key} ({matches[0].how})", markup=False, highlight=False)
     if fmt == Format.json:
-        typer.echo(
-            json.dumps(
-                {"order_key": key, "timeline": entries, "discrepancies": [d.as_dict() for d in found]},
-                ensure_ascii=False,
-                indent=2,
-            )
-        )
+        body = {
+            "order_key": order_key,
+            "timeline": entries,
+            "retired": gone,
+            "discrepancies": [discrepancy_item(d) for d in found],
+        }
+        typer.echo(json.dumps(body, ensure_ascii=False, indent=2))
         return
-    emit(entries, ["at", "system", "dimension", "status", "native", "record_id"], fmt, title=f"order {key}")
+    columns = [
+        Column("at", keep=9),
+        Column("system", keep=8),
+        Column("dimension", keep=3),
+        Column("status", keep=7),
+        Column("native", keep=6),
+        Column("record_id", "record", keep=2),
+    ]
+    shown = entries + [
+        {
+            "at": g["retired_at"],
+            "system": g["system"],
+            "status": "gone",
+            "native": f"no longer in {g['scope']}",
+            "record_id": g["record_id"],
+        }
+        for g in gone
+    ]
+    shown.sort(key=lambda e: str(e["at"]))
+    zone = loaded.config.display
+    title = f"order {order_key} (times in {zone.timezone})" if fmt == Format.table else None
+    emit(shown, columns, fmt, title=title, console=console, zone=zone.zone)
     if fmt == Format.table and found:
+        console.print()
         emit(
-            [d.as_dict() for d in found],
-            ["id", "rule", "status", "severity", "summary"],
+            [discrepancy_row(d) for d in found],
+            [c for c in DISCREPANCY_COLUMNS if c.key != "order_key"],
             fmt,
             title="discrepancies",
+            console=console,
+            below=EXPLAINED,
+            zone=zone.zone,
         )
 
 
@@ -269,14 +342,13 @@ def ack(
     config: ConfigOption = DEFAULT_CONFIG,
 ) -> None:
     """Acknowledge a discrepancy: someone is on it; it no longer escalates."""
-    loaded = load(config)
+    loaded = load(config, offline=True)
     store = open_store(loaded)
     try:
         with store.begin() as conn:
             acknowledge(conn, discrepancy_id, by, note, datetime.now(UTC))
     except LifecycleError as exc:
-        err.print(f"error: {exc}", markup=False)
-        raise typer.Exit(1) from None
+        fail(str(exc))
     console.print(f"#{discrepancy_id} acknowledged by {by}", markup=False)
 
 
@@ -292,20 +364,17 @@ def snooze_cmd(
     try:
         length = parse_duration(for_)
     except ValueError as exc:
-        err.print(f"error: {exc}", markup=False)
-        raise typer.Exit(2) from None
-    loaded = load(config)
+        fail(f"--for: {exc}", ExitCode.USAGE)
+    loaded = load(config, offline=True)
     store = open_store(loaded)
     now = datetime.now(UTC)
     try:
         with store.begin() as conn:
             snooze(conn, discrepancy_id, now + length, by, note, now)
     except (LifecycleError, ValueError) as exc:
-        err.print(f"error: {exc}", markup=False)
-        raise typer.Exit(1) from None
-    console.print(
-        f"#{discrepancy_id} snoozed until {(now + length).isoformat(timespec='minutes')}", markup=False
-    )
+        fail(str(exc))
+    until = short(now + length, loaded.config.display.zone)
+    console.print(f"#{discrepancy_id} snoozed until {until} ({loaded.config.display.timezone})", markup=False)
 
 
 @app.command("quarantine")
@@ -318,7 +387,9 @@ def list_quarantine(
     fmt: FormatOption = Format.table,
 ) -> None:
     """List records that could not be read: where they came from and why."""
-    loaded = load(config)
+    loaded = load(config, offline=True)
+    if system is not None:
+        known("system", system, list(loaded.config.systems), option="--system")
     store = open_store(loaded)
     with store.engine.connect() as conn:
         found = quarantine.listing(conn, system, include_resolved=everything)
@@ -335,14 +406,25 @@ def list_quarantine(
         }
         for q in found
     ]
-    columns = ["id", "system", "location", "reason", "times_seen", "last_seen_at"]
-    if everything or fmt != Format.table:
-        columns.append("resolved_at")
+    if fmt != Format.table:
+        columns = ["id", "system", "location", "reason", "times_seen", "last_seen_at", "resolved_at", "raw"]
+        emit(rows, columns, fmt)
+        return
+    table = [Column("id", keep=9), Column("system", keep=7), Column("location", keep=8)]
+    table += [Column("times_seen", "seen", keep=3), Column("last_seen_at", "last seen", keep=5)]
+    if everything:
+        table.append(Column("resolved_at", "settled", keep=6))
+    zone = loaded.config.display
     emit(
         rows,
-        columns + (["raw"] if fmt != Format.table else []),
+        table,
         fmt,
-        title=f"{len(rows)} quarantined records" + ("" if everything else " still open"),
+        title=plural(len(rows), "quarantined record")
+        + ("" if everything else " still open")
+        + f" (times in {zone.timezone})",
+        console=console,
+        below=[Below("reason")],
+        zone=zone.zone,
     )
 
 
@@ -370,6 +452,7 @@ def demo(
 # Command modules of their own areas register here, after the core commands (the order of `--help`).
 from orderbridge.scheduler import (  # noqa: E402, F401 - register their commands
     cli_notify,
+    cli_orders,
     cli_probe,
     cli_webhooks,
 )

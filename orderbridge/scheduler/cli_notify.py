@@ -130,7 +130,7 @@ def outbox_cmd(
     if state not in states:
         err.print(f"error: --state must be one of {', '.join(states)}", markup=False)
         raise typer.Exit(2)
-    loaded = load(config)
+    loaded = load(config, offline=not deliver)  # delivering needs the channels' secrets
     store = open_store(loaded)
     try:
         if deliver:
@@ -170,7 +170,7 @@ def stats_cmd(
         except ValueError as exc:
             err.print(f"error: --since: {exc}", markup=False)
             raise typer.Exit(2) from None
-    loaded = load(config)
+    loaded = load(config, offline=True)
     store = open_store(loaded)
     try:
         with store.engine.connect() as conn:

@@ -65,14 +65,15 @@ class Daemon:
         self.systems = {n: s for n, s in self.config.systems.items() if s.enabled}
         self.polled = {n: s for n, s in self.systems.items() if registry.polls(s)}  # push-only: not polled
         self.health = {name: Health() for name in self.polled}
-        cfg = self.config
+        cfg, streams = self.config, self.config.streams()
         self.notifier = Notifier(self.store, cfg.smtp, cfg.reports, cfg.alerts, cfg.reconcile)
         self.reconciler = Reconciler(
             self.store,
             self.config.reconcile,
-            tuple(self.config.systems),
-            {n: s.link_by for n, s in self.config.systems.items()},
+            tuple(streams),
+            streams,
             observer=self.notifier.observer,
+            zone=self.config.display.zone,
         )
         self.scheduler = BackgroundScheduler(
             executors={"default": ThreadPoolExecutor(max_workers=max(2, len(self.polled) + 3))},
@@ -200,7 +201,13 @@ class Daemon:
             server = _Server(
                 self.stop,
                 uvicorn.Config(
-                    create_app(self.store, self.metrics, self.ready, self.webhooks.routes()),
+                    create_app(
+                        self.store,
+                        self.metrics,
+                        self.ready,
+                        systems=self.config.systems,
+                        mounted=self.webhooks.routes(),
+                    ),
                     host=self.config.server.host,
                     port=self.config.server.port,
                     log_config=None,

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from datetime import UTC, datetime
 from typing import Any
 
@@ -14,9 +14,24 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, PlainTextResponse, Response
 from starlette.routing import BaseRoute, Route
 
+from orderbridge.connectors.base import SystemSettings
+from orderbridge.reconciler.rules import RULE_NAMES
 from orderbridge.scheduler import http_guard
+from orderbridge.scheduler.views import (
+    by_urgency,
+    discrepancy_item,
+    order_item,
+    parse_since,
+    retired_item,
+    status_names,
+)
 from orderbridge.storage import discrepancies, observations
 from orderbridge.storage.db import Store
+from orderbridge.storage.orders import find as find_order
+from orderbridge.storage.orders import listing as order_listing
+from orderbridge.storage.orders import nearest as nearest_orders
+
+ORDERS_LIMIT = 500  # orders an /api/orders answer holds unless `limit` says otherwise
 
 
 class Metrics:
@@ -121,9 +136,15 @@ def create_app(
     store: Store,
     metrics: Metrics,
     ready: Callable[[], dict[str, Any]],
+    *,
+    systems: Mapping[str, SystemSettings] | None = None,
     mounted: Sequence[BaseRoute] = (),
 ) -> Starlette:
-    """The app; `mounted` routes of other areas (the webhook endpoint) are served beside the read API."""
+    """The app. `systems` (the configured ones) let /api/orders filter by system and find an order by
+    any system's number; `mounted` routes of other areas (the webhook endpoint) are served beside the
+    read API."""
+    systems = systems or {}
+    rules = {name: settings.order_id for name, settings in systems.items()}
 
     async def healthz(_: Request) -> Response:
         return JSONResponse({"status": "alive"})
@@ -145,26 +166,54 @@ def create_app(
         if status not in ("open", "resolved", "all"):
             return JSONResponse({"error": "status must be open, resolved or all"}, status_code=400)
         rule = request.query_params.get("rule")
-        if (refused := http_guard.bad_rule(rule)) is not None:
-            return refused
+        if rule is not None and rule not in RULE_NAMES:
+            return _unknown("rule", rule, RULE_NAMES)
         with store.engine.connect() as conn:
-            found = discrepancies.listing(conn, status=status, rule=rule)
-        return JSONResponse([d.as_dict() for d in found])
+            found = by_urgency(discrepancies.listing(conn, status=status, rule=rule))
+        return JSONResponse([discrepancy_item(d) for d in found])
+
+    def list_orders(request: Request) -> Response:
+        params = request.query_params
+        system = params.get("system")
+        if system is not None and system not in systems:
+            return _unknown("system", system, list(systems))
+        wanted = [s.strip() for value in params.getlist("status") for s in value.split(",") if s.strip()]
+        accepted = status_names()
+        for name in wanted:
+            if name not in accepted:
+                return _unknown("status", name, [n for n in accepted if "." not in n])
+        try:
+            since = parse_since(params["since"], UTC) if "since" in params else None
+            limit = int(params.get("limit", ORDERS_LIMIT))
+            if limit < 1:
+                raise ValueError("limit must be 1 or more")
+        except ValueError as exc:
+            return JSONResponse({"error": str(exc)}, status_code=400)
+        with store.engine.connect() as conn:
+            found = order_listing(conn, system=system, statuses=wanted, since=since, limit=limit)
+        return JSONResponse([order_item(view) for view in found])
 
     def order(request: Request) -> Response:
-        key = request.path_params["key"]
-        if (refused := http_guard.bad_key(key)) is not None:
+        text = request.path_params["key"]
+        if (refused := http_guard.bad_key(text)) is not None:
             return refused
         with store.engine.connect() as conn:
+            matches = find_order(conn, text, rules)
+            if len(matches) != 1:
+                close = [m.order_key for m in matches] or nearest_orders(conn, text, rules)
+                what = "names several orders" if matches else "is no known order"
+                return JSONResponse({"error": f"{text} {what}", "candidates": close}, status_code=404)
+            key = matches[0].order_key
             entries = observations.timeline(conn, key)
-            found = discrepancies.listing(conn, status="all", order_key=key)
-        if not entries and not found:
-            return JSONResponse({"error": f"no order {key}"}, status_code=404)
+            gone = observations.retired(conn, key)
+            found = by_urgency(discrepancies.listing(conn, status="all", order_key=key))
         return JSONResponse(
             {
                 "order_key": key,
+                "matched_by": matches[0].how,
                 "timeline": [timeline_item(e) for e in entries],
-                "discrepancies": [d.as_dict() for d in found],
+                "retired": [retired_item(row) for row in gone],
+                "discrepancies": [discrepancy_item(d) for d in found],
             }
         )
 
@@ -174,11 +223,17 @@ def create_app(
             Route("/readyz", readyz),
             Route("/metrics", metrics_endpoint),
             Route("/api/discrepancies", list_discrepancies),
+            Route("/api/orders", list_orders),
             Route("/api/orders/{key:path}", order),
             *mounted,
         ],
         exception_handlers=http_guard.HANDLERS,
     )
+
+
+def _unknown(kind: str, name: str, choices: Sequence[str]) -> Response:
+    several = kind + ("es" if kind.endswith("s") else "s")
+    return JSONResponse({"error": f"unknown {kind} {name!r}", several: list(choices)}, status_code=400)
 
 
 def timeline_item(entry: Any) -> dict[str, Any]:

@@ -1,6 +1,6 @@
 """What the HTTP endpoint answers when a request or the store is not as it should be: a value no
-store could hold is simply not found, an unknown rule is a 400 naming the known ones, a store that
-cannot be reached is a 503 saying so; nothing else answers 5xx, and no request logs a traceback."""
+store could hold is simply not found, a store that cannot be reached is a 503 saying so; nothing
+else answers 5xx, and no request logs a traceback."""
 
 from __future__ import annotations
 
@@ -9,7 +9,6 @@ from sqlalchemy.exc import DBAPIError, DisconnectionError, OperationalError, SQL
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 
-from orderbridge.reconciler.rules import RULE_NAMES
 from orderbridge.storage.limits import usable_key
 
 log = structlog.get_logger("orderbridge.http")
@@ -21,12 +20,6 @@ def bad_key(key: str) -> Response | None:
     if usable_key(key):
         return None
     return JSONResponse({"error": "no such order: not a possible order key"}, status_code=404)
-
-
-def bad_rule(rule: str | None) -> Response | None:
-    if rule is None or rule in RULE_NAMES:
-        return None
-    return JSONResponse({"error": f"unknown rule; expected one of {', '.join(RULE_NAMES)}"}, status_code=400)
 
 
 async def store_failed(request: Request, exc: Exception) -> Response:

@@ -25,7 +25,7 @@ from orderbridge.connectors.intake import Mapped, map_batch, record_location
 from orderbridge.mapping.model import SourceRecord
 from orderbridge.storage import cursors, quarantine
 from orderbridge.storage.db import Store
-from orderbridge.storage.observations import IngestResult, ingest
+from orderbridge.storage.observations import IngestResult, ingest, retire_missing
 
 log = structlog.get_logger("orderbridge.sync")
 # A sync that has written this many new records since the planner statistics were last refreshed
@@ -53,7 +53,7 @@ class FieldCoverage:
 
     def add(self, records: list[SourceRecord], settings: SystemSettings) -> None:
         self.records += len(records)
-        self.without_order += sum(1 for r in records if r.order_ref is None and not r.links)
+        self.without_order += sum(1 for r in records if not (r.order_ref or r.parent_ref or r.links))
         if settings.status:
             self.without_status += sum(1 for r in records if all(v is None for v in r.native_status.values()))
 
@@ -85,8 +85,15 @@ class SyncResult:
     quarantined: int = 0
     stopped: bool = False
     ingest: IngestResult | None = None
+    # Units (files) that gave nothing usable: could not be read at all, or not one of their records.
+    unread: list[str] = field(default_factory=list)
+    retired_from: dict[str, int] = field(default_factory=dict)  # scope -> records it no longer holds
     coverage: FieldCoverage = field(default_factory=FieldCoverage)
     warnings: list[str] = field(default_factory=list)
+
+    @property
+    def retired(self) -> int:
+        return sum(self.retired_from.values())
 
     @property
     def new(self) -> int:
@@ -139,28 +146,43 @@ def sync_system(
                 break
             current, writing = batch.label, True
             now = clock()
-            items, problems = map_batch(batch, settings, now)
+            # A child listing's batch holds records of its own system, mapped by its own settings.
+            system, mapping = batch.system or name, batch.settings or settings
+            items, problems = map_batch(batch, mapping, now)
+            scope = batch.label if batch.complete else None
             try:
-                written = writer.commit(batch, items, problems, now)
+                written, gone = writer.commit(batch, items, problems, now)
             except Exception as exc:
                 if _unreachable(exc):
                     raise
                 # Something in this batch that mapping let through, the store refused: find it, record
                 # by record, so that it is quarantined and the rest of the batch committed after all.
                 items = writer.storable(batch, items, problems, now, exc)
-                written = writer.commit(batch, items, problems, now)
+                written, gone = writer.commit(batch, items, problems, now)
             assert result.ingest is not None
             result.ingest.add(written)
             if result.ingest.new >= refresh_at:
                 store.refresh_statistics()
                 refresh_at *= 2
             result.batches += 1
-            result.records += len(items)
-            result.coverage.add(batch.records, settings)
+            result.records += len(batch.records)
+            result.coverage.add(batch.records, mapping)
             result.quarantined += len(problems)
+            result.unread.extend(f"{p.location}: {p.reason}" for p in problems if p.whole)
+            if batch.complete and not items and problems and not any(p.whole for p in problems):
+                result.unread.append(f"{batch.label}: none of its {len(problems)} records could be read")
             for problem in problems:
                 log.warning(
-                    "record quarantined", system=name, location=problem.location, reason=problem.reason
+                    "record quarantined", system=system, location=problem.location, reason=problem.reason
+                )
+            if scope is not None and gone:
+                result.retired_from[scope] = result.retired_from.get(scope, 0) + len(gone)
+                log.info(
+                    "records retired: a complete read no longer holds them",
+                    system=system,
+                    scope=scope,
+                    records=gone[:20],
+                    count=len(gone),
                 )
             writing = False
             if on_batch is not None:
@@ -186,6 +208,8 @@ def sync_system(
         new=result.new,
         changed=result.changed,
         quarantined=result.quarantined,
+        retired=result.retired,
+        unread=result.unread,
         stopped=result.stopped,
     )
     return result
@@ -201,15 +225,20 @@ class _Writer:
 
     def commit(
         self, batch: Batch, items: list[Mapped], problems: list[RecordProblem], now: datetime
-    ) -> IngestResult:
-        """One transaction: the batch's observations, its quarantined records and its cursor."""
+    ) -> tuple[IngestResult, list[str]]:
+        """One transaction: the batch's observations, its quarantined records and its cursor; and the
+        records a complete read no longer holds, retired. Returns what was written and retired."""
+        system, mapping = batch.system or self.name, batch.settings or self.settings
+        scope = batch.label if batch.complete else None
+        gone: list[str] = []
         with self.store.begin() as conn:
-            written = ingest(conn, items, now, self.settings.link_by, newest_wins=self.settings.pushing)
-            scope = batch.label if batch.complete else None
+            written = ingest(
+                conn, items, now, mapping.link_by, newest_wins=self.settings.pushing, scope=scope
+            )
             for problem in problems:
                 quarantine.add(
                     conn,
-                    self.name,
+                    system,
                     problem.location,
                     problem.reason,
                     problem.raw,
@@ -218,10 +247,14 @@ class _Writer:
                     scope=problem.scope,
                 )
             ids = [o.record_id for o, _ in items]
-            quarantine.settle(conn, self.name, now, record_ids=ids, scope=scope)
+            quarantine.settle(conn, system, now, record_ids=ids, scope=scope)
+            if scope is not None:
+                # A record that is there but could not be read this time keeps its last reading.
+                found = ids + [p.record_id for p in problems if p.record_id]
+                gone = retire_missing(conn, system, scope, found, now).records
             if batch.cursor is not None:
                 cursors.save(conn, self.name, batch.cursor, now)
-        return written
+        return written, gone
 
     def storable(
         self,
@@ -236,12 +269,19 @@ class _Writer:
         (then the batch as a whole is the problem, not one record)."""
         kept: list[Mapped] = []
         refused = 0
+        mapping = batch.settings or self.settings
+        scope = batch.label if batch.complete else None
         with self.store.engine.connect() as conn, conn.begin() as trial:
             for obs, raw in items:
                 try:
                     with conn.begin_nested():
                         ingest(
-                            conn, [(obs, raw)], now, self.settings.link_by, newest_wins=self.settings.pushing
+                            conn,
+                            [(obs, raw)],
+                            now,
+                            mapping.link_by,
+                            newest_wins=self.settings.pushing,
+                            scope=scope,
                         )
                 except Exception as exc:
                     if _unreachable(exc):
@@ -250,7 +290,6 @@ class _Writer:
                     where = record_location(batch, obs.record_id)
                     cause = type(getattr(exc, "orig", None) or exc).__name__
                     reason = f"the store refused it: {cause}: {exc}".splitlines()[0]
-                    scope = batch.label if batch.complete else None
                     problems.append(RecordProblem(where, reason, raw, obs.record_id, scope))
                     continue
                 kept.append((obs, raw))

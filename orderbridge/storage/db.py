@@ -101,7 +101,13 @@ def _create_engine(url: str) -> Engine:
     except ArgumentError:
         raise StoreError(f"not a database URL: {safe_url(url)}") from None
     if parsed.get_backend_name() != "sqlite":
-        return create_engine(url, pool_pre_ping=True, future=True)
+        try:
+            return create_engine(url, pool_pre_ping=True, future=True)
+        except ImportError as exc:  # the driver is an optional dependency
+            raise StoreError(
+                f"cannot open the store {safe_url(url)}: its database driver is not installed ({exc.name}); "
+                "install orderbridge[postgres]"
+            ) from None
     if parsed.database and parsed.database != ":memory:":
         Path(parsed.database).parent.mkdir(parents=True, exist_ok=True)
     engine = create_engine(url, connect_args={"timeout": 30})

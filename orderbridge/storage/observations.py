@@ -25,6 +25,7 @@ from orderbridge.storage.sql import chunks, upsert
 from orderbridge.storage.tables import observations, order_links, orphan_links, status_history
 
 EXTERNAL_REF = "external_ref"
+ACTIVE = observations.c.retired_at.is_(None)  # what the rules see: records no complete read has dropped
 
 
 @dataclass
@@ -34,22 +35,38 @@ class IngestResult:
     unchanged: int = 0
     linked: int = 0
     late: int = 0  # older than the record's latest observation: history only (newest_wins)
-    orders: set[str] = field(default_factory=set)
+    orders: set[str] = field(default_factory=set)  # of one batch: queued for reconciliation
 
     def add(self, other: IngestResult) -> None:
+        """Count `other` in. Its orders are not kept: a sync's running total stays the same size
+        however many records it reads."""
         self.new += other.new
         self.changed += other.changed
         self.unchanged += other.unchanged
         self.linked += other.linked
         self.late += other.late
-        self.orders |= other.orders
 
 
 def fingerprint(obs: Observation, raw: Any) -> str:
-    """What makes a record 'changed': everything but the time we happened to look at it."""
+    """What makes a record 'changed': everything but the time we happened to look at it. An empty
+    value and an absent one are the same (a workbook saved again turns empty text into empty cells)."""
     body = obs.model_dump(mode="json", exclude={"observed_at"})
-    text = json.dumps([body, raw], sort_keys=True, default=str, ensure_ascii=False)
+    text = json.dumps(
+        [_without_blanks(body), _without_blanks(raw)], sort_keys=True, default=str, ensure_ascii=False
+    )
     return hashlib.sha256(text.encode()).hexdigest()
+
+
+def _without_blanks(value: Any) -> Any:
+    if isinstance(value, dict):
+        return {k: _without_blanks(v) for k, v in value.items() if not _blank(v)}
+    if isinstance(value, list | tuple):
+        return [None if _blank(v) else _without_blanks(v) for v in value]
+    return value
+
+
+def _blank(value: Any) -> bool:
+    return value is None or (isinstance(value, str) and not value.strip())
 
 
 def ingest(
@@ -59,6 +76,7 @@ def ingest(
     link_by: Iterable[str] = (),
     *,
     newest_wins: bool = False,
+    scope: str | None = None,
 ) -> IngestResult:
     """Write observations of one system: new or changed ones replace the latest row, status changes
     append history, linked orders are queued for reconciliation. Unchanged records are dropped.
@@ -66,7 +84,10 @@ def ingest(
     With `newest_wins` (systems that push events, which arrive out of order and are retried late), an
     observation whose status time is older than the record's latest one does not replace it: its
     statuses go into the history at their own time, and nothing else changes. Without it the last
-    one read wins, as a poll reads a record's current state (a corrected date included)."""
+    one read wins, as a poll reads a record's current state (a corrected date included).
+
+    `scope` names the unit the records were read from when it was read whole (see `retire_missing`);
+    a retired record read again is back."""
     result = IngestResult()
     if not items:
         return result
@@ -83,11 +104,15 @@ def ingest(
     history: list[dict[str, Any]] = []
     written: dict[str, Observation] = {}
     were_orphans: list[str] = []  # records written that linked to no order before
+    rescoped: list[str] = []  # unchanged records stored before their scope was known
     for obs, raw in items:
         digest = fingerprint(obs, raw)
         before = current.get(obs.record_id)
-        if before is not None and before["content_hash"] == digest:
+        back = before is not None and before["retired_at"] is not None
+        if before is not None and before["content_hash"] == digest and not back:
             result.unchanged += 1
+            if scope is not None and before["scope"] != scope:
+                rescoped.append(obs.record_id)
             continue
         if newest_wins and before is not None and _older(obs, before):
             result.late += 1
@@ -107,7 +132,7 @@ def ingest(
                 result.orders.add(before["order_key"])
             if before["order_key"] is None and obs.record_id not in were_orphans:
                 were_orphans.append(obs.record_id)
-        rows[obs.record_id] = _row(obs, raw, digest, now)
+        rows[obs.record_id] = _row(obs, raw, digest, now, scope)
         written[obs.record_id] = obs
         history.extend(_history(obs, before["statuses"] if before is not None else {}))
         current[obs.record_id] = {
@@ -115,10 +140,18 @@ def ingest(
             "order_key": obs.order_key,
             "statuses": rows[obs.record_id]["statuses"],
             "status_at": obs.status_at,
+            "scope": scope,
+            "retired_at": None,
         }
         if obs.order_key:
             result.orders.add(obs.order_key)
     upsert(conn, observations, list(rows.values()), ["system", "record_id"])
+    for ids in chunks(rescoped):
+        conn.execute(
+            update(observations)
+            .where(observations.c.system == system, observations.c.record_id.in_(ids))
+            .values(scope=scope)
+        )
     if history:
         for chunk in chunks(history):
             conn.execute(status_history.insert(), list(chunk))
@@ -235,11 +268,53 @@ def _attach(conn: Connection, system: str, record_id: str, key: str) -> None:
     )
 
 
+def retire_missing(
+    conn: Connection, system: str, scope: str, keep: Iterable[str], now: datetime
+) -> RetireResult:
+    """A complete read of `scope` (a whole file) found only the records `keep`: retire the system's
+    other records of that scope. They are kept (history, links, raw) but the rules no longer see them,
+    so what they alone caused (a duplicate, an orphan) resolves, and their orders are looked at again."""
+    kept = set(keep)
+    query = select(observations.c.record_id, observations.c.order_key).where(
+        observations.c.system == system, observations.c.scope == scope, observations.c.retired_at.is_(None)
+    )
+    gone = [(rid, key) for rid, key in conn.execute(query) if rid not in kept]
+    result = RetireResult(records=sorted(rid for rid, _ in gone))
+    if not gone:
+        return result
+    for chunk in chunks(result.records):
+        condition = (observations.c.system == system, observations.c.record_id.in_(chunk))
+        conn.execute(update(observations).where(*condition).values(retired_at=now))
+        conn.execute(
+            delete(orphan_links).where(orphan_links.c.system == system, orphan_links.c.record_id.in_(chunk))
+        )
+    result.orders = {key for _, key in gone if key is not None}
+    orphans = any(key is None for _, key in gone)
+    changed(conn, result.orders | ({ORPHANS} if orphans else set()), now)
+    return result
+
+
+@dataclass
+class RetireResult:
+    records: list[str] = field(default_factory=list)
+    orders: set[str] = field(default_factory=set)
+
+
+def retired(conn: Connection, order_key: str) -> list[RowMapping]:
+    """The order's retired records: system, record id, scope and when a read no longer found them."""
+    query = select(
+        observations.c.system, observations.c.record_id, observations.c.scope, observations.c.retired_at
+    ).where(observations.c.order_key == order_key, observations.c.retired_at.is_not(None))
+    return list(conn.execute(query).mappings())
+
+
 def relink_orphans(conn: Connection, now: datetime, link_by: dict[str, list[str]]) -> set[str]:
     """Attach every unlinked observation whose link value is known, with the link types configured
     now; return their orders. Ingest attaches orphans as their links arrive; this full sweep is for a
     full pass (after `link_by` changed, say)."""
-    orphans = conn.execute(select(observations).where(observations.c.order_key.is_(None))).mappings().all()
+    orphans = (
+        conn.execute(select(observations).where(observations.c.order_key.is_(None), ACTIVE)).mappings().all()
+    )
     linked: set[str] = set()
     for row in orphans:
         obs = _observation(row)
@@ -258,7 +333,8 @@ def load_orders(
     found: dict[str, list[Observation]] = {k: [] for k in keys}
     history: dict[str, list[HistoryEntry]] = {k: [] for k in keys}
     for chunk in chunks(list(keys)):
-        for row in conn.execute(select(observations).where(observations.c.order_key.in_(chunk))).mappings():
+        query = select(observations).where(observations.c.order_key.in_(chunk), ACTIVE)
+        for row in conn.execute(query).mappings():
             found[row["order_key"]].append(_observation(row))
         query = (
             select(status_history)
@@ -273,12 +349,12 @@ def load_orders(
 
 
 def unlinked(conn: Connection) -> list[Observation]:
-    query = select(observations).where(observations.c.order_key.is_(None))
+    query = select(observations).where(observations.c.order_key.is_(None), ACTIVE)
     return [_observation(r) for r in conn.execute(query).mappings()]
 
 
 def order_keys(conn: Connection) -> list[str]:
-    query = select(observations.c.order_key).where(observations.c.order_key.is_not(None)).distinct()
+    query = select(observations.c.order_key).where(observations.c.order_key.is_not(None), ACTIVE).distinct()
     return sorted(conn.execute(query).scalars())
 
 
@@ -289,7 +365,11 @@ def timeline(conn: Connection, order_key: str) -> list[HistoryEntry]:
 
 
 def observations_of(conn: Connection, order_key: str) -> list[Observation]:
-    query = select(observations).where(observations.c.order_key == order_key).order_by(observations.c.system)
+    query = (
+        select(observations)
+        .where(observations.c.order_key == order_key, ACTIVE)
+        .order_by(observations.c.system)
+    )
     return [_observation(r) for r in conn.execute(query).mappings()]
 
 
@@ -375,6 +455,8 @@ def _existing(conn: Connection, system: str, record_ids: list[str]) -> dict[str,
         observations.c.order_key,
         observations.c.statuses,
         observations.c.status_at,
+        observations.c.scope,
+        observations.c.retired_at,
     )
     for chunk in chunks(sorted(set(record_ids))):
         query = select(*columns).where(observations.c.system == system, observations.c.record_id.in_(chunk))
@@ -383,7 +465,7 @@ def _existing(conn: Connection, system: str, record_ids: list[str]) -> dict[str,
     return found
 
 
-def _row(obs: Observation, raw: Any, digest: str, now: datetime) -> dict[str, Any]:
+def _row(obs: Observation, raw: Any, digest: str, now: datetime, scope: str | None) -> dict[str, Any]:
     dumped = obs.model_dump(mode="json")
     return {
         "system": obs.system,
@@ -393,7 +475,8 @@ def _row(obs: Observation, raw: Any, digest: str, now: datetime) -> dict[str, An
         "external_ref": obs.external_ref,
         "statuses": dumped["statuses"],
         "native_status": dumped["native_status"],
-        "status_at": obs.status_at,
+        # A record that carries no change time changed when we saw it change (a snapshot scan).
+        "status_at": obs.status_at or obs.observed_at,
         "observed_at": obs.observed_at,
         "changed_at": now,
         "quantities": dumped["quantities"],
@@ -402,6 +485,8 @@ def _row(obs: Observation, raw: Any, digest: str, now: datetime) -> dict[str, An
         "reason": obs.reason,
         "content_hash": digest,
         "raw": json.loads(json.dumps(raw, default=str)),
+        "scope": scope,
+        "retired_at": None,
     }
 
 
@@ -427,7 +512,7 @@ def _entry(obs: Observation, dimension: Dimension, canonical: CanonicalStatus) -
         "dimension": dimension.value,
         "status": canonical.status,
         "native": canonical.native,
-        "status_at": obs.status_at,
+        "status_at": obs.status_at or obs.observed_at,  # no change time: when the change was seen
         "observed_at": obs.observed_at,
     }
 

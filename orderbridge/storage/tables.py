@@ -29,6 +29,9 @@ KEY = 255
 
 # Latest observation per (system, record); several records of one system may share an order key
 # (that is the duplicate rule's business), so the record is the identity, the order key an index.
+# `scope` is the unit a complete read covers (a spreadsheet file): a complete read of it that no
+# longer holds the record retires it (`retired_at`); a retired record is kept, and left out of what
+# the rules see, until a read finds it again.
 observations = Table(
     "observations",
     metadata,
@@ -48,6 +51,9 @@ observations = Table(
     Column("reason", Text),
     Column("content_hash", String(64), nullable=False),
     Column("raw", Json, nullable=False),
+    Column("scope", String(KEY)),
+    Column("retired_at", UTCDateTime),
+    Index("ix_observations_system_scope", "system", "scope"),
 )
 
 # Append-only: every status every system reported, per dimension.

@@ -417,8 +417,8 @@ def test_duplicate_keys_are_reported(tmp_path: Path) -> None:
         ("# only a comment\n", "the file is empty"),
         (
             "- a\n- b\n",
-            "expected a mapping of sections (store, server, log, systems, reconcile, smtp, reports, alerts), "
-            "not a list",
+            "expected a mapping of sections (store, server, log, systems, reconcile, smtp, reports, alerts, "
+            "display), not a list",
         ),
         ("just text\n", "expected a mapping of sections"),
     ],
@@ -497,5 +497,5 @@ def test_schema_covers_every_connector_type(tmp_path: Path) -> None:
         definition = schema["$defs"][name]
         assert definition["properties"]["type"]["const"] == type_name
         assert "type" in definition["required"]
-    assert schema["properties"]["reconcile"] == {"$ref": "#/$defs/ReconcileSettings"}
+    assert schema["properties"]["reconcile"]["$ref"] == "#/$defs/ReconcileSettings"
     assert schema["$defs"]["ApiKeySettings"]["properties"]["value"]["writeOnly"] is True

@@ -1,22 +1,28 @@
-"""docs/connectors/rest.md documents every HTTP-layer setting: each field of the auth styles, the
-response checks, retry, budget and the shared HTTP settings is named on the page, so a new setting
-cannot ship undocumented."""
+"""docs/connectors/rest.md cannot drift from the settings: every HTTP-layer setting (auth styles,
+response checks, retry, budget, the shared HTTP settings) and every listing, paging, cursor and child
+setting is named on the page, and every complete configuration it shows is accepted as written."""
 
 from __future__ import annotations
 
+import re
 import typing
 from pathlib import Path
 
+import pytest
 from pydantic import BaseModel
 
+from orderbridge.config.loader import parse_config
+from orderbridge.connectors import cursors, paging
 from orderbridge.connectors.auth import AUTH_STYLES
 from orderbridge.connectors.auth_settings import BodyMatch, TokenPlacement, TokenSource
 from orderbridge.connectors.base import SystemSettings
 from orderbridge.connectors.budget import BudgetSettings
 from orderbridge.connectors.http_settings import HttpSystemSettings, RetrySettings
 from orderbridge.connectors.responses import CHECKS, CheckSettings
+from orderbridge.connectors.rest.settings import ChildSettings, ListSettings, RestPollSettings
 
 PAGE = Path(__file__).parents[2] / "docs" / "connectors" / "rest.md"
+TEXT = PAGE.read_text(encoding="utf-8")
 
 
 def documented_models() -> list[type[BaseModel]]:
@@ -39,3 +45,43 @@ def test_every_http_setting_is_named_on_the_rest_page() -> None:
     missing += [f"type: {name}" for name in AUTH_STYLES if f"`type: {name}`" not in text]
     missing += [f"type: {kind}" for kind in CHECKS if f"`type: {kind}`" not in text]
     assert missing == []
+
+
+MODELS: list[type[BaseModel]] = [
+    ListSettings,
+    ChildSettings,
+    paging.PastEnd,
+    *(cls.settings_model for cls in paging.REGISTRY.values()),
+    *(cls.settings_model for cls in cursors.REGISTRY.values()),
+]
+# Complete configurations: a `systems:` document that is not a sketch with `...` in it.
+EXAMPLES = [
+    block
+    for block in re.findall(r"```yaml\n(.*?)```", TEXT, re.S)
+    if block.startswith("systems:") and not re.search(r"^\s*\.\.\.\s*$", block, re.M)
+]
+
+
+@pytest.mark.parametrize("model", MODELS, ids=lambda m: m.__name__)
+def test_every_setting_is_documented(model: type[BaseModel]) -> None:
+    """Each field of the listing models appears, as `name`, on the page."""
+    missing = [name for name in model.model_fields if f"`{name}`" not in TEXT]
+    assert not missing, f"{model.__name__}: not documented in {PAGE.name}: {missing}"
+
+
+def test_every_style_and_the_full_reread_are_documented() -> None:
+    """Each registered paging style and cursor type has its section; `poll.full_every` is there."""
+    for style in paging.REGISTRY:
+        assert f"### `{style}`" in TEXT, style
+    for kind in cursors.REGISTRY:
+        assert f"### `{kind}`" in TEXT, kind
+    assert "full_every" in RestPollSettings.model_fields and "`poll.full_every`" in TEXT
+
+
+@pytest.mark.parametrize("example", EXAMPLES, ids=lambda e: e.split("\n")[1].strip(" :"))
+def test_every_example_configuration_is_accepted(example: str) -> None:
+    """Every complete configuration on the page loads as written (secrets from the environment)."""
+    names = set(re.findall(r"\$\{(\w+)\}", example))
+    config = parse_config(example, PAGE.name, environ={name: "value-from-env" for name in names})
+    assert config.systems
+    assert len(EXAMPLES) >= 6

@@ -110,7 +110,8 @@ systems:
       path: /admin/orders
       params: {{"updated_at[$gte]": "{{cursor}}", order: updated_at}}
       records: orders
-      paging: {{style: offset, param: offset, size_param: limit, size: 2}}
+      # overlap 0: no records of the page before asked for again, so a poll is exactly 3 requests
+      paging: {{style: offset, param: offset, size_param: limit, size: 2, overlap: 0}}
     cursor: {{field: updated_at, overlap: 1m}}
     order_id: {{field: display_id, format: "SO-{{0:0>6}}"}}
     fields: {{record_id: id, updated: updated_at}}

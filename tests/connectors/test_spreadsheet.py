@@ -301,23 +301,81 @@ def test_named_sheet_and_header_row_give_real_row_numbers(tmp_path: Path) -> Non
     assert [p.location for p in batch.problems] == ["p.xlsx row 4"]
 
 
-def test_removed_files_leave_the_cursor(tmp_path: Path) -> None:
-    """A file deleted from the folder is dropped from the cursor (its stored records are untouched)."""
+def test_a_removed_file_is_a_complete_read_of_nothing(tmp_path: Path) -> None:
+    """A file deleted from the folder gives a batch of its own, complete and empty (so its records are
+    retired), that takes it out of the cursor; the other files are not read again."""
     write_xlsx(tmp_path / "a.xlsx", [["SO-1", "已下单", None, 1]])
     write_xlsx(tmp_path / "b.xlsx", [["SO-2", "已下单", None, 1]])
     source = connector(tmp_path)
     cursor = poll(source)[-1].cursor
     (tmp_path / "a.xlsx").unlink()
     [batch] = poll(source, cursor)
-    assert batch.records == [] and batch.problems == []
+    assert (batch.label, batch.complete, batch.records, batch.problems) == ("a.xlsx", True, [], [])
     assert batch.cursor is not None and set(batch.cursor["files"]) == {"b.xlsx"}
+    assert poll(source, batch.cursor) == []
 
 
-def test_empty_glob_yields_nothing_but_a_missing_file_is_an_error(tmp_path: Path) -> None:
-    """An empty folder is normal (nothing yet); a named file that does not exist is a misconfiguration."""
-    assert poll(connector(tmp_path, "inbox/*.xlsx")) == []
-    with pytest.raises(SourceError, match=r"purchasing: spreadsheet .*orders\.xlsx does not exist"):
-        poll(connector(tmp_path, "orders.xlsx"))
+@pytest.mark.parametrize(
+    ("path", "message"),
+    [
+        ("inbox/*.xlsx", r"purchasing: no file matches inbox/\*\.xlsx: folder .*inbox does not exist"),
+        ("*.xlsx", r"purchasing: no file matches \*\.xlsx \(in .*\)"),
+        ("orders.xlsx", r"purchasing: spreadsheet .*orders\.xlsx does not exist"),
+        ("sub", r"purchasing: folder .*sub holds no \.csv, \.xlsx, \.xlsm file; .* sub/\*\*/\*\.xlsx"),
+    ],
+    ids=["missing-folder", "empty-glob", "missing-file", "folder-without-files"],
+)
+def test_a_path_that_finds_no_file_is_an_error_saying_why(tmp_path: Path, path: str, message: str) -> None:
+    """A glob matching no file, a folder holding no spreadsheet (only subfolders, say) and a missing file
+    are errors naming what was looked for and where — never an empty source that syncs 0 records."""
+    (tmp_path / "sub" / "2026").mkdir(parents=True)
+    write_xlsx(tmp_path / "sub" / "2026" / "11.xlsx", [["SO-1", "已下单", None, 1]])
+    (tmp_path / "~$open.xlsx").write_bytes(b"lock")  # a lock file is no spreadsheet
+    with pytest.raises(SourceError, match=message):
+        poll(connector(tmp_path, path))
+
+
+def test_a_folder_reads_its_spreadsheets(tmp_path: Path) -> None:
+    """A folder as the path reads the spreadsheets directly in it."""
+    write_xlsx(tmp_path / "in" / "a.xlsx", [["SO-1", "已下单", None, 1]])
+    assert sorted(records_by_id(poll(connector(tmp_path, "in")))) == ["a.xlsx:SO-1"]
+
+
+def test_a_file_that_cannot_be_read_at_all_is_one_whole_problem(tmp_path: Path) -> None:
+    """Headers not found: one problem for the whole file (so a sync can say nothing usable was read),
+    and the batch is not a complete read (nothing of the file is retired)."""
+    write_xlsx(
+        tmp_path / "p.xlsx", [["SO-1", "已下单", None, 1]], headers=["单号", "状态", "更新时间", "数量"]
+    )
+    [batch] = poll(connector(tmp_path))
+    [problem] = batch.problems
+    assert problem.whole and not batch.complete and "column '订单号' (order) not found" in problem.reason
+
+
+def test_a_row_that_cannot_be_read_names_its_record(tmp_path: Path) -> None:
+    """A quarantined row with an order number carries its record id: the record it was is not taken for
+    deleted, and reading it correctly later settles it."""
+    write_xlsx(tmp_path / "p.xlsx", [["SO-1", "已下单", "next tuesday", 1]])
+    [batch] = poll(connector(tmp_path))
+    [problem] = batch.problems
+    assert (problem.record_id, problem.whole, batch.complete) == ("p.xlsx:SO-1", False, True)
+
+
+def test_ambiguous_dates_need_the_systems_date_order(tmp_path: Path) -> None:
+    """3/1/2025 in a sheet without `date_order` quarantines its row saying which setting decides; with
+    `date_order: MDY` it is 1 March. 13/3/2025 and 2025/3/13 beside it are clear without one."""
+    (tmp_path / "us.csv").write_text(
+        "订单号,状态,更新时间,数量\nSO-1,已下单,3/1/2025 14:00,1\n"
+        "SO-2,已下单,13/3/2025,1\nSO-3,已下单,2025/3/13,1\n",
+        encoding="utf-8",
+    )
+    [unset] = poll(connector(tmp_path, "us.csv"))
+    assert sorted(records_by_id([unset])) == ["us.csv:SO-2", "us.csv:SO-3"]
+    [problem] = unset.problems
+    assert problem.location == "us.csv row 2" and "set date_order: DMY or MDY" in problem.reason
+    [batch] = poll(connector(tmp_path, "us.csv", date_order="MDY"))
+    assert records_by_id([batch])["us.csv:SO-1"].status_at == datetime(2025, 3, 1, 14, 0, tzinfo=SHANGHAI)
+    assert [p.location for p in batch.problems] == ["us.csv row 3"]  # no 13th month in MDY
 
 
 def test_settings_columns_named_after_fields_feed_them(tmp_path: Path) -> None:

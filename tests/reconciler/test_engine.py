@@ -74,6 +74,17 @@ def test_lag_inside_grace_is_not_reported_until_its_deadline(store: Store, now: 
     assert [(c.kind, c.rule, c.order_key) for c in result.changes] == [("opened", "status_lag", "SO-1")]
 
 
+def test_an_order_cancelled_but_still_open_elsewhere_opens_after_grace(store: Store, now: datetime) -> None:
+    """Cancelled in the ERP ten minutes ago, still being prepared in the WMS: nothing yet (the WMS may
+    be about to hear of it); once the grace has passed, still_open opens — also on a full pass."""
+    say(store, "wms", "SO-1", "preparing", now - 5 * H)
+    say(store, "erp", "SO-1", "cancelled", now - 10 * timedelta(minutes=1))
+    engine = reconciler(store)
+    assert engine.run(now, full=True).changes == []
+    result = engine.run(now + 21 * timedelta(minutes=1))
+    assert [(c.kind, c.rule, c.systems) for c in result.changes] == [("opened", "still_open", ("erp", "wms"))]
+
+
 def test_pass_evaluates_only_changed_or_due_orders(store: Store, now: datetime) -> None:
     """After a pass, only an order that changed is evaluated again; --full evaluates all."""
     for key in ("SO-1", "SO-2", "SO-3"):

@@ -7,6 +7,7 @@ from collections.abc import Iterable
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from typing import Any
+from zoneinfo import ZoneInfo
 
 import pytest
 
@@ -19,11 +20,17 @@ from orderbridge.mapping.model import (
     Observation,
     Quantities,
 )
-from orderbridge.reconciler.rules import ORDER_RULES, RULE_NAMES, orphan
+from orderbridge.reconciler.rules import ADVICE, ORDER_RULES, RULE_NAMES, orphan
 from orderbridge.reconciler.rules.amounts import amount_mismatch, quantity_mismatch
 from orderbridge.reconciler.rules.deadlines import missing, stuck
 from orderbridge.reconciler.rules.records import duplicate, unmapped_status
-from orderbridge.reconciler.rules.status import ahead_of_authority, regression, status_conflict, status_lag
+from orderbridge.reconciler.rules.status import (
+    ahead_of_authority,
+    regression,
+    status_conflict,
+    status_lag,
+    still_open,
+)
 from orderbridge.reconciler.settings import ReconcileSettings
 from orderbridge.reconciler.types import Finding, HistoryEntry, OrderSnapshot, Outcome, RuleContext, Wake
 
@@ -218,7 +225,7 @@ def test_ahead_of_authority_flags_unconfirmed_progress() -> None:
     [finding] = found(ahead_of_authority(snapshot, ctx(authority={"fulfillment": "wms"})))
     assert (finding.dimension, finding.systems, finding.severity) == (F, ("erp", "wms"), "warning")
     assert finding.since == ago(5)
-    assert "wms, the fulfillment authority, says preparing" in finding.summary
+    assert "but wms, whose word counts for fulfillment, says preparing" in finding.summary
     assert finding.details["erp"]["status"] == "shipped"
     assert finding.details["wms"]["status"] == "preparing"
 
@@ -265,6 +272,70 @@ def test_ahead_of_authority_not_confirmed_by_the_claimant_or_a_non_authority() -
     other = ctx(authority={"fulfillment": "wms", "shipment": "kuaidi100"})
     erp = obs("erp", 2, fulfillment="delivered")
     assert len(found(ahead_of_authority(snap(erp, wms, carrier("delivered", 3)), other))) == 1
+
+
+# -- still_open -----------------------------------------------------------------------------------
+
+
+def test_still_open_flags_a_system_preparing_an_order_another_cancelled() -> None:
+    """The shop cancelled the order 3 h ago; the finance sheet still has it placed and the WMS is picking
+    it: one warning per system still open, each paired with the shop, dated from the cancellation."""
+    snapshot = snap(
+        obs("shop", 3, fulfillment="cancelled/canceled"),
+        obs("finance", 20, fulfillment="placed/已下单"),
+        obs("wms", 5, fulfillment="preparing/PICKING"),
+    )
+    findings = found(still_open(snapshot, ctx()))
+    assert [(f.systems, f.severity, f.since) for f in findings] == [
+        (("finance", "shop"), "warning", ago(3)),
+        (("shop", "wms"), "warning", ago(3)),
+    ]
+    assert findings[1].summary == (
+        "shop cancelled the order (canceled) on 2026-11-22 09:00 UTC; wms still says preparing (PICKING)"
+    )
+    assert findings[1].details["wms"]["status"] == "preparing"
+    assert findings[1].details["shop"]["native"] == "canceled"
+
+
+def test_still_open_dates_a_system_that_moved_after_the_stop_from_its_move() -> None:
+    """A warehouse that took the order up after it was put on hold: the problem began with its move."""
+    snapshot = snap(obs("erp", 10, fulfillment="on_hold/暂停"), obs("wms", 2, fulfillment="approved/NEW"))
+    [finding] = found(still_open(snapshot, ctx()))
+    assert finding.since == ago(2) and "erp put the order on hold (暂停)" in finding.summary
+
+
+def test_still_open_prefers_the_authoritys_stop() -> None:
+    """Two systems stopped the order: the authority's word is the reference, not the earlier one."""
+    snapshot = snap(
+        obs("erp", 10, fulfillment="closed"),
+        obs("wms", 2, fulfillment="cancelled"),
+        obs("crm", 1, fulfillment="placed"),
+    )
+    [finding] = found(still_open(snapshot, ctx(authority={"fulfillment": "wms"})))
+    assert finding.systems == ("crm", "wms") and "wms cancelled the order" in finding.summary
+    [without] = found(still_open(snapshot, ctx()))
+    assert without.systems == ("crm", "erp") and "erp closed the order" in without.summary
+
+
+def test_still_open_leaves_shipped_goods_of_a_cancelled_order_to_status_conflict() -> None:
+    """Shipped after a cancellation is status_conflict's (goods left), and shipped before a close is
+    normal; shipped while on hold is goods that left for an order on hold: critical."""
+    shipped = obs("wms", 2, fulfillment="shipped")
+    assert found(still_open(snap(obs("erp", 5, fulfillment="cancelled"), shipped), ctx())) == []
+    assert found(still_open(snap(obs("erp", 5, fulfillment="closed"), shipped), ctx())) == []
+    [held] = found(still_open(snap(obs("erp", 5, fulfillment="on_hold"), shipped), ctx()))
+    assert held.severity == "critical" and held.summary.endswith("goods left for an order on hold")
+
+
+def test_still_open_silent_when_every_system_stopped_or_the_progress_is_implied() -> None:
+    """Both cancelled, or a carrier's status that only implies fulfilment: nothing still open."""
+    assert (
+        found(
+            still_open(snap(obs("erp", fulfillment="cancelled"), obs("wms", fulfillment="cancelled")), ctx())
+        )
+        == []
+    )
+    assert found(still_open(snap(obs("erp", fulfillment="on_hold"), carrier("in_transit")), ctx())) == []
 
 
 # -- status_conflict ------------------------------------------------------------------------------
@@ -364,8 +435,8 @@ def test_missing_after_its_window() -> None:
     assert finding.details["erp"]["status"] == "approved"
     assert finding.details["wms"]["status"] is None
     assert finding.summary == (
-        "wms has no record of the order, expected within 2h of it reaching approved on 2026-11-22 09:00 UTC "
-        "(erp says approved)"
+        "wms has no record of the order, expected within 2 hours of it reaching approved on "
+        "2026-11-22 09:00 UTC (erp says approved)"
     )
 
 
@@ -645,7 +716,9 @@ def test_stuck_past_the_last_tier_is_critical() -> None:
     assert finding.details["age_hours"] == 96.0
     assert finding.details["tiers"] == ["1d", "3d"]
     assert finding.details["entered"] == ago(96).isoformat()
-    assert finding.summary == "erp has said preparing since 2026-11-18 12:00 UTC, past SLA tier 2 of 1d, 3d"
+    assert (
+        finding.summary == "erp has said preparing since 2026-11-18 12:00 UTC, longer than the 3 days allowed"
+    )
 
 
 def test_stuck_first_tier_is_a_warning_with_a_wake_for_the_next() -> None:
@@ -940,6 +1013,7 @@ def test_rule_names() -> None:
         "status_lag",
         "ahead_of_authority",
         "status_conflict",
+        "still_open",
         "missing",
         "quantity_mismatch",
         "amount_mismatch",
@@ -975,6 +1049,35 @@ def test_every_rule_silent_on_a_consistent_order() -> None:
         assert list(rule(snapshot, settings)) == [], name
 
 
+def test_summaries_speak_plainly_and_in_the_display_zone() -> None:
+    """What a finance clerk reads has no jargon (authority, SLA, tier, 1d) and shows times in the
+    display time zone; a first SLA tier says when it becomes critical."""
+    ahead = snap(
+        obs("erp", 30, fulfillment="shipped/已发货"), obs("wms", 28, fulfillment="preparing/PICKING")
+    )
+    stuck = snap(obs("wms", 28, fulfillment="preparing/PICKING"), history=[entry("wms", F, "preparing", 28)])
+    shanghai = RuleContext(
+        now=NOW,
+        settings=ReconcileSettings(authority={"fulfillment": "wms"}, sla={"preparing": ["1d", "3d"]}),
+        systems=SYSTEMS,
+        zone=ZoneInfo("Asia/Shanghai"),
+    )
+    summaries = [
+        f.summary
+        for snapshot in (ahead, stuck)
+        for rule in ORDER_RULES.values()
+        for f in found(rule(snapshot, shanghai))
+    ]
+    assert summaries == [
+        "erp says shipped (已发货) since 2026-11-21 14:00, but wms, whose word counts for fulfillment, says "
+        "preparing (PICKING)",
+        "wms has said preparing (PICKING) since 2026-11-21 16:00, longer than the 1 day allowed "
+        "(after 3 days: critical)",
+    ]
+    for word in ("authority", "SLA", "tier", " 1d", " 3d"):
+        assert all(word not in summary for summary in summaries), word
+
+
 def test_every_rule_yields_distinct_json_safe_findings() -> None:
     """On an order wrong in every way, no rule yields two findings with one fingerprint, and all details
     serialise to JSON."""
@@ -1005,3 +1108,44 @@ def test_every_rule_yields_distinct_json_safe_findings() -> None:
         assert len(fingerprints) == len(set(fingerprints)), name
         assert all(f.rule == name and f.systems == tuple(sorted(f.systems)) for f in findings)
         json.dumps([f.details for f in findings])
+
+
+def test_every_rule_says_what_to_do_in_one_plain_sentence() -> None:
+    """Each rule has advice; for every finding of every rule it is one sentence naming the order and a
+    system involved, without jargon."""
+    assert list(ADVICE) == list(RULE_NAMES)
+    snapshots = [
+        snap(
+            obs("erp", 100, fulfillment="cancelled", quantities=Quantities(ordered=Decimal(10))),
+            obs("wms", 60, fulfillment="preparing", quantities=Quantities(ordered=Decimal(9))),
+            obs("shop", fulfillment="delivered", billing="paid", amounts=money(order="90", invoiced="80")),
+            history=[entry("shop", F, "delivered", 30), entry("shop", F, "placed", 1)],
+        ),
+        snap(
+            obs("erp", 5, fulfillment="shipped", order_ref="SO-42"),
+            obs("wms", 60, record="W1", fulfillment="preparing", order_ref="42"),
+            obs("wms", 50, record="W2", fulfillment=f"{UNMAPPED}/X", order_ref="42"),
+            history=[entry("wms", F, "preparing", 60, record="W1")],
+        ),
+        snap(obs("wms", 40, fulfillment="shipped"), obs("erp", 50, fulfillment="preparing")),
+    ]
+    settings = ctx(
+        authority={"fulfillment": "wms"},
+        expect=[{"system": "crm", "within": "1h"}],
+        sla={"preparing": ["1d"], "shipped": ["1d"]},
+    )
+    advised = set()
+    for snapshot in snapshots:
+        for name, rule in ORDER_RULES.items():
+            for finding in found(rule(snapshot, settings)):
+                text = ADVICE[name](snapshot.order_key, finding.systems, finding.details)
+                assert snapshot.order_key in text and any(s in text for s in finding.systems), text
+                assert text.endswith(".") and ". " not in text and "authority" not in text, text
+                advised.add(name)
+    assert advised == set(ORDER_RULES)
+    unlinked = obs("carrier", 2, record="T9", links={"tracking_number": "SF9"}).model_copy(
+        update={"order_key": None}
+    )
+    [lost] = found(orphan([unlinked], ctx()))
+    text = ADVICE["orphan"]("carrier:T9", lost.systems, lost.details)
+    assert "carrier's record T9" in text

@@ -71,7 +71,7 @@ def test_retries_show_the_attempt_count_in_the_progress_line(
     drawn = progress_screen.getvalue()
     assert "attempt 2/3 in 0 s (HTTP 503 Service Unavailable: maintenance)" in drawn
     assert "attempt 3/3" in drawn
-    assert "erp: 1 records" in result.output
+    assert "erp: 1 record in 1 batch" in result.output
 
 
 def test_a_source_that_stays_down_is_named_by_host(tmp_path: Path, progress_screen: io.StringIO) -> None:

@@ -132,7 +132,7 @@ def test_reconcile_again_changes_nothing_and_full_pass_evaluates_every_order(
     assert again.returncode == 0, again.stderr
     assert [c for c in json.loads(again.stdout) if c["change"] in ("opened", "resolved")] == []
     full = cli("reconcile", "-c", config, "--full")
-    assert "evaluated 17 orders" in full.stdout
+    assert "evaluated 18 orders" in full.stdout
     assert "0 opened" in full.stdout and "0 resolved" in full.stdout
 
 
@@ -193,7 +193,7 @@ systems:
     os.utime(tmp_path / "sheet.csv", ns=(10**18, 10**18))
     result = cli("sync", "sheet", "-c", str(tmp_path / "ob.yaml"))
     assert result.returncode == 0, result.stderr
-    assert "1 records in 1 batches" in result.stdout and "1 quarantined" in result.stdout
+    assert "1 record in 1 batch " in result.stdout and "1 quarantined" in result.stdout
     lines = [json.loads(line) for line in result.stderr.splitlines() if line.strip()]
     assert [(line["level"], line["event"]) for line in lines] == [("warning", "record quarantined")]
 

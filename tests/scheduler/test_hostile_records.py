@@ -102,7 +102,7 @@ def test_hostile_records_are_quarantined_and_the_rest_stored_the_same_on_both_st
     finally:
         store.close()
     assert set(stored) == set(GOOD)
-    assert (first.records, first.quarantined, second.new, second.quarantined) == (4, 8, 0, 8)
+    assert (first.records, first.new, first.quarantined, second.new, second.quarantined) == (9, 4, 8, 0, 8)
     assert cursor == {"value": "2026-11-22T01:12:00+00:00"}
     reasons = {str(q.raw.get("wms_id"))[:12]: q for q in bad}
     assert set(reasons) == {key[:12] for key in HOSTILE}
@@ -202,9 +202,9 @@ systems:
             bad = {q.location: q.reason for q in quarantine.listing(conn, "sheet")}
     finally:
         store.close()
-    assert stored == ["SO-1", "SO-6"] and (result.records, result.quarantined) == (2, 4)
+    assert stored == ["SO-1", "SO-6"] and (result.records, result.new, result.quarantined) == (4, 2, 4)
     assert set(bad) == {f"sheet.csv row {row}" for row in (3, 4, 5, 6)}
-    assert "not a real date" in bad["sheet.csv row 3"] and "range of dates" in bad["sheet.csv row 5"]
+    assert "not a valid date" in bad["sheet.csv row 3"] and "range of dates" in bad["sheet.csv row 5"]
     assert "at most 255" in bad["sheet.csv row 6"]
 
 
@@ -245,6 +245,6 @@ def test_a_record_the_store_refuses_after_mapping_is_quarantined_alone(
             cursor = cursors.load(conn, "wms")
     finally:
         store.close()
-    assert stored == ["OB-1", "OB-3"] and (result.records, result.quarantined) == (2, 1)
+    assert stored == ["OB-1", "OB-3"] and (result.records, result.new, result.quarantined) == (3, 2, 1)
     assert bad.location == "page 1: record OB-2" and "the store refused it: ValueError" in bad.reason
     assert cursor == {"value": "2026-11-22T01:03:00+00:00"}

@@ -4,6 +4,7 @@ a source that fails keeps what was committed; an unchanged spreadsheet is not re
 from __future__ import annotations
 
 import os
+from collections.abc import Iterator
 from pathlib import Path
 
 import httpx
@@ -13,8 +14,9 @@ from openpyxl import Workbook
 
 from orderbridge.config.loader import load_config
 from orderbridge.connectors.base import ConnectorContext, SourceError
-from orderbridge.scheduler.sync import sync_system
-from orderbridge.storage import cursors, observations, quarantine
+from orderbridge.reconciler.engine import Reconciler
+from orderbridge.scheduler.sync import SyncResult, sync_system
+from orderbridge.storage import cursors, discrepancies, observations, quarantine
 from orderbridge.storage.db import Store
 
 
@@ -269,3 +271,116 @@ def test_a_large_first_load_refreshes_the_planner_statistics(tmp_path: Path, sto
     store.close()
     assert result.new == 2600
     assert after is not None and (before is None or after > before)
+
+
+class Sheets:
+    """The purchasing system of `config` on a real store: write its workbooks, sync, reconcile."""
+
+    def __init__(self, tmp_path: Path, store_url: str) -> None:
+        self.loaded = load_config(config(tmp_path, store_url))
+        self.store = Store(store_url)
+        self.folder = tmp_path / "sheets"
+        self.tick = 10**18
+
+    def write(self, name: str, rows: list[list[object]]) -> Path:
+        path = self.folder / name
+        workbook(path, rows)
+        self.tick += 10**9
+        os.utime(path, ns=(self.tick, self.tick))  # long settled, and newer than the last version
+        return path
+
+    def sync(self) -> SyncResult:
+        settings = self.loaded.config.systems["purchasing"]
+        return sync_system(
+            self.store, "purchasing", settings, ConnectorContext(base_dir=self.loaded.base_dir)
+        )
+
+    def open_rules(self) -> list[tuple[str, str]]:
+        Reconciler(self.store, self.loaded.config.reconcile, ("purchasing", "wms")).run()
+        with self.store.engine.connect() as conn:
+            return [(d.order_key, d.rule) for d in discrepancies.listing(conn, status="open")]
+
+
+@pytest.fixture
+def sheets(tmp_path: Path, store_url: str) -> Iterator[Sheets]:
+    opened = Sheets(tmp_path, store_url)
+    try:
+        yield opened
+    finally:
+        opened.store.close()
+
+
+def test_respelling_an_id_retires_the_old_record_and_no_duplicate_stays(sheets: Sheets) -> None:
+    """`po-2025-0006 ` corrected to `PO-2025-0006`: the complete read no longer holds the old spelling,
+    so its record is retired (its history kept) and no duplicate stays open; the sync says so."""
+    sheets.write("2026-11.xlsx", [["po-2025-0006 ", "已下单", "2026/11/20 09:30", 10]])
+    sheets.sync()
+    sheets.write(
+        "2026-11.xlsx",
+        [
+            ["po-2025-0006 ", "已下单", "2026/11/20 09:30", 10],
+            ["PO-2025-0006", "备货中", "2026/11/21 09:30", 10],
+        ],
+    )
+    sheets.sync()
+    assert sheets.open_rules() == [("SO-000006", "duplicate")]
+    sheets.write("2026-11.xlsx", [["PO-2025-0006", "备货中", "2026/11/21 09:30", 10]])
+    fixed = sheets.sync()
+    assert fixed.retired_from == {"2026-11.xlsx": 1} and fixed.unread == []
+    assert sheets.open_rules() == []
+    with sheets.store.engine.connect() as conn:
+        [current] = observations.observations_of(conn, "SO-000006")
+        trail = {e.record_id for e in observations.timeline(conn, "SO-000006")}
+        [gone] = observations.retired(conn, "SO-000006")
+    assert current.record_id == "2026-11.xlsx:PO-2025-0006"
+    assert trail == {"2026-11.xlsx:po-2025-0006", "2026-11.xlsx:PO-2025-0006"}
+    assert gone["record_id"] == "2026-11.xlsx:po-2025-0006"
+
+
+def test_a_file_gone_from_the_glob_retires_its_records_and_their_discrepancies_resolve(
+    sheets: Sheets,
+) -> None:
+    """A workbook deleted from the folder takes its records with it: an unmapped status only it held
+    resolves; the other workbook's records stay. Put back, its records are back."""
+    sheets.write("a.xlsx", [["SO-0001", "已取消", "2026/11/20 09:30", 1]])
+    sheets.write("b.xlsx", [["SO-0002", "已下单", "2026/11/20 09:30", 1]])
+    sheets.sync()
+    assert sheets.open_rules() == [("SO-000001", "unmapped_status")]
+    (sheets.folder / "a.xlsx").unlink()
+    result = sheets.sync()
+    assert result.retired_from == {"a.xlsx": 1}
+    assert sheets.open_rules() == []
+    with sheets.store.engine.connect() as conn:
+        assert observations.order_keys(conn) == ["SO-000002"]
+    sheets.write("a.xlsx", [["SO-0001", "已取消", "2026/11/20 09:30", 1]])
+    back = sheets.sync()
+    assert back.changed == 1 and sheets.open_rules() == [("SO-000001", "unmapped_status")]
+
+
+def test_a_glob_matching_nothing_fails_the_sync_and_retires_nothing(sheets: Sheets) -> None:
+    """Every workbook gone at once (a share not mounted) is an error, not a source emptied: the sync
+    fails naming the pattern, and the records read before stay."""
+    sheets.write("a.xlsx", [["SO-0001", "已下单", "2026/11/20 09:30", 1]])
+    sheets.sync()
+    (sheets.folder / "a.xlsx").unlink()
+    with pytest.raises(SourceError, match=r"no file matches sheets/\*\.xlsx"):
+        sheets.sync()
+    with sheets.store.engine.connect() as conn:
+        assert observations.order_keys(conn) == ["SO-000001"]
+
+
+def test_a_sync_says_which_files_gave_nothing_usable(sheets: Sheets) -> None:
+    """A workbook without the configured headers, and one whose every row is quarantined, are listed as
+    unread (the command exits non-zero on them); a good workbook beside them is not."""
+    path = sheets.folder / "bad.xlsx"
+    sheets.folder.mkdir(parents=True)
+    book = Workbook()
+    book.active.append(["单号", "状态"])
+    book.save(path)
+    os.utime(path, ns=(10**18, 10**18))
+    sheets.write("dates.xlsx", [["SO-0001", "已下单", "someday", 1], ["SO-0002", "已下单", "never", 1]])
+    sheets.write("good.xlsx", [["SO-0003", "已下单", "2026/11/20 09:30", 1]])
+    result = sheets.sync()
+    assert result.records == 1 and len(result.unread) == 2
+    assert result.unread[0].startswith("bad.xlsx: column '订单号' (order), column '更新时间' (updated)")
+    assert result.unread[1] == "dates.xlsx: none of its 2 records could be read"

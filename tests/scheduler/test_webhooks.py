@@ -43,7 +43,7 @@ class Served:
     def __init__(self, store: Store, blocks: dict[str, dict[str, Any]]) -> None:
         self.config = parse_config(yaml.safe_dump({"systems": blocks}, allow_unicode=True))
         self.webhooks = Webhooks(store, self.config.systems, Metrics())
-        app = create_app(store, Metrics(), lambda: {"store": True}, self.webhooks.routes())
+        app = create_app(store, Metrics(), lambda: {"store": True}, mounted=self.webhooks.routes())
         self.sock = socket.socket()
         self.sock.bind(("127.0.0.1", 0))
         self.url = f"http://127.0.0.1:{self.sock.getsockname()[1]}"

@@ -5,12 +5,13 @@ from __future__ import annotations
 from datetime import timedelta
 from decimal import Decimal
 
+import pytest
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
 
 from orderbridge.mapping.model import CanonicalStatus, Dimension, Observation, Quantities
 from orderbridge.storage import cursors, observations, quarantine, queue
-from orderbridge.storage.db import Store, resolve_url, safe_url
+from orderbridge.storage.db import Store, StoreError, resolve_url, safe_url
 from orderbridge.storage.tables import metadata
 
 
@@ -301,3 +302,70 @@ def test_a_polled_record_is_its_current_state_whatever_its_time(store: Store, no
         (latest,) = observations.observations_of(conn, "SO-1")
     assert (result.changed, result.late) == (1, 0)
     assert latest.status(Dimension.fulfillment) == "shipped" and latest.status_at == right
+
+
+def test_an_empty_value_and_an_absent_one_are_no_change(store: Store, now) -> None:
+    """A record whose empty text became an empty cell, or whose empty column is left out, is unchanged:
+    a workbook saved again by another program rewrites nothing. A value that appears is a change."""
+    base = obs("W1", "SO-1", "preparing", now)
+    with store.begin() as conn:
+        observations.ingest(conn, [(base, {"备注": "", "数量": "5"})], now)
+        same = observations.ingest(conn, [(base, {"备注": None, "数量": "5"})], now)
+        also = observations.ingest(conn, [(base, {"数量": "5"})], now)
+        blank = observations.ingest(conn, [(base, {"备注": "  ", "数量": "5"})], now)
+        filled = observations.ingest(conn, [(base, {"备注": "加急", "数量": "5"})], now)
+    assert (same.unchanged, also.unchanged, blank.unchanged, filled.changed) == (1, 1, 1, 1)
+
+
+def test_retiring_records_a_complete_read_no_longer_holds(store: Store, now) -> None:
+    """Records of a scope that a complete read did not find are retired: left out of what the rules see
+    (order keys, loaded orders, orphans) but kept with their history; their orders are queued. Read
+    again, a retired record is back and counts as changed."""
+    items = [
+        (obs("f.csv:A", "SO-1", "preparing", now, system="sheet"), {}),
+        (obs("f.csv:B", "SO-2", "preparing", now, system="sheet"), {}),
+        (obs("f.csv:C", None, "preparing", now, system="sheet", links={"tracking_number": "SF9"}), {}),
+    ]
+    with store.begin() as conn:
+        observations.ingest(conn, items, now, scope="f.csv")
+        queue.done(conn, queue.claim(conn, queue.due(conn, now)), now)
+    later = now + timedelta(minutes=5)
+    with store.begin() as conn:
+        gone = observations.retire_missing(conn, "sheet", "f.csv", ["f.csv:A"], later)
+        again = observations.retire_missing(conn, "sheet", "f.csv", ["f.csv:A"], later)
+        keys = observations.order_keys(conn)
+        found, _ = observations.load_orders(conn, ["SO-2"])
+        orphans = observations.unlinked(conn)
+        due = queue.due(conn, later)
+        trail = observations.timeline(conn, "SO-2")
+        marked = observations.retired(conn, "SO-2")
+    assert gone.records == ["f.csv:B", "f.csv:C"] and again.records == []
+    assert keys == ["SO-1"] and found == {"SO-2": []} and orphans == []
+    assert set(due) == {"SO-2", queue.ORPHANS}
+    assert [e.record_id for e in trail] == ["f.csv:B"]
+    assert [(r["record_id"], r["scope"], r["retired_at"]) for r in marked] == [("f.csv:B", "f.csv", later)]
+    with store.begin() as conn:
+        back = observations.ingest(conn, [items[1]], later, scope="f.csv")
+        keys = observations.order_keys(conn)
+    assert back.changed == 1 and keys == ["SO-1", "SO-2"]
+
+
+def test_records_stored_before_their_scope_was_known_get_it_unchanged(store: Store, now) -> None:
+    """A record stored without a scope (before an upgrade) and read again unchanged within a complete
+    read takes that scope, so a later read without it retires it."""
+    record = (obs("f.csv:A", "SO-1", "preparing", now, system="sheet"), {})
+    with store.begin() as conn:
+        observations.ingest(conn, [record], now)
+        unchanged = observations.ingest(conn, [record], now, scope="f.csv")
+        gone = observations.retire_missing(conn, "sheet", "f.csv", [], now)
+    assert unchanged.unchanged == 1 and gone.records == ["f.csv:A"]
+
+
+def test_a_store_whose_driver_is_not_installed_is_a_clear_error() -> None:
+    """A PostgreSQL URL naming a driver that is not installed: a StoreError saying what to install,
+    not an ImportError's traceback (and no password in it)."""
+    with pytest.raises(
+        StoreError, match=r"driver is not installed \(pg8000\); install orderbridge\[postgres\]"
+    ) as failed:
+        Store("postgresql+pg8000://u:s3cret-pw@localhost/db")
+    assert "s3cret-pw" not in str(failed.value)

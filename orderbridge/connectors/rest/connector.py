@@ -1,202 +1,96 @@
-"""The declarative REST connector: list request, paging, record path and cursor all come from YAML."""
+"""The declarative REST connector: the order listing and its child listings, all described in YAML."""
 
 from __future__ import annotations
 
 import threading
-from collections.abc import Iterator
-from datetime import datetime
+from collections.abc import Callable, Iterator
+from datetime import UTC, datetime
 from typing import Any
 
-import structlog
-
-from orderbridge.connectors.base import (
-    Batch,
-    Connector,
-    ConnectorContext,
-    RecordError,
-    RecordProblem,
-    SourceError,
-    SystemSettings,
-    build_record,
-    content_hash,
-    get_path,
-    native_record_id,
-    record_reason,
-)
+from orderbridge.connectors.base import Batch, Connector, ConnectorContext, SystemSettings
 from orderbridge.connectors.http import HttpApi
+from orderbridge.connectors.rest.listing import Listing
 from orderbridge.connectors.rest.settings import RestSettings
-from orderbridge.mapping.model import SourceRecord
-from orderbridge.mapping.timeparse import TimestampError, parse_timestamp, zone
 
-log = structlog.get_logger(__name__)
+CHILDREN = "children"
+FULL_AT = "full_at"
 
 
 class RestConnector(Connector):
     settings_model = RestSettings
     settings: RestSettings
 
-    def __init__(self, name: str, settings: SystemSettings, context: ConnectorContext | None = None) -> None:
+    def __init__(
+        self,
+        name: str,
+        settings: SystemSettings,
+        context: ConnectorContext | None = None,
+        clock: Callable[[], datetime] = lambda: datetime.now(UTC),
+    ) -> None:
         if not isinstance(settings, RestSettings):
             raise TypeError(f"{name}: the rest connector needs RestSettings, not {type(settings).__name__}")
         super().__init__(name, settings, context)
         self.api = HttpApi.from_settings(name, settings, self.context)
-        self.tz = zone(settings.timezone)
+        self.clock = clock
 
     def poll(self, cursor: dict[str, Any] | None, stop: threading.Event) -> Iterator[Batch]:
-        since = self._since(cursor)
-        newest, seen, done = since, set[tuple[str, str]](), 0
-        # Unsorted listings may hold older changes on later pages: commit only once all were read.
-        sorted_listing = self.settings.cursor is not None and self.settings.cursor.sorted
-        for number, (items, last) in enumerate(self._pages(self._params(since), stop), 1):
-            records, problems, latest = self._read_page(number, items, seen)
-            if latest is not None and (newest is None or latest > newest):
-                newest = latest
-            done += len(items)
-            commit = newest is not None and (sorted_listing or last)
-            cursor_out = {"value": newest.isoformat()} if newest is not None and commit else None
-            yield Batch(f"page {number}", records, problems, cursor=cursor_out, done=done)
+        """The order listing, then each child listing. The cursor holds each listing's own state:
+        the order listing's at the top, each child's under `children`."""
+        state = dict(cursor or {})
+        started = self.clock()
+        streams: list[tuple[str | None, RestSettings]] = [(None, self.settings)]
+        streams += [(child, self.settings.child(child)) for child in self.settings.children]
+        for child, settings in streams:
+            if child is not None and stop.is_set():
+                return
+            saved = _own(state) if child is None else state.get(CHILDREN, {}).get(child)
+            full = self._full_due(settings, saved, started)
+            system = self.name if child is None else f"{self.name}.{child}"
+            listing = Listing(
+                system,
+                settings,
+                self.api,
+                saved,
+                full=full,
+                label="page" if child is None else f"{child} page",
+                child=child is not None,
+            )
+            for page in listing.pages(stop):
+                own = page.state
+                if own is not None and page.last and full:
+                    own = {**own, FULL_AT: started.isoformat()}
+                if own is not None:
+                    state = _merge(state, child, own)
+                yield Batch(
+                    page.label,
+                    page.records,
+                    page.problems,
+                    cursor=state if own is not None else None,
+                    done=page.read,
+                    total=page.total,
+                    system=None if child is None else system,
+                    settings=None if child is None else settings,
+                )
 
     def close(self) -> None:
         self.api.close()
 
-    def _since(self, saved: dict[str, Any] | None) -> datetime | None:
-        if self.settings.cursor is None:
-            return None
-        value = (saved or {}).get("value", self.settings.cursor.initial)
+    def _full_due(self, settings: RestSettings, saved: dict[str, Any] | None, now: datetime) -> bool:
+        every = self.settings.poll.full_every
+        if every is None or settings.cursor is None:
+            return False  # without a cursor every poll reads everything anyway
+        last = (saved or {}).get(FULL_AT)
         try:
-            moment = parse_timestamp(value, self.tz)
-        except TimestampError as exc:
-            raise SourceError(f"{self.name}: the saved cursor {value!r} is unreadable: {exc}") from None
-        if moment is None:
-            raise SourceError(f"{self.name}: the saved cursor is empty")
-        return moment
-
-    def _params(self, since: datetime | None) -> dict[str, Any]:
-        params = dict(self.settings.list.params)
-        for name, value in params.items():
-            if isinstance(value, str) and "{cursor}" in value:
-                if since is None or self.settings.cursor is None:
-                    raise SourceError(f"{self.name}: list.params.{name} uses {{cursor}} but no cursor is set")
-                # The overlap re-reads ties at the cursor; it never reaches before the initial cursor.
-                initial = parse_timestamp(self.settings.cursor.initial, self.tz) or since
-                moment = max(since - self.settings.cursor.overlap, min(since, initial))
-                params[name] = value.replace("{cursor}", _format(moment, self.settings.cursor.format))
-        return params
-
-    def _pages(self, params: dict[str, Any], stop: threading.Event) -> Iterator[tuple[list[Any], bool]]:
-        """Each page's records, and whether the listing ended there (not cut short by stop/max_pages).
-
-        Raises SourceError, after the page that showed it, when the source hands out a page token it
-        gave before (following it would loop forever) or when max_pages cuts short a listing whose
-        cursor cannot advance page by page (the rest would never be read)."""
-        paging, listing = self.settings.list.paging, self.settings.list
-        offset, token, tokens = 0, None, set[str]()
-        for index in range(paging.max_pages):
-            if index and stop.is_set():
-                return
-            query = dict(params)
-            if paging.size_param and paging.style != "none":
-                query[paging.size_param] = paging.size
-            if paging.style == "page":
-                query[paging.param] = paging.start + index
-            elif paging.style == "offset":
-                query[paging.param] = offset
-            elif paging.style == "cursor" and token is not None:
-                query[paging.param] = token
-            body = self.api.fetch(listing.method, listing.path, stop=stop, params=query)
-            items = self._records(body)
-            offset += len(items)
-            # Without size_param the server picks the page size: a "short" page cannot be told apart.
-            last = paging.style == "none" or not items
-            if paging.style in ("page", "offset") and paging.size_param:
-                last = last or len(items) < paging.size
-            if paging.style == "cursor":
-                next_token = get_path(body, paging.next or "")
-                token = None if next_token in (None, "") else str(next_token)
-                last = last or token is None
-            yield items, last
-            if last:
-                return
-            if token is not None and token in tokens:
-                raise SourceError(
-                    f"{self.name}: page {index + 1} of {listing.path} gave the page token {token[:40]!r} "
-                    "again; the listing was stopped so as not to loop forever"
-                )
-            if token is not None:
-                tokens.add(token)
-        if self.settings.cursor is not None and self.settings.cursor.sorted:
-            # The cursor advanced with every page: the next poll goes on from there.
-            log.warning(
-                "max_pages reached; next poll continues", system=self.name, max_pages=paging.max_pages
-            )
-            return
-        raise SourceError(
-            f"{self.name}: {listing.path} has more than list.paging.max_pages={paging.max_pages} pages; "
-            "the rest was not read (raise max_pages, or filter the listing by a cursor)"
-        )
-
-    def _records(self, body: Any) -> list[Any]:
-        path = self.settings.list.records
-        items = get_path(body, path) if path else body
-        if items is None and _present(body, path):
-            return []  # `"data": null` is how many APIs (Go's nil slice) say "no records"
-        if not isinstance(items, list):
-            found = "nothing" if items is None else f"a {type(items).__name__}"
-            raise SourceError(
-                f"{self.name}: expected a list of records at {path or 'the body'!r}, found {found}"
-            )
-        return items
-
-    def _read_page(
-        self, number: int, items: list[Any], seen: set[tuple[str, str]]
-    ) -> tuple[list[SourceRecord], list[RecordProblem], datetime | None]:
-        records, problems, latest = [], [], None
-        for position, item in enumerate(items, 1):
-            try:
-                if not isinstance(item, dict):
-                    raise RecordError(f"not a JSON object: {item!r:.80}")
-                record = build_record(self.name, item, self.settings)
-                changed = self._changed_at(item)
-            except Exception as exc:  # one record, whatever is wrong with it, never fails the page
-                problems.append(
-                    RecordProblem(
-                        f"page {number}, record {position}",
-                        record_reason(exc),
-                        item,
-                        record_id=native_record_id(item, self.settings),
-                    )
-                )
-                continue
-            key = (record.record_id, changed.isoformat() if changed else content_hash(item))
-            if key in seen:
-                continue  # overlapping windows and shifting pages repeat records
-            seen.add(key)
-            records.append(record)
-            if changed is not None and (latest is None or changed > latest):
-                latest = changed
-        return records, problems, latest
-
-    def _changed_at(self, item: dict[str, Any]) -> datetime | None:
-        if self.settings.cursor is None:
-            return None
-        field = self.settings.cursor.field
-        try:
-            moment = parse_timestamp(get_path(item, field), self.tz)
-        except TimestampError as exc:
-            raise RecordError(f"cursor field {field!r}: {exc}") from None
-        if moment is None:
-            raise RecordError(f"cursor field {field!r} is missing or empty")
-        return moment
+            return last is None or now - datetime.fromisoformat(str(last)) >= every
+        except ValueError:
+            return True
 
 
-def _format(moment: datetime, style: str) -> str:
-    if style == "iso":
-        return moment.isoformat()
-    seconds = max(0.0, moment.timestamp())  # an initial cursor of 1970 minus the overlap
-    return str(int(seconds * 1000) if style == "epoch_ms" else int(seconds))
+def _own(state: dict[str, Any]) -> dict[str, Any]:
+    return {key: value for key, value in state.items() if key != CHILDREN}
 
 
-def _present(body: Any, path: str) -> bool:
-    parent_path, _, key = path.rpartition(".")
-    parent = get_path(body, parent_path) if parent_path else body
-    return (isinstance(body, dict) and path in body) or (isinstance(parent, dict) and key in parent)
+def _merge(state: dict[str, Any], child: str | None, own: dict[str, Any]) -> dict[str, Any]:
+    if child is None:
+        return {**own, **({CHILDREN: state[CHILDREN]} if CHILDREN in state else {})}
+    return {**state, CHILDREN: {**state.get(CHILDREN, {}), child: own}}

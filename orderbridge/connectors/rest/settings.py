@@ -2,71 +2,142 @@
 
 from __future__ import annotations
 
-from datetime import timedelta
+import builtins
 from typing import Annotated, Any, Literal, Self
 
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
-from orderbridge.config.types import Duration, SentToSource
+from orderbridge.config.types import Interval, SentToSource
+from orderbridge.connectors.base import FieldMap, PollSettings
+from orderbridge.connectors.cursors import AnyCursor, uses_cursor
 from orderbridge.connectors.http_settings import HttpSystemSettings
-
-
-class PagingSettings(BaseModel):
-    """How to ask for the next page.
-
-    - page:   `param` is the page number (from `start`), `size_param` the page size.
-    - offset: `param` is the record offset, `size_param` the page size.
-    - cursor: the next page's token is read from the response at `next` and sent as `param`.
-    - none:   a single request.
-    Paging stops at an empty page, a short page (page/offset), or a missing/repeated token (cursor).
-    """
-
-    model_config = ConfigDict(extra="forbid")
-
-    style: Literal["page", "offset", "cursor", "none"] = "none"
-    param: str = "page"
-    size_param: str | None = None
-    size: int = Field(default=100, ge=1, le=10000)
-    start: int = 1
-    next: str | None = Field(default=None, description="Path in the response body of the next cursor.")
-    max_pages: int = Field(default=10000, ge=1, description="Safety stop for a source that never ends.")
-
-    @model_validator(mode="after")
-    def _cursor_has_next(self) -> Self:
-        if self.style == "cursor" and not self.next:
-            raise ValueError("cursor paging needs `next`: where the next cursor is in the response")
-        return self
+from orderbridge.connectors.paging import REGISTRY as PAGINATORS
+from orderbridge.connectors.paging import AnyPaging, NoPaging
+from orderbridge.mapping.ids import OrderIdRule
+from orderbridge.mapping.status import StatusTable
 
 
 class ListSettings(BaseModel):
+    """The list request. `{cursor}` in a parameter, a header or the JSON body is replaced by the cursor."""
+
     model_config = ConfigDict(extra="forbid")
 
     path: str = Field(description="Path below base_url, e.g. /orders.")
-    method: Literal["GET", "POST"] = "GET"
+    method: Literal["GET", "POST"] = Field(default="GET", description="HTTP method of the list request.")
     params: Annotated[dict[str, Any], SentToSource] = Field(
-        default_factory=dict, description="Query parameters; '{cursor}' is replaced by the cursor value."
+        default_factory=dict,
+        description="Query parameters; '{cursor}' is replaced by the cursor (also inside a query "
+        "language such as SOQL).",
+    )
+    headers: Annotated[dict[str, str], SentToSource] = Field(
+        default_factory=dict,
+        description="Headers of the list request only, e.g. {If-Modified-Since: '{cursor}'}.",
+    )
+    body: Annotated[Any, SentToSource] = Field(
+        default=None,
+        description="JSON body of a POST listing; '{cursor}' is replaced in its strings (a string that is "
+        "only '{cursor}' becomes a number for numeric cursors).",
     )
     records: str = Field(default="", description="Dotted path to the list of records; '' = body is the list.")
-    paging: PagingSettings = Field(default_factory=PagingSettings)
+    paging: AnyPaging = Field(
+        default_factory=NoPaging.settings_model,
+        description="How to ask for the next page; `style` picks one of: " + ", ".join(PAGINATORS) + ".",
+    )
+
+    @model_validator(mode="after")
+    def _body_needs_post(self) -> Self:
+        if self.body is not None and self.method != "POST":
+            raise ValueError("a list `body` is sent with `method: POST`")
+        return self
+
+    def uses_cursor(self) -> bool:
+        return uses_cursor([self.params, self.headers, self.body])
 
 
-class CursorSettings(BaseModel):
+class ChildSettings(BaseModel):
+    """Child documents (deliveries, invoices, payments) read by their own listing with their own cursor,
+    because their changes often leave the order's modification time alone. Their records are those of
+    the system `<system>.<child>` and attach to their order by `order_field` (or links)."""
+
     model_config = ConfigDict(extra="forbid")
 
-    field: str = Field(description="Record field holding the modification time the cursor follows.")
-    overlap: Duration = Field(
-        default=timedelta(minutes=5), description="Re-read this much before the cursor."
+    list: ListSettings = Field(description="The child's own list request.")
+    cursor: AnyCursor | None = Field(default=None, description="The child's own cursor.")
+    order_field: str | None = Field(
+        default=None,
+        description="Field naming the record's order (e.g. `origin`, `sale_id.1`), normalised with the "
+        "system's order_id rule.",
     )
-    format: Literal["iso", "epoch", "epoch_ms"] = "iso"
-    initial: str = Field(default="1970-01-01T00:00:00+00:00", description="Cursor of the first poll.")
-    sorted: bool = Field(
-        default=False,
-        description="Records come oldest first: the cursor may advance page by page. "
-        "Otherwise it advances only when the whole listing was read.",
+    order_id: OrderIdRule | None = Field(
+        default=None, description="A whole order-id rule, when the child writes the order number otherwise."
+    )
+    fields: FieldMap = Field(default_factory=FieldMap, description="Where the child's fields are.")
+    status: builtins.list[StatusTable] = Field(
+        default_factory=builtins.list, description="Status tables of the child's own status words."
+    )
+    link_by: builtins.list[str] = Field(
+        default_factory=builtins.list,
+        description="Link types that attach child records without an order field.",
+    )
+
+    @field_validator("status", mode="before")
+    @classmethod
+    def _one_or_many(cls, value: Any) -> Any:
+        return [value] if isinstance(value, dict) else value
+
+    @model_validator(mode="after")
+    def _attached(self) -> Self:
+        if self.order_field is None and self.order_id is None and not self.fields.links:
+            raise ValueError(
+                "a child needs `order_field` (or `order_id`, or `fields.links`) to find its order"
+            )
+        return self
+
+
+class RestPollSettings(PollSettings):
+    full_every: Interval | None = Field(
+        default=None,
+        description="Read the whole listing again this often (e.g. 1d), to catch changes a cursor misses; "
+        "unchanged records write nothing.",
     )
 
 
 class RestSettings(HttpSystemSettings):
-    type: Literal["rest"] = "rest"
-    list: ListSettings
-    cursor: CursorSettings | None = None
+    type: Literal["rest"] = Field(default="rest", description="A JSON HTTP API declared in YAML.")
+    poll: RestPollSettings = Field(default_factory=RestPollSettings, description="When to poll.")
+    list: ListSettings = Field(description="The list request of the orders.")
+    cursor: AnyCursor | None = Field(default=None, description="What the listing remembers between polls.")
+    children: dict[str, ChildSettings] = Field(
+        default_factory=dict,
+        description="Child document listings, e.g. {deliveries: ..., invoices: ...}; each reports as the "
+        "system `<system>.<child>`.",
+    )
+
+    @model_validator(mode="after")
+    def _cursor_placed(self) -> Self:
+        for where, listing, cursor in (
+            ("list", self.list, self.cursor),
+            *((f"children.{n}.list", c.list, c.cursor) for n, c in self.children.items()),
+        ):
+            if cursor is None and listing.uses_cursor():
+                raise ValueError(f"{where} uses '{{cursor}}' but no `cursor` is set beside it")
+        return self
+
+    def streams(self, name: str) -> dict[str, builtins.list[str]]:
+        children = {f"{name}.{child}": settings.link_by for child, settings in self.children.items()}
+        return {name: self.link_by, **children}
+
+    def child(self, name: str) -> RestSettings:
+        """The settings one child's listing is read and mapped with."""
+        child = self.children[name]
+        rule = child.order_id or self.order_id.model_copy(update={"field": child.order_field or ""})
+        update: dict[str, Any] = {
+            "list": child.list,
+            "cursor": child.cursor,
+            "order_id": rule,
+            "fields": child.fields,
+            "status": child.status,
+            "link_by": child.link_by,
+            "children": {},
+        }
+        return self.model_copy(update=update)

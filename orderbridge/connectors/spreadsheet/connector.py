@@ -1,8 +1,10 @@
 """Spreadsheet connector: CSV and XLSX files (one file or a glob), each re-read only when it changed.
 
-A row is identified by its file and order number, never by its position. Files that disappear from
-the folder are dropped from the cursor; the records already read from them stay stored. A file that
-looks half-written and changed within `settle` is left for the next poll."""
+A row is identified by its file and order number, never by its position. Each file read whole is a
+complete account of its rows: a row deleted from it, or a file gone from the glob, retires the
+records it held (kept in history, no longer seen by the rules). A glob matching nothing is an error,
+never an empty source. A file that looks half-written and changed within `settle` is left for the
+next poll."""
 
 from __future__ import annotations
 
@@ -62,7 +64,10 @@ class SpreadsheetConnector(Connector):
     def poll(self, cursor: dict[str, Any] | None, stop: threading.Event) -> Iterator[Batch]:
         files = self.files()
         previous: dict[str, dict[str, Any]] = (cursor or {}).get("files", {})
-        entries = {name: entry for name, entry in previous.items() if name in files}
+        entries = dict(previous)
+        # A file read before and no longer matched is gone, with every record it held: its batch is a
+        # complete read of nothing. A file's entry leaves the cursor only with its own batch.
+        gone = [name for name in previous if name not in files]
         changed: list[tuple[str, Path]] = []
         for name, path in files.items():
             old = entries.get(name, {})
@@ -76,32 +81,41 @@ class SpreadsheetConnector(Connector):
                     if digest == old["sha256"]:  # touched, not edited
                         entries[name] = {"size": stat.st_size, "mtime_ns": stat.st_mtime_ns, "sha256": digest}
                         continue
-            except FileNotFoundError:
-                entries.pop(name, None)
+            except FileNotFoundError:  # removed since it was listed
+                if name in previous:
+                    gone.append(name)
                 continue
             except OSError:
                 pass  # reading it reports the problem
             changed.append((name, path))
-        for index, (name, path) in enumerate(changed, 1):
+        total = len(gone) + len(changed)
+        for index, name in enumerate(gone, 1):
+            if stop.is_set():
+                return
+            entries.pop(name, None)
+            log.info("spreadsheet gone; its records are retired", system=self.name, file=name)
+            yield Batch(label=name, complete=True, cursor={"files": dict(entries)}, done=index, total=total)
+        for index, (name, path) in enumerate(changed, len(gone) + 1):
             if stop.is_set():
                 return
             try:
                 batch, entry = self.read_file(name, path)
             except FileNotFoundError:  # removed since it was listed
-                batch, entry = Batch(label=name), None
+                batch, entry = Batch(label=name, complete=name in previous), None
                 entries.pop(name, None)
             except Unsettled as exc:
                 log.info("spreadsheet still being written; read at the next poll", file=name, reason=str(exc))
                 batch, entry = Batch(label=name), None
             if entry is not None:
                 entries[name] = entry
-            batch.cursor, batch.done, batch.total = {"files": dict(entries)}, index, len(changed)
+            batch.cursor, batch.done, batch.total = {"files": dict(entries)}, index, total
             yield batch
-        if not changed and entries != previous and not stop.is_set():
+        if not total and entries != previous and not stop.is_set():
             yield Batch(label=self.settings.path, cursor={"files": entries})
 
     def files(self) -> dict[str, Path]:
-        """The files to read, by their name relative to the folder of the glob."""
+        """The files to read, by their name relative to the folder of the glob. Raises SourceError when
+        there is none: a folder not mounted, a wrong path or pattern must not pass for an empty source."""
         parts = Path(self.settings.path).expanduser().parts
         split = next((i for i, part in enumerate(parts) if any(c in part for c in "*?[")), len(parts))
         root = self.context.base_dir.joinpath(*parts[:split])
@@ -113,11 +127,24 @@ class SpreadsheetConnector(Connector):
             return {root.name: root}
         else:
             raise SourceError(f"{self.name}: spreadsheet {root} does not exist")
-        return {
+        found = {
             Path(name).as_posix(): root / name
             for name in sorted(names)
             if not Path(name).name.startswith(LOCK_PREFIXES) and (root / name).is_file()
         }
+        if found:
+            return found
+        kinds = ", ".join(SUPPORTED)
+        if not root.is_dir():
+            raise SourceError(
+                f"{self.name}: no file matches {self.settings.path}: folder {root} does not exist"
+            )
+        if split < len(parts):
+            raise SourceError(f"{self.name}: no file matches {self.settings.path} (in {root})")
+        raise SourceError(
+            f"{self.name}: folder {root} holds no {kinds} file; to read its subfolders too, use a glob such "
+            f"as {Path(self.settings.path) / '**' / '*.xlsx'}"
+        )
 
     def read_file(self, name: str, path: Path) -> tuple[Batch, dict[str, Any] | None]:
         """One file's batch, and its new cursor entry (None when the file must be read again).
@@ -126,7 +153,8 @@ class SpreadsheetConnector(Connector):
         batch = Batch(label=name)
 
         def unreadable(reason: str) -> tuple[Batch, None]:
-            batch.problems.append(RecordProblem(location=name, reason=reason, raw={"file": name}, scope=name))
+            problem = RecordProblem(location=name, reason=reason, raw={"file": name}, scope=name, whole=True)
+            batch.problems.append(problem)
             return batch, None
 
         if path.suffix.lower() not in SUPPORTED:
@@ -184,6 +212,7 @@ class SpreadsheetConnector(Connector):
             raw = {h: _json_safe(cell.get(at)) for at, h in enumerate(headers) if h is not None}
             values = {field: cell.get(at) for field, at in fields.items()}
             location = f"{name} row {number}"
+            record_id = None
             try:
                 key = self._row_key(values)
                 seen[key] += 1
@@ -191,7 +220,9 @@ class SpreadsheetConnector(Connector):
                 batch.records.append(build_record(self.name, values, settings, record_id=record_id, raw=raw))
                 batch.locations[record_id] = location
             except Exception as exc:  # one row, whatever is wrong with it, never fails the file
-                batch.problems.append(RecordProblem(location, record_reason(exc), raw, scope=name))
+                batch.problems.append(
+                    RecordProblem(location, record_reason(exc), raw, record_id=record_id, scope=name)
+                )
 
     def _row_key(self, values: dict[str, Any]) -> str:
         """The order number (or record id, or first link) that names a row within its file."""

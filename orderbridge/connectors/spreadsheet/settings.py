@@ -13,7 +13,7 @@ from orderbridge.connectors.base import FieldMap, SystemSettings
 
 
 class SpreadsheetSettings(SystemSettings):
-    type: Literal["spreadsheet"] = "spreadsheet"
+    type: Literal["spreadsheet"] = Field(default="spreadsheet", description="CSV and XLSX files.")
     path: str = Field(
         description="A file or a glob (e.g. /data/purchasing/*.xlsx); relative to the config file."
     )

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime, timedelta, tzinfo
 from decimal import Decimal
 from typing import Any
 
@@ -158,9 +158,20 @@ def iso(moment: datetime) -> str:
     return moment.isoformat()
 
 
-def when(moment: datetime) -> str:
-    """A time as a summary shows it."""
-    return moment.astimezone(UTC).strftime("%Y-%m-%d %H:%M UTC")
+def when(moment: datetime, zone: tzinfo = UTC) -> str:
+    """A time as a summary shows it: in the display zone, named only when it is UTC."""
+    shown = moment.astimezone(zone).strftime("%Y-%m-%d %H:%M")
+    return f"{shown} UTC" if zone is UTC else shown
+
+
+def spoken(span: timedelta) -> str:
+    """A duration as people say it: 1 day, 3 days, 2 hours 30 minutes."""
+    minutes = int(span.total_seconds() // 60)
+    days, minutes = divmod(minutes, 24 * 60)
+    hours, minutes = divmod(minutes, 60)
+    parts = [(days, "day"), (hours, "hour"), (minutes, "minute")]
+    words = [f"{n} {unit}{'' if n == 1 else 's'}" for n, unit in parts if n]
+    return " ".join(words) if words else f"{int(span.total_seconds())} seconds"
 
 
 def number(value: Decimal) -> str:

@@ -24,6 +24,7 @@ from orderbridge.reconciler.rules.common import (
     iso,
     phrase,
     reached,
+    spoken,
     statement,
     when,
 )
@@ -75,7 +76,7 @@ def missing(snapshot: OrderSnapshot, ctx: RuleContext) -> Iterator[Outcome]:
                 since=deadline,
                 # No age in the summary: it would change on every look without anything happening.
                 summary=f"{expect.system} has no record of the order, expected within "
-                f"{format_duration(expect.within)} of it reaching {expect.after} on {when(expected_since)} "
+                f"{spoken(expect.within)} of it reaching {expect.after} on {when(expected_since, ctx.zone)} "
                 f"({seen})",
                 says=says,
                 facts={
@@ -109,7 +110,11 @@ def stuck(snapshot: OrderSnapshot, ctx: RuleContext) -> Iterator[Outcome]:
         if tier == 0:
             continue
         severity: Severity = "critical" if tier == len(limits) and len(limits) > 1 else "warning"
-        sla = ", ".join(format_duration(limit) for limit in limits)
+        allowed = f"longer than the {spoken(limits[tier - 1])} allowed"
+        if tier < len(limits):
+            allowed += (
+                f" (after {spoken(limits[tier])}: {'critical' if tier + 1 == len(limits) else 'worse'})"
+            )
         checks.append(
             Check(
                 dimension=dimension,
@@ -118,8 +123,8 @@ def stuck(snapshot: OrderSnapshot, ctx: RuleContext) -> Iterator[Outcome]:
                 # Stuck from the moment the first limit passed; the tiers after it say how badly.
                 since=entered_at + limits[0],
                 # No age in the summary: it would change on every look without anything happening.
-                summary=f"{current.system} has said {phrase(current, dimension)} since {when(entered_at)}, "
-                f"past SLA tier {tier} of {sla}",
+                summary=f"{current.system} has said {phrase(current, dimension)} since "
+                f"{when(entered_at, ctx.zone)}, {allowed}",
                 says={current.system: statement(snapshot, current, dimension)},
                 facts={
                     "status": status,

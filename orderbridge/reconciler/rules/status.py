@@ -38,6 +38,13 @@ LEFT_WAREHOUSE = PROGRESS[Dimension.shipment].index(ShipmentStatus.picked_up)
 # Shipment side states that only a parcel on its way can be in.
 UNDER_WAY = frozenset({ShipmentStatus.delivery_failed, ShipmentStatus.returning, ShipmentStatus.exception})
 GOODS_LEFT = "goods left for a cancelled order"
+GOODS_LEFT_ON_HOLD = "goods left for an order on hold"
+# Side states that stop an order: every other system should stop too.
+STOPPED = {
+    FulfillmentStatus.cancelled: "cancelled the order",
+    FulfillmentStatus.on_hold: "put the order on hold",
+    FulfillmentStatus.closed: "closed the order",
+}
 CANCELLED_PAID = "a cancelled order is paid"
 VOIDED_PAID = "a voided bill is paid"
 # A terminal side state ends a cycle: progress after it (shipping again after a return, an order taken up
@@ -81,7 +88,7 @@ def status_lag(snapshot: OrderSnapshot, ctx: RuleContext) -> Iterator[Outcome]:
                     severity="warning",
                     since=since,
                     summary=f"{system} says {phrase(behind, dimension)}; "
-                    f"{reference} says {phrase(ahead, dimension)} since {when(since)}",
+                    f"{reference} says {phrase(ahead, dimension)} since {when(since, ctx.zone)}",
                     says={
                         system: statement(snapshot, behind, dimension),
                         reference: statement(snapshot, ahead, dimension),
@@ -112,8 +119,9 @@ def ahead_of_authority(snapshot: OrderSnapshot, ctx: RuleContext) -> Iterator[Ou
                     systems=pair(system, authority),
                     severity="warning",
                     since=since,
-                    summary=f"{system} says {phrase(claim, dimension)} since {when(since)}; "
-                    f"{authority}, the {dimension.value} authority, says {phrase(confirmed, dimension)}",
+                    summary=f"{system} says {phrase(claim, dimension)} since {when(since, ctx.zone)}, "
+                    f"but {authority}, whose word counts for {dimension.value}, says "
+                    f"{phrase(confirmed, dimension)}",
                     says={
                         system: statement(snapshot, claim, dimension),
                         authority: statement(snapshot, confirmed, dimension),
@@ -204,6 +212,57 @@ def _conflict(
     )
 
 
+def still_open(snapshot: OrderSnapshot, ctx: RuleContext) -> Iterator[Outcome]:
+    """A system still moving an order on that another system cancelled, put on hold or closed. The
+    authority's stop counts first; without it, the system that stopped the order first. Goods that
+    left for a cancelled order are status_conflict's; a closed order may well have shipped before."""
+    dimension = Dimension.fulfillment
+    reported = {
+        system: obs
+        for system, obs in snapshot.by_system(dimension).items()
+        if not obs.statuses[dimension].implied
+    }
+    stoppers = {system: obs for system, obs in reported.items() if obs.status(dimension) in STOPPED}
+    if not stoppers:
+        return iter(())
+    authority = ctx.settings.authority.get(dimension)
+    reference = (
+        authority
+        if authority in stoppers
+        else min(stoppers, key=lambda s: (entered(snapshot, stoppers[s], dimension), s))
+    )
+    stopped = stoppers[reference]
+    state = FulfillmentStatus(stopped.statuses[dimension].status)
+    stopped_at = entered(snapshot, stopped, dimension)
+    native = stopped.statuses[dimension].native
+    said = f" ({native})" if native and native.casefold() != state.value else ""
+    checks = []
+    for system, obs in sorted(reported.items()):
+        moving = rank(dimension, obs.status(dimension))
+        if moving is None:
+            continue  # a side state (stopped too, returned) or unmapped
+        shipped = obs.status(dimension) in SHIPPED
+        if shipped and state is not FulfillmentStatus.on_hold:
+            continue
+        checks.append(
+            Check(
+                dimension=dimension,
+                systems=pair(system, reference),
+                severity="critical" if shipped else "warning",
+                since=max(stopped_at, entered(snapshot, obs, dimension)),
+                summary=f"{reference} {STOPPED[state]}{said} on {when(stopped_at, ctx.zone)}; "
+                f"{system} still says {phrase(obs, dimension)}"
+                + (f": {GOODS_LEFT_ON_HOLD}" if shipped else ""),
+                says={
+                    reference: statement(snapshot, stopped, dimension),
+                    system: statement(snapshot, obs, dimension),
+                },
+                facts={"stopped": reference, "still_open": system, "state": state.value},
+            )
+        )
+    return findings("still_open", checks)
+
+
 def regression(snapshot: OrderSnapshot, ctx: RuleContext) -> Iterator[Outcome]:
     # Per record: two records of one system (a duplicate) taking turns is not a status moving back.
     trails: dict[tuple[str, str, Dimension], list[HistoryEntry]] = {}
@@ -227,7 +286,7 @@ def regression(snapshot: OrderSnapshot, ctx: RuleContext) -> Iterator[Outcome]:
                 severity="warning",
                 since=latest.at,
                 summary=f"{system} moved {dimension.value} back from {words(peak.status, peak.native)} "
-                f"to {words(latest.status, latest.native)} on {when(latest.at)}",
+                f"to {words(latest.status, latest.native)} on {when(latest.at, ctx.zone)}",
                 says={system: _entry(latest)},
                 facts={"from": _entry(peak), "to": _entry(latest)},
             )
