@@ -123,7 +123,7 @@ def fail(
 ) -> NoReturn:
     """Say what went wrong on standard error and exit with `code`. With `event`, the failure is also
     logged, so that it reaches the configured log file (without one, the message above is the log)."""
-    typer.echo(f"error: {message}", err=True)
+    typer.echo(logs.mask(f"error: {message}"), err=True)  # a message may quote a source: mask secrets
     if event is not None and _logging_to_file:
         structlog.get_logger("orderbridge.cli").error(event, error=message, **fields)
     raise typer.Exit(code)
