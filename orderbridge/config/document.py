@@ -12,6 +12,7 @@ from typing import Any
 import yaml
 
 from orderbridge.config.errors import KeyPath, Problem, format_key_path
+from orderbridge.config.syntax import explain
 
 _BOOL = "tag:yaml.org,2002:bool"
 _TIMESTAMP = "tag:yaml.org,2002:timestamp"
@@ -39,6 +40,7 @@ class Document:
     data: Any = None
     lines: dict[KeyPath, int] = field(default_factory=dict)
     from_env: dict[KeyPath, tuple[str, ...]] = field(default_factory=dict)  # values built from ${VAR}
+    env_values: dict[KeyPath, list[str]] = field(default_factory=dict)  # what each ${VAR} put there
     unresolved: set[KeyPath] = field(default_factory=set)  # values naming a variable that is not set
     # Values naming a variable that is not set, kept as written because the caller does not need them
     # (a command that reads only the store): a problem only if the value, as written, is not valid.
@@ -79,6 +81,17 @@ class _Shield:
         return self.pattern.sub(lambda m: self.originals[int(m.group(1))], value)
 
 
+# Far beyond any real configuration (a few levels deep, a few thousand values), and small enough that
+# a hostile file (deep nesting, an "alias bomb" of anchors referring to anchors) is refused at once.
+MAX_DEPTH = 40
+MAX_VALUES = 100_000
+
+
+class _TooLarge(Exception):
+    def __init__(self, line: int | None, message: str) -> None:
+        self.line, self.message = line, message
+
+
 def read_document(
     text: str, environ: Mapping[str, str], may_stay_unset: Callable[[KeyPath], bool] | None = None
 ) -> Document:
@@ -86,35 +99,67 @@ def read_document(
     `Document.deferred`) instead of being a problem."""
     document = Document()
     shield = _Shield(text)
-    loader = _Loader(shield.text)
+    loader: _Loader | None = None
     try:
+        _check_depth(shield.text)
+        loader = _Loader(shield.text)
         root = loader.get_single_node()
     except yaml.MarkedYAMLError as exc:
-        document.problems.append(_syntax_problem(exc))
+        document.problems.append(_syntax_problem(shield.text, exc))
         return document
-    except yaml.YAMLError as exc:  # reader errors: control characters and the like
-        document.problems.append(Problem("", None, f"not readable as YAML: {exc}"))
-        return document
-    finally:
-        loader.dispose()
-    if root is None:
+    except yaml.reader.ReaderError as exc:  # a control character (NUL, ...) or invalid text
+        line = shield.text.count("\n", 0, exc.position) + 1
+        code = f"#x{exc.character:04x}" if isinstance(exc.character, int) else repr(exc.character)
         document.problems.append(
-            Problem("", None, "the file is empty; it needs at least a `systems:` section")
+            Problem("", line, f"the file holds a control character ({code}) that YAML does not allow")
         )
         return document
+    except _TooLarge as exc:
+        document.problems.append(Problem("", exc.line, exc.message))
+        return document
+    except (yaml.YAMLError, RecursionError) as exc:
+        document.problems.append(Problem("", 1, f"not readable as YAML: {type(exc).__name__}"))
+        return document
+    finally:
+        if loader is not None:
+            loader.dispose()
+    if root is None:
+        document.problems.append(Problem("", 1, "the file is empty; it needs at least a `systems:` section"))
+        return document
     document.lines[()] = root.start_mark.line + 1
-    _Builder(loader, document, environ, shield, may_stay_unset).build_root(root)
+    try:
+        _Builder(loader, document, environ, shield, may_stay_unset).build_root(root)
+    except _TooLarge as exc:
+        document.data = None
+        document.problems.append(Problem("", exc.line, exc.message))
     return document
 
 
-def _syntax_problem(exc: yaml.MarkedYAMLError) -> Problem:
+def _check_depth(text: str) -> None:
+    """Refuse nesting deeper than MAX_DEPTH before anything recursive reads the file (the parser's
+    events come one at a time; composing and validating them recurse)."""
+    depth = 0
+    for event in yaml.parse(text, Loader=_Loader):
+        if isinstance(event, yaml.CollectionStartEvent):
+            depth += 1
+            if depth > MAX_DEPTH:
+                line = event.start_mark.line + 1 if event.start_mark else None
+                raise _TooLarge(line, f"nested more than {MAX_DEPTH} levels deep; no setting is that deep")
+        elif isinstance(event, yaml.CollectionEndEvent):
+            depth -= 1
+
+
+def _syntax_problem(text: str, exc: yaml.MarkedYAMLError) -> Problem:
     # Built from the parser's words and position only: its excerpt of the line might show a secret.
+    explained = explain(text.splitlines(), exc)
+    if explained is not None:
+        return Problem("", explained[0], explained[1])
     mark = exc.problem_mark or exc.context_mark
     what = exc.problem or exc.context or "invalid YAML"
     if exc.context and exc.problem:
         what = f"{exc.problem} ({exc.context})"
     if mark is None:
-        return Problem("", None, f"YAML syntax error: {what}")
+        return Problem("", 1, f"YAML syntax error: {what}")
     return Problem("", mark.line + 1, f"YAML syntax error at column {mark.column + 1}: {what}")
 
 
@@ -133,6 +178,7 @@ class _Builder:
         self.document = document
         self.environ = environ
         self.active: set[int] = set()  # nodes being built: an alias into one of them is a cycle
+        self.values = 0  # values built, aliases expanded: bounded by MAX_VALUES
 
     def build_root(self, root: yaml.Node) -> None:
         self.document.data = self.build(root, ())
@@ -141,6 +187,13 @@ class _Builder:
         if id(node) in self.active:
             self.document.problem(path, "an alias refers to a node that contains it")
             return None
+        self.values += 1
+        if self.values > MAX_VALUES:
+            raise _TooLarge(
+                node.start_mark.line + 1,
+                f"the file expands to more than {MAX_VALUES} values through its aliases (*name); "
+                "refer to fewer anchors, or to smaller ones",
+            )
         if isinstance(node, yaml.ScalarNode):
             return self._scalar(node, path)
         self.active.add(id(node))
@@ -162,6 +215,9 @@ class _Builder:
             value = self.loader.construct_object(node)
         except yaml.constructor.ConstructorError as exc:
             self.document.problem(path, exc.problem or "cannot read this value", node.start_mark.line + 1)
+            return None
+        if isinstance(value, str) and (wrong := _unusable_text(value)) is not None:
+            self.document.problem(path, f"the value {wrong}", node.start_mark.line + 1)
             return None
         return self._interpolate(self.shield.restore(value), path) if isinstance(value, str) else value
 
@@ -189,6 +245,9 @@ class _Builder:
                 continue
             # Keys are the text as written: a status map's `10` or `NO` is a native code, not a number.
             key = self.shield.restore(key_node.value)
+            if (wrong := _unusable_text(key)) is not None:
+                self.document.problem(path, f"a key {wrong}", line)
+                continue
             if key in first_seen:
                 self.document.problem(
                     (*path, key),
@@ -223,7 +282,9 @@ class _Builder:
             names.append(name)
             value = self.environ.get(name)
             if default is not None and not value:
-                return str(default)
+                value = str(default)
+            if value:
+                self.document.env_values.setdefault(path, []).append(value)
             if value is None:
                 unset.append(name)
                 return ""
@@ -239,3 +300,14 @@ class _Builder:
             self.document.problem(path, f"environment variable {name} is not set")
             self.document.unresolved.add(path)
         return result
+
+
+def _unusable_text(text: str) -> str | None:
+    """Why `text` (written with a YAML escape such as "\\0" or "\\ud800") cannot be a setting."""
+    if "\x00" in text:
+        return "holds a NUL character (\\0)"
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        return "holds a lone surrogate (an escape such as \\ud800), which is not valid Unicode text"
+    return None

@@ -15,7 +15,7 @@ def format_key_path(path: Sequence[str | int]) -> str:
     for part in path:
         if isinstance(part, int):
             text += f"[{part}]"
-        elif part == "" or any(c in part for c in ".[] \t\"'"):
+        elif part == "" or not part.isprintable() or any(c in part for c in ".[] \"'"):
             text += f"[{part!r}]"
         else:
             text += f".{part}" if text else part
@@ -29,8 +29,10 @@ class Problem:
     message: str
 
     def render(self, source: str) -> str:
+        """One line: `file:line: key.path: message`."""
         where = f"{source}:{self.line}" if self.line is not None else source
-        return f"{where}: {self.key_path}: {self.message}" if self.key_path else f"{where}: {self.message}"
+        message = " ".join(self.message.splitlines())
+        return f"{where}: {self.key_path}: {message}" if self.key_path else f"{where}: {message}"
 
 
 class ConfigError(Exception):

@@ -8,7 +8,7 @@ import os
 import re
 import types
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Annotated, Any, Literal, Union, get_args, get_origin
 
@@ -24,6 +24,7 @@ from orderbridge.config.models import (
     config_json_schema,
     reference_problems,
 )
+from orderbridge.config.secrets import carried_to_source, secret_values
 from orderbridge.connectors.base import SystemSettings
 from orderbridge.connectors.registry import REGISTRY
 
@@ -47,6 +48,9 @@ class LoadedConfig:
     path: Path  # absolute
     base_dir: Path  # the config file's folder: relative paths in the file resolve against it
     unset: tuple[str, ...] = ()  # variables left unset (offline loading): what is built from them is unusable
+    # Every value no output may show: secret settings, the store password, and what `${ENV}`
+    # references put into settings sent to a source.
+    secrets: tuple[str, ...] = field(default=(), repr=False)
 
     def resolve(self, value: str | Path) -> Path:
         path = Path(value).expanduser()
@@ -62,31 +66,55 @@ def load_config(
     source = str(path)
     file = Path(path)
     try:
-        text = file.read_text(encoding="utf-8-sig")
+        data = file.read_bytes()
+        text = data.decode("utf-8-sig")
     except UnicodeDecodeError as exc:
+        line = data.count(b"\n", 0, exc.start) + 1
         raise ConfigError(
-            source, [Problem("", None, f"not UTF-8 text (bad byte at offset {exc.start})")]
+            source, [Problem("", line, f"not UTF-8 text (bad byte at offset {exc.start}); save it as UTF-8")]
         ) from None
     except OSError as exc:
         raise ConfigError(
             source, [Problem("", None, f"cannot read the file: {exc.strerror or exc}")]
         ) from None
     unset: list[str] = []
-    config = parse_config(text, source, environ, offline=offline, unset=unset)
     absolute = file.resolve()
-    return LoadedConfig(config=config, path=absolute, base_dir=absolute.parent, unset=tuple(unset))
+    config, document = _parse(text, source, environ, absolute.parent, offline=offline, unset=unset)
+    models = {name: type(settings) for name, settings in config.systems.items()}
+    carried = carried_to_source(document.env_values, models, OrderbridgeConfig)
+    return LoadedConfig(
+        config=config,
+        path=absolute,
+        base_dir=absolute.parent,
+        unset=tuple(unset),
+        secrets=tuple(secret_values(config, carried)),
+    )
 
 
 def parse_config(
     text: str,
     source: str = "<config>",
     environ: Mapping[str, str] | None = None,
+    base_dir: Path | None = None,
     *,
     offline: bool = False,
     unset: list[str] | None = None,
 ) -> OrderbridgeConfig:
-    """Validate configuration text; `source` names it in problems. With `offline` (see load_config),
-    the names of the variables left unset are appended to `unset`."""
+    """Validate configuration text; `source` names it in problems. With `base_dir` (the file's folder)
+    paths the file names are checked too. With `offline` (see load_config), the names of the
+    variables left unset are appended to `unset`."""
+    return _parse(text, source, environ, base_dir, offline=offline, unset=unset)[0]
+
+
+def _parse(
+    text: str,
+    source: str,
+    environ: Mapping[str, str] | None,
+    base_dir: Path | None,
+    *,
+    offline: bool = False,
+    unset: list[str] | None = None,
+) -> tuple[OrderbridgeConfig, Document]:
     document = read_document(
         text,
         os.environ if environ is None else environ,
@@ -111,10 +139,12 @@ def parse_config(
     systems = checker.systems(data.get("systems"))
     checker.sections(data)
     checker.references(data, systems)
+    if base_dir is not None:
+        checker.log_file(data, base_dir)
     if document.problems:
         raise ConfigError(source, document.problems)
     try:
-        return OrderbridgeConfig.model_validate({**data, "systems": systems})
+        return OrderbridgeConfig.model_validate({**data, "systems": systems}), document
     except ValidationError as exc:  # not expected: every part was checked above
         checker.validation_error(exc, OrderbridgeConfig, data, ())
         raise ConfigError(source, document.problems) from None
@@ -172,6 +202,23 @@ class _Checker:
             OrderbridgeConfig.model_validate(stubbed, context={SKIP_REFERENCE_CHECKS: True})
         except ValidationError as exc:
             self.validation_error(exc, OrderbridgeConfig, stubbed, ())
+
+    def log_file(self, data: dict[str, Any], base_dir: Path) -> None:
+        """A log file that cannot be one (a folder, a path through a file) is refused now, not when the
+        daemon first writes to it."""
+        log = data.get("log")
+        file = log.get("file") if isinstance(log, dict) else None
+        if not isinstance(file, str) or any(p.key_path == "log.file" for p in self.document.problems):
+            return
+        path = Path(file).expanduser()
+        path = path if path.is_absolute() else base_dir / path
+        try:
+            if path.is_dir():
+                self.add(("log", "file"), "is a folder; name a file in it, e.g. orderbridge.log")
+            elif any(parent.exists() and not parent.is_dir() for parent in path.parents):
+                self.add(("log", "file"), "goes through something that is not a folder")
+        except (OSError, ValueError) as exc:
+            self.add(("log", "file"), f"is not a usable path ({exc})")
 
     def references(self, data: dict[str, Any], checked: dict[str, SystemSettings]) -> None:
         systems = data.get("systems")

@@ -8,7 +8,7 @@ import re
 from collections.abc import Collection, Mapping
 from datetime import tzinfo
 from typing import Annotated, Any, Literal, NamedTuple, Self, Union
-from urllib.parse import urlsplit
+from urllib.parse import quote, unquote, urlsplit
 
 from pydantic import (
     BaseModel,
@@ -31,8 +31,8 @@ from orderbridge.notify.settings import AlertSettings, ReportSettings, notify_pr
 from orderbridge.reconciler.rules import RULE_NAMES
 from orderbridge.reconciler.settings import ReconcileSettings
 
-SYSTEM_NAME = re.compile(r"^[a-z][a-z0-9_-]*$")
-SYSTEM_NAME_RULE = "start with a lowercase letter and hold only a-z, 0-9, '_' and '-'"
+SYSTEM_NAME = re.compile(r"^[a-z][a-z0-9_-]{0,63}$")  # the store keeps 64 characters
+SYSTEM_NAME_RULE = "start with a lowercase letter, hold only a-z, 0-9, '_' and '-', and be at most 64 long"
 
 # Validation context key: the loader checks references itself, on the raw file, so that they are
 # reported together with every other problem rather than only once all else is valid.
@@ -65,8 +65,9 @@ class StoreSettings(BaseModel):
                     "a SQLite URL has three slashes: sqlite:///relative.db or sqlite:////abs/path.db"
                 )
         elif scheme in ("postgresql", "postgresql+psycopg"):
+            value = encoded_userinfo(value.strip())
             try:
-                urlsplit(value.strip()).port  # noqa: B018 - parsing the port is the check
+                urlsplit(value).port  # noqa: B018 - parsing the port is the check
             except ValueError:
                 raise ValueError("the port of the database URL is not a number from 0 to 65535") from None
         elif scheme == "postgres":
@@ -76,6 +77,28 @@ class StoreSettings(BaseModel):
         else:
             raise ValueError(f"database {scheme!r} is not supported; {_DATABASE_HINT}")
         return value.strip()
+
+
+def encoded_userinfo(url: str) -> str:
+    """The URL with its user name and password percent-encoded where they hold characters a URL
+    cannot (`@`, `/`, `#`, `?`, a stray `%`): a password from `${PGPASSWORD}` is taken as it is,
+    rather than cut at its first `@` (and the rest shown as the host). Already encoded: unchanged."""
+    scheme, _, rest = url.partition("://")
+    userinfo, at, host = rest.rpartition("@")
+    if not at or "/" in userinfo.partition(":")[0] or ("?" in userinfo and "/" not in host):
+        return url  # no userinfo, or the last `@` is in the path or query
+    user, colon, password = userinfo.partition(":")
+    if not any(_needs_encoding(part) for part in (user, password)):
+        return url
+    encoded = quote(unquote(user) if not _needs_encoding(user) else user, safe="")
+    if colon:
+        raw = unquote(password) if not _needs_encoding(password) else password
+        encoded += ":" + quote(raw, safe="")
+    return f"{scheme}://{encoded}@{host}"
+
+
+def _needs_encoding(part: str) -> bool:
+    return bool(re.search(r"[@/#?\s]|%(?![0-9A-Fa-f]{2})", part))
 
 
 class ServerSettings(BaseModel):
@@ -126,6 +149,13 @@ class LogSettings(BaseModel):
     file: str | None = Field(
         default=None, description="Log to this file (relative to the config file), not stderr."
     )
+
+    @field_validator("file")
+    @classmethod
+    def _a_file(cls, value: str | None) -> str | None:
+        if value is not None and (not value.strip() or value.rstrip().endswith(("/", "\\", "/.", "/.."))):
+            raise ValueError("names a folder, not a file; e.g. /var/log/orderbridge/orderbridge.log")
+        return value
 
     @field_validator("level", "format", mode="before")
     @classmethod

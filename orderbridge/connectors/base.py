@@ -16,9 +16,9 @@ from pathlib import Path
 from typing import Any, ClassVar, Literal
 
 import httpx
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
-from orderbridge.config.types import Duration
+from orderbridge.config.types import Interval
 from orderbridge.mapping.ids import OrderIdRule
 from orderbridge.mapping.model import Amounts, Quantities, SourceRecord
 from orderbridge.mapping.status import StatusTable
@@ -29,7 +29,7 @@ from orderbridge.storage.db import Store
 class PollSettings(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    every: Duration = Field(default=timedelta(minutes=5), description="Interval between incremental polls.")
+    every: Interval = Field(default=timedelta(minutes=5), description="Interval between incremental polls.")
 
 
 class FieldMap(BaseModel):
@@ -170,6 +170,9 @@ class Batch:
     # quarantined records of that scope that it did not find again are settled, and stored records of
     # that scope that it does not hold any more are retired.
     complete: bool = False
+    # Where a record was in the source (`2026-11.xlsx row 7`), by record id, for a record that turns
+    # out to be unusable only when mapped; without it the batch label and record id say where.
+    locations: dict[str, str] = field(default_factory=dict)
     # A child listing's batch: its records are those of this system (`erp.deliveries`), mapped with
     # these settings; None for the system's own records.
     system: str | None = None
@@ -178,6 +181,15 @@ class Batch:
 
 class RecordError(ValueError):
     pass
+
+
+def record_reason(exc: BaseException) -> str:
+    """Why one record could not be read or mapped, for its quarantine entry."""
+    if isinstance(exc, ValidationError):
+        return "; ".join(f"{'.'.join(map(str, e['loc']))}: {e['msg']}" for e in exc.errors())
+    if isinstance(exc, ValueError):  # RecordError, OrderIdError, Unstorable, TimestampError: ours
+        return str(exc)
+    return f"cannot be read ({type(exc).__name__}: {exc})"
 
 
 class SourceError(RuntimeError):
@@ -258,7 +270,8 @@ def get_path(data: Any, path: str) -> Any:
 
 def content_hash(raw: Any) -> str:
     text = json.dumps(raw, sort_keys=True, default=str, ensure_ascii=False)
-    return hashlib.sha256(text.encode()).hexdigest()
+    # surrogatepass: a lone surrogate must not fail the hash; mapping refuses the record with a reason
+    return hashlib.sha256(text.encode("utf-8", "surrogatepass")).hexdigest()
 
 
 def read_field(data: Any, path: str) -> Any:
@@ -288,10 +301,10 @@ def build_record(
 ) -> SourceRecord:
     """Read the configured fields out of one native record. Raises RecordError saying what is wrong."""
     fm = settings.fields
-    order_ref = _text(read_field(data, settings.order_id.field))
-    links = {kind: v for kind, path in fm.links.items() if (v := _text(read_field(data, path))) is not None}
+    order_ref = _single(data, settings.order_id.field)
+    links = {kind: v for kind, path in fm.links.items() if (v := _single(data, path)) is not None}
     if record_id is None:
-        record_id = _text(read_field(data, fm.record_id)) if fm.record_id else order_ref
+        record_id = _single(data, fm.record_id) if fm.record_id else order_ref
     if record_id is None:
         wanted = fm.record_id or settings.order_id.field
         if not links:
@@ -301,7 +314,7 @@ def build_record(
     native_status: dict[str, str | None] = {}
     for table in settings.status:
         for name in table.fields:
-            native_status[name] = _text(read_field(data, name))
+            native_status[name] = _status_text(read_field(data, name))
     tz = zone(settings.timezone)
     status_at = None
     if fm.updated:
@@ -313,7 +326,7 @@ def build_record(
         system=system,
         record_id=record_id,
         order_ref=order_ref,
-        external_ref=_text(read_field(data, fm.external_ref)) if fm.external_ref else None,
+        external_ref=_single(data, fm.external_ref) if fm.external_ref else None,
         native_status=native_status,
         status_at=status_at,
         quantities=Quantities(
@@ -325,10 +338,10 @@ def build_record(
             order=_number(data, settings.decimal_separator, fm.order_amount),
             invoiced=_number(data, settings.decimal_separator, fm.invoiced_amount),
             paid=_number(data, settings.decimal_separator, fm.paid_amount),
-            currency=_text(read_field(data, fm.currency)) if fm.currency else None,
+            currency=_single(data, fm.currency) if fm.currency else None,
         ),
         links=links,
-        reason=_text(read_field(data, fm.reason)) if fm.reason else None,
+        reason=_status_text(read_field(data, fm.reason)) if fm.reason else None,
         raw=raw if raw is not None else data,
     )
 
@@ -340,6 +353,22 @@ def _text(value: Any) -> str | None:
         value = int(value)
     text = str(value).strip()
     return text or None
+
+
+def _single(data: Any, path: str) -> str | None:
+    """An id, a link or a code: one value, never a list or an object (whose text would be noise)."""
+    value = read_field(data, path)
+    if isinstance(value, dict | list):
+        kind = "a list" if isinstance(value, list) else "an object"
+        raise RecordError(f"field {path!r} holds {kind}, not a single value")
+    return _text(value)
+
+
+def _status_text(value: Any) -> str | None:
+    """A status as text: a list, an object or a boolean as its JSON (`["A", "B"]`, `true`)."""
+    if isinstance(value, dict | list | bool):
+        return json.dumps(value, ensure_ascii=False, sort_keys=True)
+    return _text(value)
 
 
 _CURRENCY = re.compile(r"[¥￥$€£]")

@@ -4,12 +4,12 @@ where the API is, how to authenticate, what its answers mean, how to retry and h
 from __future__ import annotations
 
 from datetime import timedelta
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 from urllib.parse import unquote, urlsplit, urlunsplit
 
 from pydantic import BaseModel, ConfigDict, Field, HttpUrl, model_validator
 
-from orderbridge.config.types import Duration
+from orderbridge.config.types import Duration, PositiveDuration, SentToSource
 from orderbridge.connectors.auth_settings import AuthSettings, NoAuthSettings
 from orderbridge.connectors.base import SystemSettings
 from orderbridge.connectors.budget import BudgetSettings
@@ -41,15 +41,21 @@ class HttpSystemSettings(SystemSettings):
     """A system reached over HTTP. A user name and password written in `base_url`
     (https://user:pw@host) become basic auth; the URL itself then carries neither."""
 
-    base_url: HttpUrl = Field(description="Root of the API; request paths are appended to it.")
+    base_url: Annotated[HttpUrl, SentToSource] = Field(
+        description="Root of the API; request paths are appended to it."
+    )
     auth: AuthSettings = Field(default_factory=NoAuthSettings, description="How to authenticate (`type:`).")
-    headers: dict[str, str] = Field(default_factory=dict, description="Headers sent with every request.")
+    headers: Annotated[dict[str, str], SentToSource] = Field(
+        default_factory=dict, description="Headers sent with every request."
+    )
     errors: ChecksSettings = Field(
         default_factory=list,
         description="Checks of each answer before it is trusted: errors inside a 2xx body (type: body) and "
         "throttle signals other than 429 (type: throttle). One mapping is read as one body check.",
     )
-    timeout: Duration = Field(default=timedelta(seconds=30), description="Longest wait for one answer.")
+    timeout: PositiveDuration = Field(
+        default=timedelta(seconds=30), description="Longest wait for one answer."
+    )
     retry: RetrySettings = Field(default_factory=RetrySettings, description="Retries of failed requests.")
     budget: BudgetSettings | None = Field(
         default=None, description="Requests per second/minute kept to, before the source has to answer 429."

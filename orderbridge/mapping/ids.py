@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+import string
 from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
@@ -47,11 +48,26 @@ class OrderIdRule(BaseModel):
     @field_validator("format")
     @classmethod
     def _template(cls, value: str | None) -> str | None:
-        if value is not None:
-            try:
-                value.format("1")
-            except (IndexError, KeyError, ValueError) as exc:
-                raise ValueError(f"not a valid format template (use {{0}} for the id): {exc}") from None
+        if value is None:
+            return value
+        hint = "use {0} for the id, with a format spec such as {0:0>6}"
+        try:
+            parsed = [(name, spec or "") for _, name, spec, _ in string.Formatter().parse(value)]
+        except ValueError as exc:
+            raise ValueError(f"not a valid format template ({exc}); {hint}") from None
+        fields = [name for name, _ in parsed if name is not None]
+        if any(int(width) > 64 for _, spec in parsed for width in re.findall(r"\d+", spec)):
+            raise ValueError(f"a width or precision in the template is over 64; {hint}")
+        if not fields:
+            raise ValueError(f"the template does not contain the id; {hint}")
+        wrong = [name for name in fields if name not in ("", "0")]
+        if wrong:
+            raise ValueError(f"only the id can be formatted, not {{{wrong[0]}}}; {hint}")
+        # A numeric id is formatted as a number (so {0:0>6} and {0:06d} pad it): the template must take one.
+        try:
+            value.format(42)
+        except Exception as exc:
+            raise ValueError(f"not a valid format template for a numeric id ({exc}); {hint}") from None
         return value
 
 
@@ -91,7 +107,10 @@ def normalise_order_id(native: object, rule: OrderIdRule) -> str:
         else:
             raise OrderIdError(f"{str(native)!r} cannot be zero-padded: {value!r} is not numeric")
     if rule.format is not None:
-        value = rule.format.format(int(value) if value.isdigit() else value)
+        try:
+            value = rule.format.format(int(value) if value.isdigit() else value)
+        except Exception as exc:  # {0:06d} given a non-numeric id
+            raise OrderIdError(f"{str(native)!r} does not fit the format {rule.format!r}: {exc}") from None
     if rule.add_prefix:
         value = rule.add_prefix + value
     if not value:

@@ -144,8 +144,9 @@ class StatusTable(BaseModel):
         return names
 
     def lookup(self, fields: dict[str, Any]) -> CanonicalStatus | None:
-        """The canonical status for these native fields; None when the record says nothing here
-        (its fields are all blank and no rule asks for that, or its word is one to ignore)."""
+        """The canonical status for these native fields: `unmapped` for a word the table does not know
+        and for no status at all (every field null, absent or blank) unless a rule asks for a blank
+        field; None only for a word the table ignores (it belongs to another dimension)."""
         native = self._native(fields)
         if self.field is not None:
             value = fields.get(self.field)
@@ -163,8 +164,8 @@ class StatusTable(BaseModel):
         for rule in self.rules:
             if (native is not None or rule.asks_blank) and rule.matches(fields):
                 return CanonicalStatus(status=rule.then, native=native)
-        if native is None:
-            return None
+        # No status at all is reported like a word nobody mapped (native None), never taken silently
+        # as the record saying nothing: a status field that went null is a change people must see.
         return CanonicalStatus(status=UNMAPPED, native=native)
 
     def _word(self, text: str) -> str:

@@ -69,7 +69,11 @@ def parse_timestamp(
     if isinstance(value, bool):
         raise TimestampError(f"{value!r} is not a timestamp")
     if isinstance(value, int | float | Decimal):
-        return _from_number(float(value), tz, epoch)
+        try:
+            number = float(value)
+        except OverflowError:  # an int too large for a float
+            raise TimestampError(f"{value!r} is out of the range of dates") from None
+        return _from_number(number, tz, epoch)
     text = str(value).strip()
     if not text:
         return None
@@ -176,6 +180,15 @@ _MONTHS = (
 
 
 def _from_number(number: float, tz: tzinfo, epoch: str | None) -> datetime:
+    try:
+        return _number_to_datetime(number, tz, epoch)
+    except (ValueError, OverflowError, OSError) as exc:  # 1e20, NaN, beyond year 9999
+        if isinstance(exc, TimestampError):
+            raise
+        raise TimestampError(f"{number!r} is out of the range of dates") from None
+
+
+def _number_to_datetime(number: float, tz: tzinfo, epoch: str | None) -> datetime:
     if epoch is None and number.is_integer() and 19000101 <= number <= 21001231:
         # yyyymmdd typed as a number, common in spreadsheets
         try:

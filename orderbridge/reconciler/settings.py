@@ -7,7 +7,7 @@ from decimal import Decimal
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from orderbridge.config.types import Duration
+from orderbridge.config.types import Duration, Interval, PositiveDuration
 from orderbridge.mapping.model import Dimension, FulfillmentStatus
 
 # Rules whose disagreement is not a matter of systems lagging each other: no grace unless configured.
@@ -49,7 +49,7 @@ class ToleranceSettings(BaseModel):
 class ReconcileSettings(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    every: Duration = Field(default=timedelta(minutes=5), description="Interval between reconcile passes.")
+    every: Interval = Field(default=timedelta(minutes=5), description="Interval between reconcile passes.")
     authority: dict[Dimension, str] = Field(
         default_factory=dict, description="Dimension -> the system whose word is authoritative."
     )
@@ -57,7 +57,7 @@ class ReconcileSettings(BaseModel):
         default_factory=lambda: {"default": timedelta(minutes=30)},
         description="`default`, then per system name or rule name; the longest that applies wins.",
     )
-    sla: dict[str, list[Duration]] = Field(
+    sla: dict[str, list[PositiveDuration]] = Field(
         default_factory=dict,
         description="Canonical status -> tiers of time allowed in it, e.g. {preparing: [1d, 3d]}.",
     )
@@ -70,7 +70,7 @@ class ReconcileSettings(BaseModel):
         default_factory=ToleranceSettings,
         description="How far quantities and amounts may differ and still agree (either limit suffices).",
     )
-    escalation: list[Duration] = Field(
+    escalation: list[PositiveDuration] = Field(
         default_factory=lambda: [timedelta(days=1), timedelta(days=3)],
         description="Age tiers at which an open discrepancy escalates.",
     )

@@ -35,7 +35,7 @@ from orderbridge.scheduler.commandline import (
     reconciler,
 )
 from orderbridge.scheduler.output import Below, Column, Format, emit, plural, short
-from orderbridge.scheduler.sync import sync_system
+from orderbridge.scheduler.sync import SyncError, sync_system
 from orderbridge.scheduler.views import (
     DISCREPANCY_COLUMNS,
     EXPLAINED,
@@ -131,7 +131,7 @@ def sync(
         context = ConnectorContext(base_dir=loaded.base_dir, on_retry=retrying)
         try:
             result = sync_system(store, system, settings, context, stop, advance)
-        except SourceError as exc:
+        except (SourceError, SyncError) as exc:
             fail(str(exc), ExitCode.FAILED, event="sync failed", system=system)
         except KeyboardInterrupt:
             stop.set()

@@ -10,7 +10,7 @@ import sys
 from collections.abc import Collection
 from enum import IntEnum
 from pathlib import Path
-from typing import Annotated, Any, NoReturn
+from typing import Annotated, Any, NoReturn, TextIO, cast
 
 import structlog
 import typer
@@ -67,8 +67,9 @@ def _options(
     """Reconciles what your ERP, WMS, CRM, spreadsheets and carriers say about each order."""
 
 
-console = Console()
-err = Console(stderr=True)
+# What the commands print passes the secret masker too: an error message may quote a source's answer.
+console = Console(file=cast(TextIO, logs.MaskedStream("stdout")))
+err = Console(file=cast(TextIO, logs.MaskedStream("stderr")))
 if not console.is_terminal and "COLUMNS" not in os.environ:
     console.width = 120  # piped into a file or a CI log: tables stay readable instead of 80 columns
 
@@ -102,7 +103,11 @@ def load(path: Path, *, daemon: bool = False, log_file: bool = True, offline: bo
             level = "warning"
         if sys.stderr.isatty():
             fmt = "console"
-    logs.configure(level, fmt, file, logs.secrets_of(loaded.config))
+    try:
+        logs.configure(level, fmt, file, loaded.secrets)
+    except OSError as exc:  # the folder is read-only, the disk full, ...
+        err.print(f"{path}: log.file: cannot write to {file}: {exc.strerror or exc}", markup=False)
+        raise typer.Exit(2) from None
     return loaded
 
 
@@ -118,7 +123,7 @@ def fail(
 ) -> NoReturn:
     """Say what went wrong on standard error and exit with `code`. With `event`, the failure is also
     logged, so that it reaches the configured log file (without one, the message above is the log)."""
-    typer.echo(f"error: {message}", err=True)
+    typer.echo(logs.mask(f"error: {message}"), err=True)  # a message may quote a source: mask secrets
     if event is not None and _logging_to_file:
         structlog.get_logger("orderbridge.cli").error(event, error=message, **fields)
     raise typer.Exit(code)

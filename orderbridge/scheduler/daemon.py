@@ -7,6 +7,7 @@ import signal
 import threading
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
+from types import FrameType
 from typing import Any
 
 import structlog
@@ -19,29 +20,38 @@ from orderbridge.connectors import registry
 from orderbridge.connectors.base import ConnectorContext, SourceError
 from orderbridge.notify.service import Notifier
 from orderbridge.reconciler.engine import Reconciler
+from orderbridge.scheduler import logs
 from orderbridge.scheduler.http import Metrics, create_app
-from orderbridge.scheduler.sync import sync_system
+from orderbridge.scheduler.sync import SyncError, sync_system
 from orderbridge.scheduler.webhooks import Webhooks
 from orderbridge.storage.db import Store
 
 log = structlog.get_logger("orderbridge.daemon")
-UNHEALTHY_AFTER = 3
 MAX_BACKOFF = timedelta(hours=1)
+# Failed polls in a row before alerts announce a source as failing (one failure is often a blip);
+# /readyz and /metrics show it unhealthy from the first.
+UNHEALTHY_AFTER = 3
 
 
 @dataclass
 class Health:
-    """A system's poll health; repeated failures back off exponentially and mark it unhealthy."""
+    """A system's poll health: unhealthy from its first failed poll until one succeeds; each failure
+    in a row doubles the wait before the next attempt."""
 
     failures: int = 0
     last_error: str | None = None
     last_success: datetime | None = None
+    failing_since: datetime | None = None
     retry_at: datetime | None = None
     history: list[str] = field(default_factory=list)
 
     @property
     def healthy(self) -> bool:
-        return self.failures < UNHEALTHY_AFTER
+        return self.failures == 0
+
+    @property
+    def keeps_failing(self) -> bool:
+        return self.failures >= UNHEALTHY_AFTER
 
 
 class Daemon:
@@ -104,29 +114,35 @@ class Daemon:
             result = sync_system(self.store, name, self.polled[name], self.context, self.stop)
         except Exception as exc:
             health.failures += 1
-            health.last_error = str(exc) if isinstance(exc, SourceError) else f"{type(exc).__name__}: {exc}"
+            health.failing_since = health.failing_since or now
+            known = isinstance(exc, SourceError | SyncError)
+            health.last_error = str(exc) if known else f"{type(exc).__name__}: {exc}"
             every = self.polled[name].poll.every
             wait = min(every * (2 ** (health.failures - 1)), MAX_BACKOFF)
             asked = exc.retry_after if isinstance(exc, SourceError) else None
             if asked is not None:
                 wait = max(wait, timedelta(seconds=asked))  # the source said how long; respect it
             health.retry_at = now + wait
-            self.metrics.poll_errors.labels(name).inc()
+            # The next attempt is at retry_at itself, not at the first interval tick after it.
+            self._reschedule(f"poll:{name}", health.retry_at)
+            self.metrics.poll_failed(name, health.failures)
             log.error(
                 "poll failed",
                 system=name,
                 error=health.last_error,
                 failures=health.failures,
                 retry_at=health.retry_at.isoformat(),
-                unhealthy=not health.healthy,
+                # An error of our own (not the source's) is a bug: where it happened, with its traceback.
+                **({} if isinstance(exc, SourceError) else {"batch": getattr(exc, "batch", None)}),
+                exc_info=not isinstance(exc, SourceError),
             )
             self.notifier.source_health(
-                name, healthy=health.healthy, failures=health.failures, error=health.last_error
+                name, healthy=not health.keeps_failing, failures=health.failures, error=health.last_error
             )
             return
-        if health.failures >= UNHEALTHY_AFTER:
-            log.info("system healthy again", system=name)
-        health.failures, health.last_error, health.retry_at = 0, None, None
+        if health.failures:
+            log.info("system healthy again", system=name, failures=health.failures)
+        health.failures, health.last_error, health.retry_at, health.failing_since = 0, None, None, None
         health.last_success = datetime.now(UTC)
         self.notifier.source_health(name, healthy=True, failures=0, error=None)
         self.metrics.poll_succeeded(name, result.records, result.quarantined)
@@ -135,6 +151,10 @@ class Daemon:
             self.metrics.field_coverage(
                 name, coverage.ratio(coverage.without_order), coverage.ratio(coverage.without_status)
             )
+
+    def _reschedule(self, job_id: str, at: datetime) -> None:
+        if self.scheduler.get_job(job_id) is not None:
+            self.scheduler.modify_job(job_id, next_run_time=at)
 
     def reconcile(self) -> None:
         if self.stop.is_set():
@@ -154,8 +174,10 @@ class Daemon:
                 name: {
                     "healthy": h.healthy,
                     "failures": h.failures,
-                    "last_error": h.last_error,
+                    "last_error": logs.mask(h.last_error) if h.last_error else None,
                     "last_success": h.last_success.isoformat() if h.last_success else None,
+                    "failing_since": h.failing_since.isoformat() if h.failing_since else None,
+                    "retry_at": h.retry_at.isoformat() if h.retry_at else None,
                 }
                 for name, h in self.health.items()
             },
@@ -163,8 +185,8 @@ class Daemon:
         }
 
     def run(self) -> None:
-        # uvicorn re-raises SIGTERM/SIGINT once it has stopped serving; our handler then only asks
-        # the jobs to stop, so they can commit their batch before the process ends.
+        # While uvicorn serves, _Server sets the stop event the moment SIGTERM/SIGINT arrives; this
+        # handler covers the moments before and after (uvicorn re-raises the signal once it stopped).
         previous = {sig: signal.signal(sig, self._on_signal) for sig in (signal.SIGTERM, signal.SIGINT)}
         self.schedule()
         self.scheduler.start()
@@ -176,7 +198,8 @@ class Daemon:
             systems=list(self.systems),
         )
         try:
-            server = uvicorn.Server(
+            server = _Server(
+                self.stop,
                 uvicorn.Config(
                     create_app(
                         self.store,
@@ -190,7 +213,7 @@ class Daemon:
                     log_config=None,
                     access_log=False,
                     lifespan="off",
-                )
+                ),
             )
             server.run()
         finally:
@@ -207,5 +230,21 @@ class Daemon:
         log.info("orderbridge stopped")
 
     def _on_signal(self, signum: int, _frame: Any) -> None:
-        log.info("stopping", signal=signal.Signals(signum).name)
-        self.stop.set()
+        if not self.stop.is_set():
+            log.info("stopping", signal=signal.Signals(signum).name)
+            self.stop.set()
+
+
+class _Server(uvicorn.Server):
+    """uvicorn, telling the polls to stop the moment SIGTERM or SIGINT arrives: they finish the page
+    in hand and commit it while the HTTP server shuts down, instead of reading on until it has."""
+
+    def __init__(self, stop: threading.Event, config: uvicorn.Config) -> None:
+        super().__init__(config)
+        self._stop = stop
+
+    def handle_exit(self, sig: int, frame: FrameType | None) -> None:
+        if not self._stop.is_set():
+            log.info("stopping", signal=signal.Signals(sig).name)
+            self._stop.set()
+        super().handle_exit(sig, frame)

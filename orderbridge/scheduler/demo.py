@@ -78,7 +78,7 @@ def run_demo(
         for suffix in ("", "-wal", "-shm"):
             (directory / f"orderbridge.db{suffix}").unlink(missing_ok=True)
         log_file = directory / (config.log.file or "orderbridge.log")
-        logs.configure(config.log.level, config.log.format, log_file, logs.secrets_of(config))
+        logs.configure(config.log.level, config.log.format, log_file, loaded.secrets)
         console.print(
             f"[bold]orderbridge demo[/] — simulated ERP at {erp.url}, WMS at {wms.url}", soft_wrap=True
         )

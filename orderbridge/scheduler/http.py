@@ -16,6 +16,7 @@ from starlette.routing import BaseRoute, Route
 
 from orderbridge.connectors.base import SystemSettings
 from orderbridge.reconciler.rules import RULE_NAMES
+from orderbridge.scheduler import http_guard
 from orderbridge.scheduler.views import (
     by_urgency,
     discrepancy_item,
@@ -58,6 +59,18 @@ class Metrics:
             "orderbridge_webhook_events", "Webhook events received", ["system"], registry=self.registry
         )
         self.passes = Counter("orderbridge_reconcile_passes", "Reconcile passes run", registry=self.registry)
+        self.source_up = Gauge(
+            "orderbridge_source_up",
+            "1 when the last poll of a system succeeded, 0 from its first failed poll",
+            ["system"],
+            registry=self.registry,
+        )
+        self.consecutive_failures = Gauge(
+            "orderbridge_poll_consecutive_failures",
+            "Failed polls of a system in a row (0 after a success)",
+            ["system"],
+            registry=self.registry,
+        )
         self.missing_fields = Gauge(
             "orderbridge_last_poll_missing_ratio",
             "Share of the last poll's records lacking the order field (field=order) or every status "
@@ -73,6 +86,13 @@ class Metrics:
         self.quarantined.labels(system).inc(quarantined)
         self.last_success.labels(system).set(now)
         self.last_success_at[system] = now
+        self.source_up.labels(system).set(1)
+        self.consecutive_failures.labels(system).set(0)
+
+    def poll_failed(self, system: str, failures: int) -> None:
+        self.poll_errors.labels(system).inc()
+        self.source_up.labels(system).set(0)
+        self.consecutive_failures.labels(system).set(failures)
 
     def field_coverage(self, system: str, order: float, status: float) -> None:
         self.missing_fields.labels(system, "order").set(order)
@@ -175,6 +195,8 @@ def create_app(
 
     def order(request: Request) -> Response:
         text = request.path_params["key"]
+        if (refused := http_guard.bad_key(text)) is not None:
+            return refused
         with store.engine.connect() as conn:
             matches = find_order(conn, text, rules)
             if len(matches) != 1:
@@ -204,7 +226,8 @@ def create_app(
             Route("/api/orders", list_orders),
             Route("/api/orders/{key:path}", order),
             *mounted,
-        ]
+        ],
+        exception_handlers=http_guard.HANDLERS,
     )
 
 

@@ -9,7 +9,8 @@ from pathlib import Path
 from typing import Any, TextIO
 
 import structlog
-from pydantic import BaseModel, SecretStr
+
+from orderbridge.config.secrets import secret_values
 
 MASK = "***"
 _opened: TextIO | None = None  # the log file configure() opened, closed when it is replaced
@@ -21,6 +22,12 @@ class SecretMasker:
     def __init__(self, secrets: Iterable[str]) -> None:
         self.secrets = sorted({s for s in secrets if len(s) >= 4}, key=len, reverse=True)
 
+    def mask_text(self, text: str) -> str:
+        for secret in self.secrets:
+            if secret in text:
+                text = text.replace(secret, MASK)
+        return text
+
     def __call__(self, _logger: Any, _name: str, event: MutableMapping[str, Any]) -> MutableMapping[str, Any]:
         if not self.secrets:
             return event
@@ -28,10 +35,7 @@ class SecretMasker:
 
     def _mask(self, value: Any) -> Any:
         if isinstance(value, str):
-            for secret in self.secrets:
-                if secret in value:
-                    value = value.replace(secret, MASK)
-            return value
+            return self.mask_text(value)
         if isinstance(value, dict):
             return {k: self._mask(v) for k, v in value.items()}
         if isinstance(value, list | tuple):
@@ -39,35 +43,50 @@ class SecretMasker:
         return value
 
 
-def secrets_in(model: BaseModel | Any) -> list[str]:
-    """Every SecretStr value inside a settings model tree."""
-    found: list[str] = []
-    if isinstance(model, SecretStr):
-        found.append(model.get_secret_value())
-    elif isinstance(model, BaseModel):
-        for name in type(model).model_fields:
-            found.extend(secrets_in(getattr(model, name)))
-    elif isinstance(model, dict):
-        for value in model.values():
-            found.extend(secrets_in(value))
-    elif isinstance(model, list | tuple):
-        for value in model:
-            found.extend(secrets_in(value))
-    return found
+_masker = SecretMasker(())  # the secrets of the configuration in use, set by configure()
 
 
 def secrets_of(config: Any) -> list[str]:
-    """Every secret of a loaded configuration: SecretStr values and the store URL's password."""
-    from sqlalchemy.engine import make_url
+    """The secrets of a configuration model: secret settings and the store password (a loaded file's
+    `LoadedConfig.secrets` adds what `${ENV}` references put into settings sent to sources)."""
+    return secret_values(config)
 
-    found = secrets_in(config)
-    try:
-        password = make_url(config.store.url).password
-    except Exception:
-        password = None
-    if password:
-        found.append(str(password))
-    return found
+
+def mask(text: str) -> str:
+    """`text` with every secret of the configuration in use replaced by ***: for what the CLI prints
+    and the HTTP endpoint answers, which do not pass through the log's masker."""
+    return _masker.mask_text(text)
+
+
+class MaskedStream:
+    """Standard output or error (looked up at each write, as tests and pipes replace them) with every
+    secret masked: what the CLI's consoles write through."""
+
+    def __init__(self, name: str) -> None:
+        self.name = name
+
+    @property
+    def target(self) -> TextIO:
+        stream = getattr(sys, self.name)
+        # While a progress bar runs, Rich stands a proxy in for the stream: write past it, as Rich does.
+        target: TextIO = getattr(stream, "rich_proxied_file", stream)
+        return target
+
+    def write(self, text: str) -> int:
+        return self.target.write(mask(text))
+
+    def flush(self) -> None:
+        self.target.flush()
+
+    def isatty(self) -> bool:
+        return self.target.isatty()
+
+    def fileno(self) -> int:
+        return self.target.fileno()
+
+    @property
+    def encoding(self) -> str:
+        return getattr(self.target, "encoding", None) or "utf-8"
 
 
 def configure(
@@ -77,7 +96,8 @@ def configure(
     secrets: Iterable[str] = (),
     stream: TextIO | None = None,
 ) -> None:
-    global _opened
+    global _opened, _masker
+    _masker = SecretMasker(secrets)
     target: TextIO = stream or sys.stderr
     previous, _opened = _opened, None
     if file is not None:
@@ -94,7 +114,7 @@ def configure(
             structlog.processors.add_log_level,
             structlog.processors.TimeStamper(fmt="iso", utc=True),
             structlog.processors.format_exc_info,
-            SecretMasker(secrets),
+            _masker,
             renderer,
         ],
         wrapper_class=structlog.make_filtering_bound_logger(logging.getLevelNamesMapping()[level.upper()]),
@@ -108,7 +128,7 @@ def configure(
         structlog.stdlib.ProcessorFormatter(
             processors=[
                 structlog.stdlib.ProcessorFormatter.remove_processors_meta,
-                SecretMasker(secrets),
+                _masker,
                 renderer,
             ],
             foreign_pre_chain=[

@@ -17,10 +17,10 @@ from sqlalchemy.exc import DataError, IntegrityError
 
 from orderbridge.connectors import registry
 from orderbridge.connectors.base import Batch, SystemSettings
+from orderbridge.connectors.intake import map_batch
 from orderbridge.connectors.push.base import Receiver, StoredEvent, body_bytes
 from orderbridge.connectors.push.request import EventError, Rejected
 from orderbridge.mapping.model import Observation
-from orderbridge.scheduler.sync import _map
 from orderbridge.storage import inbox
 from orderbridge.storage.db import Store
 from orderbridge.storage.observations import ingest
@@ -103,7 +103,7 @@ def _process(
         )
         try:
             records = receiver.parse(stored)
-            items, problems = _map(Batch(f"inbox event {event.id}", records), settings, now)
+            items, problems = map_batch(Batch(f"inbox event {event.id}", records), settings, now)
         except (EventError, Rejected, ValidationError, ValueError) as exc:
             error = exc.reason if isinstance(exc, Rejected) else str(exc)
             items, problems = [], []

@@ -10,13 +10,19 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
 import structlog
-from pydantic import ValidationError
+from sqlalchemy.exc import DBAPIError, DisconnectionError, InterfaceError, OperationalError, TimeoutError
 
 from orderbridge.connectors import registry
-from orderbridge.connectors.base import Batch, ConnectorContext, PollStopped, RecordProblem, SystemSettings
-from orderbridge.mapping.ids import OrderIdError
-from orderbridge.mapping.model import Observation, SourceRecord
-from orderbridge.mapping.translate import to_observation
+from orderbridge.connectors.base import (
+    Batch,
+    ConnectorContext,
+    PollStopped,
+    RecordProblem,
+    SourceError,
+    SystemSettings,
+)
+from orderbridge.connectors.intake import Mapped, map_batch, record_location
+from orderbridge.mapping.model import SourceRecord
 from orderbridge.storage import cursors, quarantine
 from orderbridge.storage.db import Store
 from orderbridge.storage.observations import IngestResult, ingest, retire_missing
@@ -25,6 +31,15 @@ log = structlog.get_logger("orderbridge.sync")
 # A sync that has written this many new records since the planner statistics were last refreshed
 # refreshes them; the threshold doubles each time, so only large loads pay for it, a few times.
 STATISTICS_AFTER = 2000
+
+
+class SyncError(RuntimeError):
+    """A sync failed for a reason other than the source (the store, or a bug); `batch` says where:
+    the batch being written (`page 3`), or `after page 3` while the connector read the next."""
+
+    def __init__(self, message: str, batch: str) -> None:
+        super().__init__(message)
+        self.batch = batch
 
 
 @dataclass
@@ -105,14 +120,18 @@ def sync_system(
     on_batch: BatchProgress | None = None,
     clock: Callable[[], datetime] = lambda: datetime.now(UTC),
 ) -> SyncResult:
-    """Poll `name` once. Raises SourceError when the source as a whole fails; what was committed
-    before that stays committed, and the next sync resumes from the last saved cursor."""
+    """Poll `name` once. Raises SourceError when the source as a whole fails, SyncError naming the
+    batch for any other failure (the store's, or a bug); what was committed before stays committed,
+    and the next sync resumes from the last saved cursor."""
     stop = stop or threading.Event()
     result = SyncResult(system=name, ingest=IngestResult())
     if context.store is None:
         context = dataclasses.replace(context, store=store)
     connector = registry.create(name, settings, context)
     refresh_at = STATISTICS_AFTER
+    writer = _Writer(store, name, settings)
+    current: str | None = None  # the batch being written, else the last one written
+    writing = False
     try:
         with store.begin() as conn:
             cursor = cursors.load(conn, name)
@@ -125,32 +144,21 @@ def sync_system(
             except PollStopped:
                 result.stopped = True  # a request gave way to the stop: what was committed stays
                 break
+            current, writing = batch.label, True
             now = clock()
             # A child listing's batch holds records of its own system, mapped by its own settings.
             system, mapping = batch.system or name, batch.settings or settings
-            items, problems = _map(batch, mapping, now)
+            items, problems = map_batch(batch, mapping, now)
             scope = batch.label if batch.complete else None
-            gone: list[str] = []
-            with store.begin() as conn:
-                written = ingest(conn, items, now, mapping.link_by, newest_wins=settings.pushing, scope=scope)
-                for problem in problems:
-                    quarantine.add(
-                        conn,
-                        system,
-                        problem.location,
-                        problem.reason,
-                        problem.raw,
-                        now,
-                        record_id=problem.record_id,
-                        scope=problem.scope,
-                    )
-                quarantine.settle(conn, system, now, record_ids=[o.record_id for o, _ in items], scope=scope)
-                if scope is not None:
-                    # A record that is there but could not be read this time keeps its last reading.
-                    found = [o.record_id for o, _ in items] + [p.record_id for p in problems if p.record_id]
-                    gone = retire_missing(conn, system, scope, found, now).records
-                if batch.cursor is not None:
-                    cursors.save(conn, name, batch.cursor, now)
+            try:
+                written, gone = writer.commit(batch, items, problems, now)
+            except Exception as exc:
+                if _unreachable(exc):
+                    raise
+                # Something in this batch that mapping let through, the store refused: find it, record
+                # by record, so that it is quarantined and the rest of the batch committed after all.
+                items = writer.storable(batch, items, problems, now, exc)
+                written, gone = writer.commit(batch, items, problems, now)
             assert result.ingest is not None
             result.ingest.add(written)
             if result.ingest.new >= refresh_at:
@@ -176,11 +184,17 @@ def sync_system(
                     records=gone[:20],
                     count=len(gone),
                 )
+            writing = False
             if on_batch is not None:
                 on_batch(batch)
             if stop.is_set():
                 result.stopped = True
                 break
+    except SourceError:
+        raise
+    except Exception as exc:
+        where = "before the first batch" if current is None else current if writing else f"after {current}"
+        raise SyncError(f"{name}: {where}: {type(exc).__name__}: {exc}", where) from exc
     finally:
         connector.close()
     result.warnings = result.coverage.warnings(name, settings)
@@ -201,18 +215,94 @@ def sync_system(
     return result
 
 
-def _map(
-    batch: Batch, settings: SystemSettings, now: datetime
-) -> tuple[list[tuple[Observation, object]], list[RecordProblem]]:
-    items: list[tuple[Observation, object]] = []
-    problems = list(batch.problems)
-    for record in batch.records:
-        try:
-            obs = to_observation(record, settings.order_id, settings.status, now)
-        except (OrderIdError, ValidationError) as exc:
-            location = f"{batch.label}: record {record.record_id}"
-            scope = batch.label if batch.complete else None
-            problems.append(RecordProblem(location, str(exc), record.raw, record.record_id, scope))
-            continue
-        items.append((obs, record.raw))
-    return items, problems
+@dataclass
+class _Writer:
+    """Writes the batches of one sync of one system."""
+
+    store: Store
+    name: str
+    settings: SystemSettings
+
+    def commit(
+        self, batch: Batch, items: list[Mapped], problems: list[RecordProblem], now: datetime
+    ) -> tuple[IngestResult, list[str]]:
+        """One transaction: the batch's observations, its quarantined records and its cursor; and the
+        records a complete read no longer holds, retired. Returns what was written and retired."""
+        system, mapping = batch.system or self.name, batch.settings or self.settings
+        scope = batch.label if batch.complete else None
+        gone: list[str] = []
+        with self.store.begin() as conn:
+            written = ingest(
+                conn, items, now, mapping.link_by, newest_wins=self.settings.pushing, scope=scope
+            )
+            for problem in problems:
+                quarantine.add(
+                    conn,
+                    system,
+                    problem.location,
+                    problem.reason,
+                    problem.raw,
+                    now,
+                    record_id=problem.record_id,
+                    scope=problem.scope,
+                )
+            ids = [o.record_id for o, _ in items]
+            quarantine.settle(conn, system, now, record_ids=ids, scope=scope)
+            if scope is not None:
+                # A record that is there but could not be read this time keeps its last reading.
+                found = ids + [p.record_id for p in problems if p.record_id]
+                gone = retire_missing(conn, system, scope, found, now).records
+            if batch.cursor is not None:
+                cursors.save(conn, self.name, batch.cursor, now)
+        return written, gone
+
+    def storable(
+        self,
+        batch: Batch,
+        items: list[Mapped],
+        problems: list[RecordProblem],
+        now: datetime,
+        failure: Exception,
+    ) -> list[Mapped]:
+        """The items the store takes, tried one by one in a transaction rolled back afterwards; each
+        it refuses joins `problems`. Raises `failure` again when the store refuses none of them alone
+        (then the batch as a whole is the problem, not one record)."""
+        kept: list[Mapped] = []
+        refused = 0
+        mapping = batch.settings or self.settings
+        scope = batch.label if batch.complete else None
+        with self.store.engine.connect() as conn, conn.begin() as trial:
+            for obs, raw in items:
+                try:
+                    with conn.begin_nested():
+                        ingest(
+                            conn,
+                            [(obs, raw)],
+                            now,
+                            mapping.link_by,
+                            newest_wins=self.settings.pushing,
+                            scope=scope,
+                        )
+                except Exception as exc:
+                    if _unreachable(exc):
+                        raise
+                    refused += 1
+                    where = record_location(batch, obs.record_id)
+                    cause = type(getattr(exc, "orig", None) or exc).__name__
+                    reason = f"the store refused it: {cause}: {exc}".splitlines()[0]
+                    problems.append(RecordProblem(where, reason, raw, obs.record_id, scope))
+                    continue
+                kept.append((obs, raw))
+            trial.rollback()
+        if not refused:
+            raise failure
+        log.error("the store refused records that mapping let through", system=self.name, batch=batch.label)
+        return kept
+
+
+def _unreachable(exc: Exception) -> bool:
+    """The store cannot be reached or is busy: the whole poll fails and is retried, nothing is
+    quarantined for it."""
+    return isinstance(exc, OperationalError | InterfaceError | DisconnectionError | TimeoutError) or (
+        isinstance(exc, DBAPIError) and exc.connection_invalidated
+    )

@@ -13,6 +13,7 @@ from typing import Any
 
 from sqlalchemy import Connection, select, update
 
+from orderbridge.storage.limits import storable_json, storable_key, storable_text
 from orderbridge.storage.sql import chunks
 from orderbridge.storage.tables import quarantine
 
@@ -41,7 +42,10 @@ def add(
     record_id: str | None = None,
     scope: str | None = None,
 ) -> None:
-    safe_raw = json.loads(json.dumps(raw, default=str, ensure_ascii=False))
+    # What could not be read may hold what no store keeps (NUL, lone surrogates, NaN): keep it storable.
+    safe_raw = storable_json(raw)
+    location, reason = storable_text(location), storable_text(reason)
+    record_id, scope = storable_key(record_id), storable_key(scope)
     digest = hashlib.sha256(
         json.dumps([location, reason, safe_raw], sort_keys=True, ensure_ascii=False).encode()
     ).hexdigest()
@@ -88,7 +92,9 @@ def settle(
         ).rowcount
     if scope is not None:
         settled += conn.execute(
-            update(quarantine).where(*still_open, quarantine.c.scope == scope).values(resolved_at=now)
+            update(quarantine)
+            .where(*still_open, quarantine.c.scope == storable_key(scope))
+            .values(resolved_at=now)
         ).rowcount
     return settled
 

@@ -156,7 +156,8 @@ systems:
     order_id: {{field: name, strip_prefix: ["#"], format: "SO-{{0:0>6}}"}}
     fields: {{record_id: id, updated: updated_at, order_amount: total_price, currency: currency}}
     status:
-      - {{dimension: fulfillment, field: fulfillment_status, map: {{fulfilled: shipped, partial: preparing}}}}
+      - {{dimension: fulfillment, field: fulfillment_status, map: {{fulfilled: shipped, partial: preparing}},
+         rules: [{{when: {{fulfillment_status: {{empty: true}}}}, then: approved}}]}}
       - {{dimension: billing, field: financial_status,
           map: {{pending: unbilled, authorized: unbilled, paid: paid, refunded: refunded}}}}
 """
@@ -182,8 +183,10 @@ def test_shopify_link_header_paging_syncs_incrementally(tmp_path: Path, store_ur
     assert len(records) == 6
     assert records["450790002"]["statuses"]["fulfillment"]["status"] == "shipped"
     assert records["450790002"]["status_at"].astimezone(UTC) == datetime(2024, 5, 2, 13, tzinfo=UTC)
-    assert "fulfillment" not in records["450790006"]["statuses"], "null fulfillment_status: nothing said"
-    assert history(store_url, "shop") == 5 + 2 + 1  # billing of each, then 1002 paid and shipped, 1006
+    # Shopify's null fulfillment_status means unfulfilled: the rule for a blank field says so
+    assert records["450790006"]["statuses"]["fulfillment"]["status"] == "approved"
+    # fulfilment (approved: not yet fulfilled) and billing of each, then 1002 paid and shipped, 1006 both
+    assert history(store_url, "shop") == 5 * 2 + 2 + 2
 
 
 # -- Salesforce ------------------------------------------------------------------------------------

@@ -17,9 +17,10 @@ import yaml
 from orderbridge.config.loader import parse_config
 from orderbridge.connectors import registry
 from orderbridge.connectors.base import Batch, ConnectorContext, SystemSettings
+from orderbridge.connectors.intake import map_batch
 from orderbridge.connectors.push.base import StoredEvent
 from orderbridge.mapping.model import Dimension
-from orderbridge.scheduler.sync import _map, sync_system
+from orderbridge.scheduler.sync import sync_system
 from orderbridge.storage import cursors, observations
 from orderbridge.storage.db import Store
 
@@ -41,7 +42,7 @@ def seed(
     assert receiver is not None
     delivery = receiver.accept(samples.request_of(sample))
     records = receiver.parse(StoredEvent(1, sample.system, observed, delivery.headers, sample.body))
-    items, problems = _map(Batch("seed", records), settings, observed)
+    items, problems = map_batch(Batch("seed", records), settings, observed)
     assert not problems
     with store.begin() as conn:
         observations.ingest(conn, items, observed, newest_wins=True)

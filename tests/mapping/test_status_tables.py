@@ -42,9 +42,10 @@ def test_the_other_rules_still_decide_when_the_field_has_a_value() -> None:
     assert unknown is not None and (unknown.status, unknown.native) == (UNMAPPED, "restocked")
 
 
-def test_blank_fields_say_nothing_unless_a_rule_asks_for_blank() -> None:
-    """Without a rule that asks for an empty field, a record whose status fields are blank says nothing
-    on that dimension (no status, not unmapped) — even a rule with no conditions does not claim it."""
+def test_blank_fields_are_unmapped_unless_a_rule_asks_for_blank() -> None:
+    """Without a rule that asks for an empty field, a record whose status fields are blank is visible as
+    `unmapped` with no native word (never silently "no status") — and a rule with no conditions does
+    not claim it."""
     table = StatusTable.model_validate(
         {
             "dimension": "fulfillment",
@@ -53,7 +54,8 @@ def test_blank_fields_say_nothing_unless_a_rule_asks_for_blank() -> None:
             "rules": [{"when": {}, "then": "placed"}],
         }
     )
-    assert table.lookup({"status": None}) is None
+    blank = table.lookup({"status": None})
+    assert blank is not None and (blank.status, blank.native) == ("unmapped", None)
     assert table.lookup({"status": "OTHER"}).status == "placed"  # type: ignore[union-attr]
 
 

@@ -20,7 +20,6 @@ from typing import Any
 
 import httpx
 import structlog
-from pydantic import ValidationError
 
 from orderbridge.connectors.base import (
     RecordError,
@@ -30,6 +29,7 @@ from orderbridge.connectors.base import (
     content_hash,
     get_path,
     native_record_id,
+    record_reason,
 )
 from orderbridge.connectors.cursors import CursorStyle, cursor_style, replace_cursor
 from orderbridge.connectors.http import HttpApi
@@ -359,10 +359,12 @@ class Listing:
                     # order are not duplicates.
                     record = record.model_copy(update={"order_ref": None, "parent_ref": record.order_ref})
                 value = self.style.read(item) if self.style is not None else None
-            except (RecordError, ValidationError) as exc:
+            except Exception as exc:  # one record, whatever is wrong with it, never fails the page
                 where = f"{self.label} {number}, record {position}"
                 read.problems.append(
-                    RecordProblem(where, _reason(exc), item, record_id=native_record_id(item, self.settings))
+                    RecordProblem(
+                        where, record_reason(exc), item, record_id=native_record_id(item, self.settings)
+                    )
                 )
                 continue
             read.values.append(value)
@@ -495,9 +497,3 @@ def _present(body: Any, path: str) -> bool:
     parent_path, _, key = path.rpartition(".")
     parent = get_path(body, parent_path) if parent_path else body
     return (isinstance(body, dict) and path in body) or (isinstance(parent, dict) and key in parent)
-
-
-def _reason(exc: Exception) -> str:
-    if isinstance(exc, ValidationError):
-        return "; ".join(f"{'.'.join(map(str, e['loc']))}: {e['msg']}" for e in exc.errors())
-    return str(exc)

@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 import builtins
-from typing import Any, Literal, Self
+from typing import Annotated, Any, Literal, Self
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
-from orderbridge.config.types import Duration
+from orderbridge.config.types import Interval, SentToSource
 from orderbridge.connectors.base import FieldMap, PollSettings
 from orderbridge.connectors.cursors import AnyCursor, uses_cursor
 from orderbridge.connectors.http_settings import HttpSystemSettings
@@ -24,16 +24,16 @@ class ListSettings(BaseModel):
 
     path: str = Field(description="Path below base_url, e.g. /orders.")
     method: Literal["GET", "POST"] = Field(default="GET", description="HTTP method of the list request.")
-    params: dict[str, Any] = Field(
+    params: Annotated[dict[str, Any], SentToSource] = Field(
         default_factory=dict,
         description="Query parameters; '{cursor}' is replaced by the cursor (also inside a query "
         "language such as SOQL).",
     )
-    headers: dict[str, str] = Field(
+    headers: Annotated[dict[str, str], SentToSource] = Field(
         default_factory=dict,
         description="Headers of the list request only, e.g. {If-Modified-Since: '{cursor}'}.",
     )
-    body: Any = Field(
+    body: Annotated[Any, SentToSource] = Field(
         default=None,
         description="JSON body of a POST listing; '{cursor}' is replaced in its strings (a string that is "
         "only '{cursor}' becomes a number for numeric cursors).",
@@ -95,7 +95,7 @@ class ChildSettings(BaseModel):
 
 
 class RestPollSettings(PollSettings):
-    full_every: Duration | None = Field(
+    full_every: Interval | None = Field(
         default=None,
         description="Read the whole listing again this often (e.g. 1d), to catch changes a cursor misses; "
         "unchanged records write nothing.",

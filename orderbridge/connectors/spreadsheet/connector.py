@@ -24,7 +24,6 @@ from typing import Any
 import openpyxl
 import structlog
 from openpyxl.utils import get_column_letter
-from pydantic import ValidationError
 
 from orderbridge.connectors.base import (
     BadValue,
@@ -35,6 +34,7 @@ from orderbridge.connectors.base import (
     SourceError,
     build_record,
     read_field,
+    record_reason,
 )
 from orderbridge.connectors.spreadsheet.settings import SpreadsheetSettings
 
@@ -218,8 +218,11 @@ class SpreadsheetConnector(Connector):
                 seen[key] += 1
                 record_id = f"{name}:{key}" + (f"#{seen[key]}" if seen[key] > 1 else "")
                 batch.records.append(build_record(self.name, values, settings, record_id=record_id, raw=raw))
-            except (RecordError, ValidationError) as exc:
-                batch.problems.append(RecordProblem(location, str(exc), raw, record_id=record_id, scope=name))
+                batch.locations[record_id] = location
+            except Exception as exc:  # one row, whatever is wrong with it, never fails the file
+                batch.problems.append(
+                    RecordProblem(location, record_reason(exc), raw, record_id=record_id, scope=name)
+                )
 
     def _row_key(self, values: dict[str, Any]) -> str:
         """The order number (or record id, or first link) that names a row within its file."""

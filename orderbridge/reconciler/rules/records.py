@@ -24,7 +24,10 @@ def unmapped_status(snapshot: OrderSnapshot, ctx: RuleContext) -> Iterator[Outco
                     severity="warning",
                     since=obs.effective_at,
                     summary=f"{obs.system} reports {dimension.value} status {found.native!r}, "
-                    "which its status table does not map",
+                    "which its status table does not map"
+                    if found.native is not None
+                    else f"{obs.system} reports no {dimension.value} status (the field is empty or "
+                    "missing); map it with a rule `when: {FIELD: {empty: true}}` if that means something",
                     says={
                         obs.system: {"record_id": obs.record_id, "status": UNMAPPED, "native": found.native}
                     },
