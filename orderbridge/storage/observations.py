@@ -10,6 +10,7 @@ from datetime import datetime
 from decimal import Decimal
 from typing import Any
 
+from pydantic_core import to_jsonable_python
 from sqlalchemy import Connection, RowMapping, and_, delete, func, or_, select, update
 
 from orderbridge.mapping.model import (
@@ -20,11 +21,25 @@ from orderbridge.mapping.model import (
     Observation,
     Quantities,
 )
+from orderbridge.storage.bulk import Bulk, json_text
 from orderbridge.storage.queue import ORPHANS, changed
-from orderbridge.storage.sql import chunks, upsert
+from orderbridge.storage.sql import chunks
 from orderbridge.storage.tables import observations, order_links, orphan_links, status_history
 
 EXTERNAL_REF = "external_ref"
+OBSERVATION_COLUMNS = tuple(c.name for c in observations.columns)
+HISTORY_COLUMNS = (
+    "order_key",
+    "system",
+    "record_id",
+    "dimension",
+    "status",
+    "native",
+    "status_at",
+    "observed_at",
+)
+LINK_COLUMNS = ("link_type", "value", "order_key", "system", "updated_at")
+ORPHAN_COLUMNS = ("link_type", "value", "system", "record_id")
 ACTIVE = observations.c.retired_at.is_(None)  # what the rules see: records no complete read has dropped
 
 
@@ -50,16 +65,66 @@ class IngestResult:
 def fingerprint(obs: Observation, raw: Any) -> str:
     """What makes a record 'changed': everything but the time we happened to look at it. An empty
     value and an absent one are the same (a workbook saved again turns empty text into empty cells)."""
-    body = obs.model_dump(mode="json", exclude={"observed_at"})
+    return _digest(_body(obs), raw)
+
+
+def _digest(body: dict[str, Any], raw: Any) -> str:
     text = json.dumps(
         [_without_blanks(body), _without_blanks(raw)], sort_keys=True, default=str, ensure_ascii=False
     )
     return hashlib.sha256(text.encode()).hexdigest()
 
 
+def _body(obs: Observation) -> dict[str, Any]:
+    """`obs.model_dump(mode="json", exclude={"observed_at"})`, built directly (a test holds them equal):
+    the fingerprint's half and the JSON columns of the row."""
+    q, a = obs.quantities, obs.amounts
+    return {
+        "system": obs.system,
+        "record_id": obs.record_id,
+        "order_key": obs.order_key,
+        "order_ref": obs.order_ref,
+        "external_ref": obs.external_ref,
+        "statuses": {
+            dimension.value: {"status": s.status, "native": s.native, "implied": s.implied}
+            for dimension, s in obs.statuses.items()
+        },
+        "native_status": dict(obs.native_status),
+        "status_at": None if obs.status_at is None else to_jsonable_python(obs.status_at),
+        "quantities": {
+            "ordered": _text(q.ordered),
+            "shipped": _text(q.shipped),
+            "invoiced": _text(q.invoiced),
+        },
+        "amounts": {
+            "order": _text(a.order),
+            "invoiced": _text(a.invoiced),
+            "paid": _text(a.paid),
+            "currency": a.currency,
+        },
+        "links": dict(obs.links),
+        "reason": obs.reason,
+    }
+
+
+def _text(number: Decimal | None) -> str | None:
+    return None if number is None else str(number)
+
+
 def _without_blanks(value: Any) -> Any:
     if isinstance(value, dict):
-        return {k: _without_blanks(v) for k, v in value.items() if not _blank(v)}
+        kept = {}
+        for key, item in value.items():
+            if item is None:
+                continue
+            if isinstance(item, str):
+                if item and not item.isspace():
+                    kept[key] = item
+            elif isinstance(item, dict | list | tuple):
+                kept[key] = _without_blanks(item)
+            else:
+                kept[key] = item
+        return kept
     if isinstance(value, list | tuple):
         return [None if _blank(v) else _without_blanks(v) for v in value]
     return value
@@ -100,13 +165,15 @@ def ingest(
         record_id: dict(row)
         for record_id, row in _existing(conn, system, [o.record_id for o, _ in items]).items()
     }
-    rows: dict[str, dict[str, Any]] = {}
+    bulk = Bulk(conn)
+    rows: dict[str, tuple[Any, ...]] = {}
     history: list[dict[str, Any]] = []
     written: dict[str, Observation] = {}
     were_orphans: list[str] = []  # records written that linked to no order before
     rescoped: list[str] = []  # unchanged records stored before their scope was known
     for obs, raw in items:
-        digest = fingerprint(obs, raw)
+        body = _body(obs)
+        digest = _digest(body, raw)
         before = current.get(obs.record_id)
         back = before is not None and before["retired_at"] is not None
         if before is not None and before["content_hash"] == digest and not back:
@@ -132,29 +199,27 @@ def ingest(
                 result.orders.add(before["order_key"])
             if before["order_key"] is None and obs.record_id not in were_orphans:
                 were_orphans.append(obs.record_id)
-        rows[obs.record_id] = _row(obs, raw, digest, now, scope)
+        rows[obs.record_id] = _row(bulk, obs, body, raw, digest, now, scope)
         written[obs.record_id] = obs
         history.extend(_history(obs, before["statuses"] if before is not None else {}))
         current[obs.record_id] = {
             "content_hash": digest,
             "order_key": obs.order_key,
-            "statuses": rows[obs.record_id]["statuses"],
+            "statuses": body["statuses"],
             "status_at": obs.status_at,
             "scope": scope,
             "retired_at": None,
         }
         if obs.order_key:
             result.orders.add(obs.order_key)
-    upsert(conn, observations, list(rows.values()), ["system", "record_id"])
+    bulk.upsert(observations, OBSERVATION_COLUMNS, list(rows.values()), ["system", "record_id"])
     for ids in chunks(rescoped):
         conn.execute(
             update(observations)
             .where(observations.c.system == system, observations.c.record_id.in_(ids))
             .values(scope=scope)
         )
-    if history:
-        for chunk in chunks(history):
-            conn.execute(status_history.insert(), list(chunk))
+    bulk.insert(status_history, HISTORY_COLUMNS, [_history_row(bulk, e) for e in history])
     links = [
         {
             "link_type": kind,
@@ -167,8 +232,13 @@ def ingest(
         if obs.order_key
         for kind, value in _link_values(obs).items()
     ]
-    upsert(conn, order_links, _unique(links, ("link_type", "value")), ["link_type", "value"])
-    _track_orphans(conn, system, list(written.values()), were_orphans, link_types)
+    bulk.upsert(
+        order_links,
+        LINK_COLUMNS,
+        [(k["link_type"], k["value"], k["order_key"], k["system"], bulk.time(now)) for k in links],
+        ["link_type", "value"],
+    )
+    _track_orphans(conn, bulk, system, list(written.values()), were_orphans, link_types)
     attached = _attach_waiting(conn, links)
     result.orders |= attached
     # An orphan appeared, changed or linked: the orphan rule must look again.
@@ -215,7 +285,12 @@ def _late_history(conn: Connection, obs: Observation, pending: list[dict[str, An
 
 
 def _track_orphans(
-    conn: Connection, system: str, written: list[Observation], were_orphans: list[str], link_types: list[str]
+    conn: Connection,
+    bulk: Bulk,
+    system: str,
+    written: list[Observation],
+    were_orphans: list[str],
+    link_types: list[str],
 ) -> None:
     """Keep `orphan_links` in step with the records just written: an orphan's usable link values.
     Only records that were orphans have rows to replace."""
@@ -224,13 +299,13 @@ def _track_orphans(
             delete(orphan_links).where(orphan_links.c.system == system, orphan_links.c.record_id.in_(chunk))
         )
     rows = [
-        {"link_type": kind, "value": value, "system": obs.system, "record_id": obs.record_id}
+        (kind, value, obs.system, obs.record_id)
         for obs in written
         if obs.order_key is None
         for kind, value in _link_values(obs).items()
         if not link_types or kind in link_types
     ]
-    upsert(conn, orphan_links, rows, ["link_type", "value", "system", "record_id"], update=[])
+    bulk.upsert(orphan_links, ORPHAN_COLUMNS, rows, ORPHAN_COLUMNS, update=[])
 
 
 def _attach_waiting(conn: Connection, links: list[dict[str, Any]]) -> set[str]:
@@ -465,29 +540,50 @@ def _existing(conn: Connection, system: str, record_ids: list[str]) -> dict[str,
     return found
 
 
-def _row(obs: Observation, raw: Any, digest: str, now: datetime, scope: str | None) -> dict[str, Any]:
-    dumped = obs.model_dump(mode="json")
-    return {
-        "system": obs.system,
-        "record_id": obs.record_id,
-        "order_key": obs.order_key,
-        "order_ref": obs.order_ref,
-        "external_ref": obs.external_ref,
-        "statuses": dumped["statuses"],
-        "native_status": dumped["native_status"],
+def _row(
+    bulk: Bulk,
+    obs: Observation,
+    body: dict[str, Any],
+    raw: Any,
+    digest: str,
+    now: datetime,
+    scope: str | None,
+) -> tuple[Any, ...]:
+    """The observations row, in OBSERVATION_COLUMNS order, as the driver takes it."""
+    return (
+        obs.system,
+        obs.record_id,
+        obs.order_key,
+        obs.order_ref,
+        obs.external_ref,
+        json_text(body["statuses"]),
+        json_text(body["native_status"]),
         # A record that carries no change time changed when we saw it change (a snapshot scan).
-        "status_at": obs.status_at or obs.observed_at,
-        "observed_at": obs.observed_at,
-        "changed_at": now,
-        "quantities": dumped["quantities"],
-        "amounts": dumped["amounts"],
-        "links": dumped["links"],
-        "reason": obs.reason,
-        "content_hash": digest,
-        "raw": json.loads(json.dumps(raw, default=str)),
-        "scope": scope,
-        "retired_at": None,
-    }
+        bulk.time(obs.status_at or obs.observed_at),
+        bulk.time(obs.observed_at),
+        bulk.time(now),
+        json_text(body["quantities"]),
+        json_text(body["amounts"]),
+        json_text(body["links"]),
+        obs.reason,
+        digest,
+        json.dumps(raw, default=str),
+        scope,
+        None,
+    )
+
+
+def _history_row(bulk: Bulk, entry: dict[str, Any]) -> tuple[Any, ...]:
+    return (
+        entry["order_key"],
+        entry["system"],
+        entry["record_id"],
+        entry["dimension"],
+        entry["status"],
+        entry["native"],
+        bulk.time(entry["status_at"]),
+        bulk.time(entry["observed_at"]),
+    )
 
 
 def _history(obs: Observation, before: dict[str, Any]) -> list[dict[str, Any]]:
@@ -537,10 +633,3 @@ def _observation(row: RowMapping) -> Observation:
 
 def _decimals(values: dict[str, Any]) -> dict[str, Any]:
     return {k: Decimal(v) if isinstance(v, str) else v for k, v in values.items()}
-
-
-def _unique(rows: list[dict[str, Any]], keys: tuple[str, ...]) -> list[dict[str, Any]]:
-    seen: dict[tuple[Any, ...], dict[str, Any]] = {}
-    for row in rows:
-        seen[tuple(row[k] for k in keys)] = row
-    return list(seen.values())
