@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import argparse
 import cProfile
+import gc
 import hashlib
 import json
 import os
@@ -281,6 +282,10 @@ def measure(store: str, size: int, profile: Path | None = None) -> dict[str, flo
     """Both runs on fresh stores of one kind, interleaved reference first: records/s of each."""
     data = pages(size)
     rows = reference_rows(data, store)
+    # A sync holds one page at a time; the generated data held here must not make every garbage
+    # collection walk it.
+    gc.collect()
+    gc.freeze()
     with scratch(store) as url:
         reference = run_reference(url, rows)
     with scratch(store) as url:

@@ -12,6 +12,7 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from datetime import timedelta
 from decimal import Decimal, InvalidOperation
+from functools import cache
 from pathlib import Path
 from typing import Any, ClassVar, Literal
 
@@ -417,14 +418,18 @@ def parse_number(text: str, separator: str = "auto") -> Decimal:
     raise ValueError(f"{text!r} is ambiguous ({meanings}); set decimal_separator: '.' or ',' for this system")
 
 
-def _with_separator(body: str, separator: str) -> Decimal | None:
+@cache
+def _number_pattern(separator: str) -> re.Pattern[str]:
     group = "," if separator == "." else "."
     # Grouped thousands: 1-3 leading digits, then groups of exactly three behind one consistent mark.
-    pattern = (
+    return re.compile(
         rf"(?P<sign>[+-]?)\s*(?P<int>\d+|[1-9]\d{{0,2}}(?P<g>[{re.escape(group)} \u00a0\u202f'])\d{{3}}"
         rf"(?:(?P=g)\d{{3}})*)?(?:{re.escape(separator)}(?P<frac>\d+))?(?P<exp>[eE][+-]?\d+)?"
     )
-    match = re.fullmatch(pattern, body)
+
+
+def _with_separator(body: str, separator: str) -> Decimal | None:
+    match = _number_pattern(separator).fullmatch(body)
     if match is None or not (match["int"] or match["frac"]) or (match["exp"] and separator != "."):
         return None
     digits = re.sub(r"\D", "", match["int"] or "0")

@@ -13,11 +13,13 @@ from decimal import Decimal
 from typing import Any
 
 from orderbridge.mapping.model import Observation
+from orderbridge.storage.bulk import encoder
 from orderbridge.storage.tables import KEY
 
 NAME = 64  # system names and link types (String(64) columns)
 MAX_DEPTH = 100  # quarantine keeps a raw record this deep at most (deeper: "…")
 MAX_NUMBER = Decimal(10) ** 18  # quantities and amounts: beyond this a number is noise, not an order
+_RAW_CHECK = encoder(ascii=False, allow_nan=False)
 
 
 class Unstorable(ValueError):
@@ -41,7 +43,10 @@ def check_storable(obs: Observation, raw: Any) -> None:
             raise Unstorable(f"link type {kind[:40]!r}… is longer than {NAME} characters")
         if len(value) > KEY:
             raise Unstorable(f"link {kind!r} is {len(value)} characters long; at most {KEY} can be stored")
-    for name, number in [*obs.quantities.model_dump().items(), *obs.amounts.model_dump().items()]:
+    q, a = obs.quantities, obs.amounts
+    numbers = [("ordered", q.ordered), ("shipped", q.shipped), ("invoiced", q.invoiced)]
+    numbers += [("order", a.order), ("invoiced", a.invoiced), ("paid", a.paid)]
+    for name, number in numbers:
         if isinstance(number, Decimal) and abs(number) >= MAX_NUMBER:
             raise Unstorable(f"{name} {number} is out of range (at most {MAX_NUMBER:.0e})")
     if obs.status_at is not None:
@@ -49,6 +54,13 @@ def check_storable(obs: Observation, raw: Any) -> None:
             obs.status_at.astimezone(UTC)
         except (OverflowError, ValueError):
             raise Unstorable(f"the time {obs.status_at.isoformat()} is out of the range of dates") from None
+    if _clean("".join(_mapped_texts(obs))):
+        try:
+            text = _RAW_CHECK(raw)
+        except (TypeError, ValueError, RecursionError):
+            text = None
+        if text is not None and "\\u0000" not in text and _clean(text):
+            return  # the common case, checked without dumping the observation
     mapped = obs.model_dump(mode="json", exclude={"observed_at", "status_at"})
     try:
         text = json.dumps([raw, mapped], ensure_ascii=False, allow_nan=False)
@@ -60,6 +72,18 @@ def check_storable(obs: Observation, raw: Any) -> None:
         raise Unstorable(f"{where} {problem}")
     if text is None:
         raise Unstorable(f"the raw record cannot be stored as JSON: {failure}")
+
+
+def _mapped_texts(obs: Observation) -> Iterator[str]:
+    """Every text of the observation as mapped (what `model_dump` holds besides numbers and times)."""
+    yield from (obs.system, obs.record_id, obs.order_key or "", obs.order_ref or "", obs.external_ref or "")
+    yield from (obs.reason or "", obs.amounts.currency or "")
+    for dimension, status in obs.statuses.items():
+        yield from (dimension.value, status.status, status.native or "")
+    for name, value in obs.native_status.items():
+        yield from (name, value or "")
+    for kind, value in obs.links.items():
+        yield from (kind, value)
 
 
 def usable_key(text: str) -> bool:

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import hashlib
-import json
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -21,7 +20,7 @@ from orderbridge.mapping.model import (
     Observation,
     Quantities,
 )
-from orderbridge.storage.bulk import Bulk, json_text
+from orderbridge.storage.bulk import Bulk, encoder, json_text
 from orderbridge.storage.queue import ORPHANS, changed
 from orderbridge.storage.sql import chunks
 from orderbridge.storage.tables import observations, order_links, orphan_links, status_history
@@ -68,10 +67,12 @@ def fingerprint(obs: Observation, raw: Any) -> str:
     return _digest(_body(obs), raw)
 
 
+_FINGERPRINT_TEXT = encoder(ascii=False, sort_keys=True, default=str)
+_RAW_TEXT = encoder(default=str)
+
+
 def _digest(body: dict[str, Any], raw: Any) -> str:
-    text = json.dumps(
-        [_without_blanks(body), _without_blanks(raw)], sort_keys=True, default=str, ensure_ascii=False
-    )
+    text = _FINGERPRINT_TEXT([_without_blanks(body), _without_blanks(raw)])
     return hashlib.sha256(text.encode()).hexdigest()
 
 
@@ -567,7 +568,7 @@ def _row(
         json_text(body["links"]),
         obs.reason,
         digest,
-        json.dumps(raw, default=str),
+        _RAW_TEXT(raw),
         scope,
         None,
     )

@@ -14,6 +14,7 @@ from datetime import datetime
 from sqlalchemy import Connection, bindparam, case, delete, func, select
 from sqlalchemy.dialects import postgresql, sqlite
 
+from orderbridge.storage.bulk import Bulk
 from orderbridge.storage.sql import chunks
 from orderbridge.storage.tables import reconcile_queue as q
 
@@ -24,7 +25,10 @@ ORPHANS = "\x1forphans"
 
 def changed(conn: Connection, keys: Iterable[str], now: datetime) -> None:
     """Orders whose data changed: due now, whatever was queued for them before."""
-    _upsert(conn, dict.fromkeys(keys, now), keep_earliest=False)
+    bulk = Bulk(conn)
+    due_at = bulk.time(now)
+    rows = [(key, due_at, uuid.uuid4().hex) for key in sorted(set(keys))]
+    bulk.upsert(q, ("order_key", "due_at", "token"), rows, ["order_key"])
 
 
 def enqueue(conn: Connection, keys: Iterable[str], due_at: datetime) -> None:
