@@ -5,6 +5,8 @@ python3 tasks.py demo [--serve]      create .venv if needed, install orderbridge
 python3 tasks.py test [pytest args]  create .venv if needed, install with the developer tools, run the tests
 python3 tasks.py lint                ruff and mypy
 python3 tasks.py docs [--check]      regenerate the settings reference in docs/ from the settings models
+python3 tasks.py bench [--quick] [scenario ...] [--sizes N,N]
+                                     run benchmarks, write docs/benchmarks.md and bench/results/latest.json
 """
 
 from __future__ import annotations
@@ -23,8 +25,9 @@ VENV = ROOT / ".venv"
 BIN = VENV / ("Scripts" if os.name == "nt" else "bin")
 STAMP = VENV / ".orderbridge-installed"
 # What each task needs installed: the demo runs orderbridge (PostgreSQL driver included, for
-# `demo --store`); the others need the developer tools too.
-EXTRAS = {"demo": "postgres", "test": "dev", "lint": "dev", "docs": "dev"}
+# `demo --store`); the benchmarks their reference tools (datacompy, pandas, polars); the others need the
+# developer tools too.
+EXTRAS = {"demo": "postgres", "test": "dev", "lint": "dev", "docs": "dev", "bench": "bench"}
 SHOWN = ("Collecting ", "Downloading ", "Installing collected packages", "Successfully")  # pip's lines
 
 
@@ -40,7 +43,9 @@ def ensure_env(extra: str) -> None:
     if not (BIN / "python").exists():
         print("creating .venv ...", flush=True)
         venv.EnvBuilder(with_pip=True).create(VENV)
-    what = "orderbridge" if extra == "postgres" else "orderbridge and its development tools"
+    what = {"postgres": "orderbridge", "bench": "orderbridge and the benchmarks' reference tools"}.get(
+        extra, "orderbridge and its development tools"
+    )
     print(f"installing {what} into .venv (the first time takes a minute or two) ...", flush=True)
     pip = [str(BIN / "python"), "-m", "pip", "install", "--disable-pip-version-check"]
     _pip([*pip, "--upgrade", "pip"], "pip")
@@ -101,7 +106,9 @@ def main(argv: list[str]) -> int:
         return run(str(BIN / "python"), "-m", "pytest", *rest)
     if task == "docs":
         return run(str(BIN / "python"), "-m", "orderbridge.config.reference", *rest)
-    sources = ("orderbridge", "tests", "tasks.py")
+    if task == "bench":
+        return run(str(BIN / "python"), "-m", "bench", *rest)
+    sources = ("orderbridge", "tests", "bench", "tasks.py")
     return (
         subprocess.run([str(BIN / "ruff"), "check", *sources], cwd=ROOT).returncode
         or subprocess.run([str(BIN / "ruff"), "format", "--check", *sources], cwd=ROOT).returncode

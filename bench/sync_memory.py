@@ -38,7 +38,7 @@ ROOT = Path(__file__).resolve().parent.parent
 RESULTS = ROOT / "bench" / "results" / "latest.json"
 REPORT = ROOT / "docs" / "benchmarks.md"
 BEGIN, END = "<!-- sync_memory:begin -->", "<!-- sync_memory:end -->"
-SCENARIO = "sync_memory"
+SCENARIO = SCENARIO_NAME = "sync_memory"
 TARGET_RATIO = 1.10
 BASE = datetime(2026, 1, 1, tzinfo=UTC)
 STATUSES = ("NEW", "PICKING", "PACKED", "SHIPPED")
@@ -242,6 +242,42 @@ def write(results: list[dict[str, Any]], page_size: int) -> None:
     else:
         text = text.rstrip() + "\n\n" + section + "\n"
     REPORT.write_text(text, encoding="utf-8")
+
+
+def measure_sizes(sizes: Any, _options: Any) -> Any:
+    """The scenario as `python3 tasks.py bench sync_memory` runs it (page size 1000)."""
+    from bench.results import Outcome, Row
+
+    results = [measure(size, 1000) for size in sorted(sizes)]
+    made = [
+        Row(
+            scenario=SCENARIO_NAME,
+            size=row["size"],
+            figure="peak RSS of one REST sync",
+            value=row["value"],
+            unit="MiB",
+            reference=row["reference"],
+            reference_name=f"at {row['reference_size']:,} records",
+            target=row["target"],
+            met=row["met"],
+            details={"reference_size": row["reference_size"]},
+        )
+        for row in rows(results)
+    ]
+    section = markdown(results, 1000).splitlines()
+    return Outcome(made, "\n".join(section[3:-1]))  # without the markers and the heading
+
+
+def scenario() -> Any:
+    from bench.scenario import Scenario
+
+    return Scenario(
+        name=SCENARIO_NAME,
+        title="one REST sync, peak memory against records read",
+        sizes=(10_000, 100_000, 1_000_000),
+        quick=(2_000, 20_000),
+        measure=measure_sizes,
+    )
 
 
 def main() -> None:

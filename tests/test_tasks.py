@@ -95,9 +95,10 @@ def test_sigterm_to_the_demo_task_stops_the_daemon_too(tmp_path: Path) -> None:
 
 def test_the_demo_installs_orderbridge_without_the_developer_tools(tmp_path: Path) -> None:
     """The demo task asks for orderbridge with its PostgreSQL driver only; the test, lint and docs tasks
-    add the developer tools; a .venv that has the developer tools runs the demo without installing."""
+    add the developer tools (the benchmarks their own reference tools); a .venv that has the developer
+    tools runs the demo without installing."""
     tasks = tasks_module()
-    assert tasks.EXTRAS == {"demo": "postgres", "test": "dev", "lint": "dev", "docs": "dev"}
+    assert tasks.EXTRAS == {"demo": "postgres", "test": "dev", "lint": "dev", "docs": "dev", "bench": "bench"}
     calls: list[list[str]] = []
     tasks.VENV = tmp_path / ".venv"
     tasks.BIN = tasks.VENV / "bin"

@@ -11,24 +11,28 @@ from datetime import UTC, datetime, tzinfo
 import structlog
 from sqlalchemy import Connection
 
-from orderbridge.mapping.model import Observation
+from orderbridge.mapping.model import Dimension, FulfillmentStatus, Observation
 from orderbridge.reconciler import rules
-from orderbridge.reconciler.lifecycle import AGREE, Change, settle
+from orderbridge.reconciler.lifecycle import AGREE, Change, Settled, settle
+from orderbridge.reconciler.rules.deadlines import sla_status
 from orderbridge.reconciler.rules.records import ORPHAN
+from orderbridge.reconciler.rules.status import PAID, SHIPPED
 from orderbridge.reconciler.settings import ReconcileSettings
 from orderbridge.reconciler.types import Finding, OrderSnapshot, Rule, RuleContext, Wake
 from orderbridge.storage import discrepancies as repo
-from orderbridge.storage import observations, queue
+from orderbridge.storage import observations, queue, screen
 from orderbridge.storage.db import Store
 from orderbridge.storage.discrepancies import Discrepancy
+from orderbridge.storage.screen import Flag
 
 log = structlog.get_logger("orderbridge.reconciler")
-CHUNK = 200
+CHUNK = 2000  # orders per transaction: one screen, one load, one bulk write each
 
 
 @dataclass
 class PassResult:
-    evaluated: int = 0
+    evaluated: int = 0  # orders the pass looked at (changed, due, or all of them)
+    candidates: int = 0  # of those, the ones the pre-screen showed to the rules (the rest agree)
     changes: list[Change] = field(default_factory=list)
     rule_errors: int = 0
 
@@ -65,6 +69,14 @@ class Reconciler:
         self.order_rules = {n: r for n, r in order_rules.items() if enabled is None or n in enabled}
         self.orphans_enabled = enabled is None or ORPHAN in enabled
         self.observer = observer
+        self.unscreened = frozenset(name for name in self.order_rules if name not in rules.SCREENED_BY)
+        # What the pre-screen looks for: the statuses with an SLA, the systems every order must be in.
+        self.sla: dict[Dimension, set[str]] = {}
+        for key, tiers in settings.sla.items():
+            target = sla_status(key)
+            if target is not None and tiers:
+                self.sla.setdefault(target[0], set()).add(target[1])
+        self.expected = sorted({e.system for e in settings.expect if e.system in systems})
 
     def run(
         self, now: datetime | None = None, *, full: bool = False, progress: Progress | None = None
@@ -74,44 +86,32 @@ class Reconciler:
         with self.store.begin() as conn:
             if full:
                 observations.relink_orphans(conn, now, self.link_by)
-            keys = observations.order_keys(conn) if full else queue.due(conn, now)
+                total = observations.count_orders(conn)
+                due: list[str] = []
+            else:
+                due = queue.due(conn, now)
+                total = len(due)
         # Orphans are looked at when one appeared, changed or linked, when one of their deadlines
         # came, or on a full pass: an idle pass costs nothing however many there are.
-        orphans_due = full or queue.ORPHANS in keys
-        keys = [key for key in keys if key != queue.ORPHANS]
+        orphans_due = full or queue.ORPHANS in due
+        due = [key for key in due if key != queue.ORPHANS]
+        after: str | None = None
         ctx = RuleContext(now=now, settings=self.settings, systems=self.systems, zone=self.zone)
-        for start in range(0, len(keys), CHUNK):
-            chunk = keys[start : start + CHUNK]
+        done = 0
+        while True:
             with self.store.begin() as conn:
-                claimed = queue.claim(conn, chunk)  # before loading: a later change stays queued
-                found, history = observations.load_orders(conn, chunk)
-                findings: dict[str, list[Finding]] = {}
-                wakes: dict[str, datetime] = {}
-                failed: set[tuple[str, str]] = set()
-                for key in chunk:
-                    snapshot = OrderSnapshot(key, found[key], history[key])
-                    findings[key], wake, broken = self._evaluate(snapshot, ctx, result)
-                    failed.update((key, name) for name in broken)
-                    if wake is not None:
-                        wakes[key] = wake
-                # A rule that failed on an order says nothing about it: its discrepancies stay as they are.
-                active = [
-                    d
-                    for d in repo.active_for(conn, chunk)
-                    if d.rule != ORPHAN and (d.order_key, d.rule) not in failed
-                ]
-                settled = settle(conn, findings, active, self.settings, now, self._resolution)
-                if self.observer is not None:
-                    now_active = [d for d in repo.active_for(conn, chunk) if d.rule != ORPHAN]
-                    settled.wakes.update(_earliest(settled.wakes, self.observer(conn, now_active, now)))
-                for key, at in settled.wakes.items():
-                    wakes[key] = min(at, wakes.get(key, at))
-                queue.done(conn, claimed, now)
-                queue.enqueue_each(conn, wakes)
-            result.evaluated += len(chunk)
+                if full:
+                    chunk = observations.order_keys(conn, after=after, limit=CHUNK)
+                else:
+                    chunk = due[done : done + CHUNK]
+                if not chunk:
+                    break
+                settled = self._chunk(conn, chunk, ctx, now, result)
+            after = chunk[-1]
+            done += len(chunk)
             result.changes.extend(settled.changes)
             if progress is not None:
-                progress(min(start + CHUNK, len(keys)), len(keys))
+                progress(done, max(total, done))
         if orphans_due:
             with self.store.begin() as conn:
                 claimed = queue.claim(conn, [queue.ORPHANS])
@@ -137,6 +137,7 @@ class Reconciler:
         log.info(
             "reconcile pass",
             evaluated=result.evaluated,
+            candidates=result.candidates,
             full=full,
             opened=len(result.of("opened", "reopened")),
             resolved=len(result.of("resolved")),
@@ -144,14 +145,75 @@ class Reconciler:
         )
         return result
 
+    def _chunk(
+        self, conn: Connection, chunk: list[str], ctx: RuleContext, now: datetime, result: PassResult
+    ) -> Settled:
+        """One chunk of orders: screened in SQL, the ones that can fire shown to the rules that can fire
+        on them, what changed written, their next deadlines queued."""
+        claimed = queue.claim(conn, chunk)  # before loading: a later change stays queued
+        flagged = self._screen(conn, chunk)
+        evaluate = [key for key in chunk if key in flagged]
+        found, history = observations.load_orders(conn, evaluate)
+        findings: dict[str, list[Finding]] = {}
+        wakes: dict[str, datetime] = {}
+        failed: set[tuple[str, str]] = set()
+        for key in evaluate:
+            snapshot = OrderSnapshot(key, found[key], history[key])
+            findings[key], wake, broken = self._evaluate(snapshot, ctx, result, self._rules_for(flagged[key]))
+            failed.update((key, name) for name in broken)
+            if wake is not None:
+                wakes[key] = wake
+        known = repo.for_orders(conn, evaluate)
+        # A rule that failed on an order says nothing about it: its discrepancies stay as they are.
+        active = [
+            d
+            for d in known.values()
+            if d.status in repo.ACTIVE and d.rule != ORPHAN and (d.order_key, d.rule) not in failed
+        ]
+        settled = settle(conn, findings, active, self.settings, now, self._resolution, known=known)
+        if self.observer is not None:
+            now_active = [d for d in repo.active_for(conn, evaluate) if d.rule != ORPHAN]
+            settled.wakes.update(_earliest(settled.wakes, self.observer(conn, now_active, now)))
+        for key, at in settled.wakes.items():
+            wakes[key] = min(at, wakes.get(key, at))
+        queue.done(conn, claimed, now)
+        queue.enqueue_each(conn, wakes)
+        result.evaluated += len(chunk)
+        result.candidates += len(evaluate)
+        return settled
+
+    def _screen(self, conn: Connection, chunk: list[str]) -> dict[str, set[Flag]]:
+        flagged = screen.flags(
+            conn,
+            chunk,
+            sla=self.sla,
+            expected=self.expected,
+            shipped=SHIPPED,
+            cancelled=FulfillmentStatus.cancelled,
+            paid=PAID,
+        )
+        if self.unscreened:  # a rule without a screen sees every order
+            return {key: flagged.get(key, set()) for key in chunk}
+        return flagged
+
+    def _rules_for(self, flags: set[Flag]) -> dict[str, Rule]:
+        if flags & rules.EVERY_RULE:
+            return self.order_rules
+        return {
+            name: rule
+            for name, rule in self.order_rules.items()
+            if name in self.unscreened or flags & rules.SCREENED_BY[name]
+        }
+
     def _evaluate(
-        self, snapshot: OrderSnapshot, ctx: RuleContext, result: PassResult
+        self, snapshot: OrderSnapshot, ctx: RuleContext, result: PassResult, chosen: Mapping[str, Rule]
     ) -> tuple[list[Finding], datetime | None, list[str]]:
-        """The findings on one order, the earliest time to look again, and the rules that failed."""
+        """The findings of the `chosen` rules on one order, the earliest time to look again, and the
+        rules that failed."""
         findings: list[Finding] = []
         wake: datetime | None = None
         failed: list[str] = []
-        for name, rule in self.order_rules.items():
+        for name, rule in chosen.items():
             try:
                 outcomes = list(rule(snapshot, ctx))
             except Exception:

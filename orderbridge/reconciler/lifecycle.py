@@ -4,8 +4,8 @@ acknowledge or snooze it. Every transition is an event."""
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable
-from dataclasses import dataclass
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -46,13 +46,19 @@ def settle(
     settings: ReconcileSettings,
     now: datetime,
     resolution: str | Callable[[Discrepancy], str] = AGREE,
+    *,
+    known: Mapping[str, Discrepancy] | None = None,
 ) -> Settled:
     """Reconcile stored discrepancies with what the rules see now, for the orders in `findings`
     (keys with an empty list had no problem). `active` are the stored unresolved discrepancies of
     that same scope that the findings speak for: each one not seen again is resolved, with
-    `resolution` (or what it says for that discrepancy)."""
+    `resolution` (or what it says for that discrepancy). `known`: the stored discrepancies of these
+    orders by fingerprint, when the caller has them (else they are looked up). What changed is written
+    in bulk at the end."""
     changes: list[Change] = []
     wakes: dict[str, datetime] = {}
+    writes = repo.Writes()
+    opened: list[tuple[int, int]] = []  # (position in changes, number of the new row)
 
     def wake(key: str, at: datetime) -> None:
         if key not in wakes or at < wakes[key]:
@@ -63,20 +69,33 @@ def settle(
         for key, found in findings.items()
         for f in found
     }
-    known = repo.by_fingerprints(conn, list(keyed))
+    if known is None:
+        known = repo.by_fingerprints(conn, list(keyed))
     for fp, (key, finding) in keyed.items():
         existing = known.get(fp)
         if existing is not None and existing.status != RESOLVED:
-            changes.extend(_keep(conn, existing, finding, settings, now, wake))
+            changes.extend(_keep(writes, existing, finding, settings, now, wake))
             continue
         grace = timedelta(0) if finding.grace_exempt else settings.grace_for(finding.rule, finding.systems)
         if now < finding.since + grace:
             wake(key, finding.since + grace)
             continue
         if existing is not None:
-            changes.append(_reopen(conn, existing, finding, now))
+            changes.append(_reopen(writes, existing, finding, now))
         else:
-            changes.append(_open(conn, fp, key, finding, now))
+            opened.append((len(changes), _open(writes, fp, key, finding, now)))
+            changes.append(
+                _change(
+                    "opened",
+                    -1,
+                    key,
+                    finding.rule,
+                    _dimension(finding),
+                    finding.systems,
+                    finding.severity,
+                    finding.summary,
+                )
+            )
         if settings.escalation:
             wake(key, now + min(settings.escalation))
     for stale in active:
@@ -84,8 +103,8 @@ def settle(
             text = resolution if isinstance(resolution, str) else resolution(stale)
             # A snooze ends with the problem; the events keep that it was snoozed.
             values = {"status": RESOLVED, "resolved_at": now, "resolution": text, "snoozed_until": None}
-            repo.change(conn, stale.id, values)
-            repo.add_event(conn, stale.id, now, "resolved", {"resolution": text})
+            writes.change(stale.id, values)
+            writes.event(stale.id, now, "resolved", {"resolution": text})
             changes.append(
                 _change(
                     "resolved",
@@ -98,6 +117,9 @@ def settle(
                     stale.summary,
                 )
             )
+    ids = writes.flush(conn)
+    for position, number in opened:
+        changes[position] = replace(changes[position], id=ids[number])
     return Settled(changes, wakes)
 
 
@@ -143,12 +165,13 @@ def _active(conn: Connection, discrepancy_id: int) -> Discrepancy:
     return found
 
 
-def _open(conn: Connection, fp: str, key: str, finding: Finding, now: datetime) -> Change:
+def _open(writes: repo.Writes, fp: str, key: str, finding: Finding, now: datetime) -> int:
+    """The new discrepancy's number in `writes`."""
     values = {
         "fingerprint": fp,
         "order_key": key,
         "rule": finding.rule,
-        "dimension": finding.dimension.value if finding.dimension else None,
+        "dimension": _dimension(finding),
         "systems": list(finding.systems),
         "severity": finding.severity,
         "status": OPEN,
@@ -160,23 +183,17 @@ def _open(conn: Connection, fp: str, key: str, finding: Finding, now: datetime) 
         "opened_at": now,
         "last_seen_at": now,
     }
-    new_id = repo.insert(conn, values)
-    repo.add_event(conn, new_id, now, "opened", {"summary": finding.summary, "severity": finding.severity})
-    return _change(
-        "opened",
-        new_id,
-        key,
-        finding.rule,
-        finding.dimension.value if finding.dimension else None,
-        finding.systems,
-        finding.severity,
-        finding.summary,
-    )
+    number = writes.insert(values)
+    writes.event(number, now, "opened", {"summary": finding.summary, "severity": finding.severity}, new=True)
+    return number
 
 
-def _reopen(conn: Connection, existing: Discrepancy, finding: Finding, now: datetime) -> Change:
-    repo.change(
-        conn,
+def _dimension(finding: Finding) -> str | None:
+    return finding.dimension.value if finding.dimension else None
+
+
+def _reopen(writes: repo.Writes, existing: Discrepancy, finding: Finding, now: datetime) -> Change:
+    writes.change(
         existing.id,
         {
             "status": OPEN,
@@ -195,7 +212,7 @@ def _reopen(conn: Connection, existing: Discrepancy, finding: Finding, now: date
             "last_seen_at": now,
         },
     )
-    repo.add_event(conn, existing.id, now, "reopened", {"summary": finding.summary})
+    writes.event(existing.id, now, "reopened", {"summary": finding.summary})
     return _change(
         "reopened",
         existing.id,
@@ -209,7 +226,7 @@ def _reopen(conn: Connection, existing: Discrepancy, finding: Finding, now: date
 
 
 def _keep(
-    conn: Connection,
+    writes: repo.Writes,
     existing: Discrepancy,
     finding: Finding,
     settings: ReconcileSettings,
@@ -223,7 +240,7 @@ def _keep(
         if existing.snoozed_until <= now:
             status = OPEN
             values.update(status=OPEN, snoozed_until=None)
-            repo.add_event(conn, existing.id, now, "snooze_ended")
+            writes.event(existing.id, now, "snooze_ended")
             changes.append(
                 _change(
                     "snooze_ended",
@@ -245,8 +262,7 @@ def _keep(
     )
     if altered:
         values.update(severity=finding.severity, tier=finding.tier, summary=finding.summary)
-        repo.add_event(
-            conn,
+        writes.event(
             existing.id,
             now,
             "updated",
@@ -273,7 +289,7 @@ def _keep(
     escalation = sum(1 for limit in tiers if age >= limit)
     if status == OPEN and escalation > existing.escalation:
         values["escalation"] = escalation
-        repo.add_event(conn, existing.id, now, "escalated", {"tier": escalation, "age_hours": _hours(age)})
+        writes.event(existing.id, now, "escalated", {"tier": escalation, "age_hours": _hours(age)})
         changes.append(
             _change(
                 "escalated",
@@ -289,7 +305,7 @@ def _keep(
     following = [limit for limit in tiers if age < limit]
     if following and status == OPEN:
         wake(existing.order_key, existing.opened_at + following[0])
-    repo.change(conn, existing.id, values)
+    writes.change(existing.id, values)
     return changes
 
 

@@ -9,7 +9,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Connection, RowMapping, func, select, update
+from sqlalchemy import Connection, RowMapping, bindparam, func, select, update
 
 from orderbridge.storage.sql import chunks
 from orderbridge.storage.tables import discrepancies, discrepancy_events
@@ -105,11 +105,6 @@ def active_by_rule(conn: Connection, rule: str) -> list[Discrepancy]:
     return [_discrepancy(r) for r in conn.execute(query).mappings()]
 
 
-def insert(conn: Connection, values: dict[str, Any]) -> int:
-    result = conn.execute(discrepancies.insert().values(**values).returning(discrepancies.c.id))
-    return int(result.scalar_one())
-
-
 def change(conn: Connection, discrepancy_id: int, values: dict[str, Any]) -> None:
     conn.execute(update(discrepancies).where(discrepancies.c.id == discrepancy_id).values(**values))
 
@@ -127,6 +122,64 @@ def add_event(
             discrepancy_id=discrepancy_id, at=at, kind=kind, actor=actor, details=details or {}
         )
     )
+
+
+class Writes:
+    """The discrepancy writes of one pass over a chunk of orders, made in bulk by `flush`: new rows in one
+    statement (their ids come back in order), changed rows in one statement per set of changed columns,
+    events in one. A new row is referred to by the number `insert` returns until it has an id."""
+
+    def __init__(self) -> None:
+        self.new: list[dict[str, Any]] = []
+        self.changed: dict[int, dict[str, Any]] = {}
+        self.events: list[tuple[int, bool, dict[str, Any]]] = []  # (id or new row's number, is new, event)
+
+    def insert(self, values: dict[str, Any]) -> int:
+        self.new.append(values)
+        return len(self.new) - 1
+
+    def change(self, discrepancy_id: int, values: dict[str, Any]) -> None:
+        self.changed.setdefault(discrepancy_id, {}).update(values)
+
+    def event(
+        self,
+        target: int,
+        at: datetime,
+        kind: str,
+        details: dict[str, Any] | None = None,
+        *,
+        new: bool = False,
+        actor: str = SYSTEM_ACTOR,
+    ) -> None:
+        self.events.append((target, new, {"at": at, "kind": kind, "actor": actor, "details": details or {}}))
+
+    def flush(self, conn: Connection) -> list[int]:
+        """Write everything; the ids of the new rows, in the order they were inserted."""
+        ids: list[int] = []
+        if self.new:
+            stmt = discrepancies.insert().returning(discrepancies.c.id, sort_by_parameter_order=True)
+            ids = [int(found) for found in conn.execute(stmt, self.new).scalars()]
+        groups: dict[tuple[str, ...], list[dict[str, Any]]] = {}
+        for discrepancy_id, values in self.changed.items():
+            groups.setdefault(tuple(sorted(values)), []).append({"changed_id": discrepancy_id, **values})
+        for rows in groups.values():
+            conn.execute(update(discrepancies).where(discrepancies.c.id == bindparam("changed_id")), rows)
+        if self.events:
+            rows = [
+                {"discrepancy_id": ids[target] if new else target, **event}
+                for target, new, event in self.events
+            ]
+            conn.execute(discrepancy_events.insert(), rows)
+        self.new, self.changed, self.events = [], {}, []
+        return ids
+
+
+def for_orders(conn: Connection, order_keys: Sequence[str]) -> dict[str, Discrepancy]:
+    """Every discrepancy of these orders, resolved ones included, by fingerprint (one statement)."""
+    if not order_keys:
+        return {}
+    query = select(discrepancies).where(discrepancies.c.order_key.in_(sorted(set(order_keys))))
+    return {row["fingerprint"]: _discrepancy(row) for row in conn.execute(query).mappings()}
 
 
 def get(conn: Connection, discrepancy_id: int) -> Discrepancy | None:

@@ -40,6 +40,7 @@ HISTORY_COLUMNS = (
 LINK_COLUMNS = ("link_type", "value", "order_key", "system", "updated_at")
 ORPHAN_COLUMNS = ("link_type", "value", "system", "record_id")
 ACTIVE = observations.c.retired_at.is_(None)  # what the rules see: records no complete read has dropped
+IN_LIMIT = 5000  # keys in one IN list: far under SQLite's 32,766 bound parameters
 
 
 @dataclass
@@ -406,9 +407,11 @@ def relink_orphans(conn: Connection, now: datetime, link_by: dict[str, list[str]
 def load_orders(
     conn: Connection, keys: Sequence[str]
 ) -> tuple[dict[str, list[Observation]], dict[str, list[HistoryEntry]]]:
+    """The active records and the status history of each order; `keys` go in one statement each (the
+    reconcile pass sends a chunk of up to a few thousand)."""
     found: dict[str, list[Observation]] = {k: [] for k in keys}
     history: dict[str, list[HistoryEntry]] = {k: [] for k in keys}
-    for chunk in chunks(list(keys)):
+    for chunk in chunks(list(keys), IN_LIMIT):
         query = select(observations).where(observations.c.order_key.in_(chunk), ACTIVE)
         for row in conn.execute(query).mappings():
             found[row["order_key"]].append(_observation(row))
@@ -429,9 +432,26 @@ def unlinked(conn: Connection) -> list[Observation]:
     return [_observation(r) for r in conn.execute(query).mappings()]
 
 
-def order_keys(conn: Connection) -> list[str]:
-    query = select(observations.c.order_key).where(observations.c.order_key.is_not(None), ACTIVE).distinct()
-    return sorted(conn.execute(query).scalars())
+def order_keys(conn: Connection, *, after: str | None = None, limit: int | None = None) -> list[str]:
+    """The order keys of active records, in order: all of them, or the next `limit` after `after`."""
+    query = (
+        select(observations.c.order_key)
+        .where(observations.c.order_key.is_not(None), ACTIVE)
+        .distinct()
+        .order_by(observations.c.order_key)
+    )
+    if after is not None:
+        query = query.where(observations.c.order_key > after)
+    if limit is not None:
+        query = query.limit(limit)
+    return list(conn.execute(query).scalars())
+
+
+def count_orders(conn: Connection) -> int:
+    query = select(func.count(func.distinct(observations.c.order_key))).where(
+        observations.c.order_key.is_not(None), ACTIVE
+    )
+    return int(conn.execute(query).scalar_one())
 
 
 def timeline(conn: Connection, order_key: str) -> list[HistoryEntry]:

@@ -16,6 +16,7 @@ from orderbridge.reconciler.rules.status import (
     still_open,
 )
 from orderbridge.reconciler.types import Rule
+from orderbridge.storage.screen import Flag
 
 ORDER_RULES: dict[str, Rule] = {
     "status_lag": status_lag,
@@ -32,7 +33,26 @@ ORDER_RULES: dict[str, Rule] = {
 }
 RULE_NAMES: tuple[str, ...] = (*ORDER_RULES, ORPHAN)
 
+# What of an order the pass's pre-screen (storage/screen.py) must have seen for each rule to have
+# anything to say about it (a finding or a time to look again); an order with none of a rule's flags is
+# not shown to that rule. An order with unresolved discrepancies, or with several records in one
+# system, is shown to every rule; a rule not listed here sees every order.
+SCREENED_BY: dict[str, frozenset[Flag]] = {
+    "status_lag": frozenset({Flag.statuses_differ}),
+    "status_conflict": frozenset({Flag.statuses_differ, Flag.stopped_but_moving}),
+    "still_open": frozenset({Flag.statuses_differ}),
+    "ahead_of_authority": frozenset({Flag.statuses_differ}),
+    "missing": frozenset({Flag.expected_absent}),
+    "quantity_mismatch": frozenset({Flag.quantities_differ}),
+    "amount_mismatch": frozenset({Flag.amounts_differ}),
+    "stuck": frozenset({Flag.in_sla_status}),
+    "regression": frozenset({Flag.moved_back}),
+    "unmapped_status": frozenset({Flag.unmapped}),
+    "duplicate": frozenset({Flag.several_records}),
+}
+EVERY_RULE = frozenset({Flag.active, Flag.several_records})
+
 # What to do about each rule's discrepancies, in one plain sentence (a test checks every rule has one).
 ADVICE: dict[str, Advice] = {name: getattr(advice, name) for name in RULE_NAMES}
 
-__all__ = ["ADVICE", "ORDER_RULES", "RULE_NAMES", "orphan"]
+__all__ = ["ADVICE", "EVERY_RULE", "ORDER_RULES", "RULE_NAMES", "SCREENED_BY", "orphan"]
