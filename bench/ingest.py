@@ -2,7 +2,8 @@
 one transaction per page with its cursor, as a sync commits it) against plain batched upserts of the
 same rows, precomputed, through the database driver alone, into the same schema, in the same run.
 
-    .venv/bin/python bench/ingest.py --size 20000 --store sqlite [--profile bench/profiles/x.prof]
+    python3 tasks.py bench ingest --store both                   # the scenario: 200,000 records
+    .venv/bin/python -m bench.ingest --size 20000 --store sqlite [--profile bench/profiles/ingest-sqlite.txt]
 
 The reference writes every row orderbridge writes for a page (the observations, their status history,
 their order links, the reconcile queue entries and the cursor), with `executemany` of
@@ -16,27 +17,30 @@ import argparse
 import cProfile
 import gc
 import hashlib
+import io
 import json
-import os
+import pstats
 import random
 import sqlite3
-import sys
 import tempfile
 import time
 import uuid
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
+
+from bench.machine import DEFAULT_PG_URL, commit
+from bench.results import Outcome, Row
+from bench.scenario import Options, Scenario
+from bench.stores import kinds, scratch
 
 PAGE = 1000
 SEED = 12
 BASE = datetime(2026, 1, 1, tzinfo=UTC)
 NOW = datetime(2026, 6, 1, tzinfo=UTC)
 STATUSES = {"NEW": "approved", "PICKING": "preparing", "PACKED": "ready_to_ship", "SHIPPED": "shipped"}
-PG_URL = os.environ.get("ORDERBRIDGE_BENCH_PG_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/postgres")
 SYSTEM = "erp"
 
 CONFIG = """
@@ -98,8 +102,9 @@ def pages(size: int, seed: int = SEED) -> list[list[dict[str, Any]]]:
 # -- orderbridge -------------------------------------------------------------------------------------
 
 
-def run_orderbridge(url: str, data: list[list[dict[str, Any]]]) -> float:
-    """Seconds for orderbridge to ingest `data` page by page into the store at `url`."""
+def run_orderbridge(url: str, data: list[list[dict[str, Any]]]) -> tuple[float, float]:
+    """Seconds (wall clock, CPU of this process) for orderbridge to ingest `data` page by page into the
+    store at `url`."""
     from orderbridge.config.loader import parse_config
     from orderbridge.connectors.base import Batch, build_record
     from orderbridge.connectors.intake import map_batch
@@ -116,8 +121,7 @@ def run_orderbridge(url: str, data: list[list[dict[str, Any]]]) -> float:
         items, problems = map_batch(batch, settings, NOW)
         written, _ = writer.commit(batch, items, problems, NOW)
         assert written.new == len(page), written
-    seconds = time.perf_counter() - started
-    print(f"orderbridge: {seconds:.2f} s, cpu {time.process_time() - cpu:.2f} s", file=sys.stderr)
+    seconds = time.perf_counter() - started, time.process_time() - cpu
     store.close()
     return seconds
 
@@ -220,11 +224,13 @@ CURSOR_SQL = (
 )
 
 
-def run_reference(url: str, rows: list[Rows]) -> float:
-    """Seconds for plain driver `executemany` upserts of `rows`, one transaction per page."""
+def run_reference(url: str, rows: list[Rows]) -> tuple[float, float]:
+    """Seconds (wall clock, CPU of this process) for plain driver `executemany` upserts of `rows`, one
+    transaction per page."""
     from orderbridge.storage.db import Store
 
     Store(url).close()  # the schema, by orderbridge's migrations (not timed)
+    conn: Any
     if url.startswith("sqlite"):
         conn = sqlite3.connect(url.removeprefix("sqlite:///"), isolation_level=None)
         conn.execute("PRAGMA journal_mode=WAL")
@@ -246,60 +252,116 @@ def run_reference(url: str, rows: list[Rows]) -> float:
                 cur.executemany(sql, values)
         cur.execute(cursor_sql, page.cursor)
         cur.execute("COMMIT")
-    seconds = time.perf_counter() - started
-    print(f"reference: {seconds:.2f} s, cpu {time.process_time() - cpu:.2f} s", file=sys.stderr)
+    seconds = time.perf_counter() - started, time.process_time() - cpu
     conn.close()
     return seconds
 
 
-# -- stores ------------------------------------------------------------------------------------------
+# -- the scenario ------------------------------------------------------------------------------------
+
+TARGET_RATIO = 1 / 3
+TARGET_SQLITE = 50_000  # records/s
 
 
-@contextmanager
-def scratch(store: str) -> Iterator[str]:
-    """An empty store of kind `store` for one measured run; removed afterwards."""
-    if store == "sqlite":
-        with tempfile.TemporaryDirectory() as folder:
-            yield f"sqlite:///{Path(folder) / 'ingest.db'}"
-        return
-    from sqlalchemy import create_engine, text
-    from sqlalchemy.engine import make_url
-
-    admin = create_engine(PG_URL, isolation_level="AUTOCOMMIT")
-    name = f"orderbridge_bench_ingest_{os.getpid()}"
-    with admin.connect() as conn:
-        conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-        conn.execute(text(f'CREATE DATABASE "{name}"'))
-    try:
-        yield make_url(PG_URL).set(database=name).render_as_string(hide_password=False)
-    finally:
-        with admin.connect() as conn:
-            conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-        admin.dispose()
-
-
-def measure(store: str, size: int, profile: Path | None = None) -> dict[str, float]:
-    """Both runs on fresh stores of one kind, interleaved reference first: records/s of each."""
+def measure_one(kind: str, size: int, options: Options, profile: Path | None = None) -> dict[str, float]:
+    """records/s of orderbridge and of the reference on fresh stores of `kind`; the reference runs
+    before and after orderbridge and counts as the mean of both (the machine's load drifts)."""
     data = pages(size)
-    rows = reference_rows(data, store)
+    rows = reference_rows(data, kind)
     # A sync holds one page at a time; the generated data held here must not make every garbage
     # collection walk it.
     gc.collect()
     gc.freeze()
-    with scratch(store) as url:
-        reference = run_reference(url, rows)
-    with scratch(store) as url:
-        ours = _profiled(profile, lambda: run_orderbridge(url, data))
-    return {"orderbridge": size / ours, "reference": size / reference}
+    timings = []
+    for run in ("reference", "orderbridge", "reference"):
+        with scratch(kind, options, f"ingest_{run}") as url:
+            if run == "reference":
+                timings.append(run_reference(url, rows))
+            else:
+                ours = _profiled(profile, lambda: run_orderbridge(url, data))
+    gc.unfreeze()
+    reference = sum(wall for wall, _ in timings) / len(timings)
+    return {
+        "orderbridge": size / ours[0],
+        "reference": size / reference,
+        "seconds": ours[0],
+        "cpu_seconds": ours[1],
+        "reference_cpu_seconds": sum(cpu for _, cpu in timings) / len(timings),
+    }
 
 
-def _profiled(profile: Path | None, run: Callable[[], float]) -> float:
+def measure(sizes: Sequence[int], options: Options) -> Outcome:
+    made, lines = [], []
+    for kind in kinds(options):
+        for size in sizes:
+            found = measure_one(kind, size, options)
+            ratio = found["orderbridge"] / found["reference"]
+            met = ratio >= TARGET_RATIO and (kind != "sqlite" or found["orderbridge"] >= TARGET_SQLITE)
+            target = ">= 1/3 of the reference" + (", >= 50,000 records/s" if kind == "sqlite" else "")
+            made.append(
+                Row(
+                    SCENARIO_NAME,
+                    size,
+                    f"ingest records/s ({kind})",
+                    round(found["orderbridge"]),
+                    "records/s",
+                    round(found["reference"]),
+                    "driver executemany upserts of the same rows",
+                    target,
+                    met,
+                    {
+                        "store": kind,
+                        **{
+                            k: round(found[k], 1) for k in ("seconds", "cpu_seconds", "reference_cpu_seconds")
+                        },
+                    },
+                )
+            )
+            lines.append(
+                f"| {kind} | {size:,} | {found['orderbridge']:,.0f} | {found['reference']:,.0f} "
+                f"| {ratio:.3f} |"
+            )
+    body = "\n".join(
+        [HOW, "", "| store | records | orderbridge | reference | ratio |", "|---|--:|--:|--:|--:|", *lines]
+    )
+    return Outcome(made, body)
+
+
+SCENARIO_NAME = "ingest"
+HOW = """\
+Each size is a seeded set of ERP orders as a REST API lists them (local time without a zone, money as
+text, a tracking number once shipped, nested lines), in pages of 1,000. **orderbridge** runs what a sync
+does with each page after the HTTP response: `build_record` per record, `map_batch` (order key, statuses,
+the storable check) and `BatchWriter.commit` (fingerprint, observations, status history, order links,
+reconcile queue, cursor; one transaction per page). **The reference** writes the same rows — built
+beforehand by the benchmark itself, no orderbridge code — with the driver's `executemany` of
+`INSERT ... ON CONFLICT DO UPDATE` per table, one transaction per page, into the same schema; it runs
+before and after orderbridge on fresh stores and counts as the mean of both runs. Profiles:
+`bench/profiles/`."""
+
+SCENARIO = Scenario(
+    name=SCENARIO_NAME,
+    title="records/s of ingest against plain batched upserts of the same rows",
+    sizes=(200_000,),
+    quick=(2_000,),
+    measure=measure,
+)
+
+
+def _profiled(profile: Path | None, run: Callable[[], tuple[float, float]]) -> tuple[float, float]:
     if profile is None:
         return run()
     profiler = cProfile.Profile(time.process_time)  # CPU time: the machine is shared
     seconds = profiler.runcall(run)
+    out = io.StringIO()
+    stats = pstats.Stats(profiler, stream=out).strip_dirs()
+    stats.sort_stats("cumulative").print_stats(40)
+    stats.sort_stats("tottime").print_stats(30)
     profile.parent.mkdir(parents=True, exist_ok=True)
-    profiler.dump_stats(profile)
+    profile.write_text(
+        f"cProfile (CPU time) of orderbridge's side of the ingest benchmark, commit {commit()}\n\n"
+        + out.getvalue()
+    )
     return seconds
 
 
@@ -309,9 +371,12 @@ def main() -> None:
     )
     parser.add_argument("--size", type=int, default=20_000)
     parser.add_argument("--store", choices=["sqlite", "postgres"], default="sqlite")
-    parser.add_argument("--profile", type=Path, help="write orderbridge's run's cProfile stats here")
+    parser.add_argument("--pg-url", default=DEFAULT_PG_URL)
+    parser.add_argument("--profile", type=Path, help="write a text profile of orderbridge's run here")
     args = parser.parse_args()
-    found = measure(args.store, args.size, args.profile)
+    with tempfile.TemporaryDirectory() as folder:
+        options = Options(args.store, args.pg_url, Path(folder))
+        found = measure_one(args.store, args.size, options, args.profile)
     ratio = found["orderbridge"] / found["reference"]
     print(json.dumps({**{k: round(v) for k, v in found.items()}, "ratio": round(ratio, 3)}))
 
