@@ -114,26 +114,28 @@ def _text(number: Decimal | None) -> str | None:
 
 
 def _without_blanks(value: Any) -> Any:
+    # The hot loop of ingest: exact types first, the general checks only for what remains.
     if isinstance(value, dict):
         kept = {}
         for key, item in value.items():
-            if item is None:
-                continue
-            if isinstance(item, str):
+            kind = type(item)
+            if kind is str:
                 if item and not item.isspace():
                     kept[key] = item
-            elif isinstance(item, dict | list | tuple):
-                kept[key] = _without_blanks(item)
-            else:
+            elif item is None:
+                continue
+            elif kind is int or kind is float or kind is bool:
                 kept[key] = item
+            elif not _blank(item):
+                kept[key] = _without_blanks(item)
         return kept
     if isinstance(value, list | tuple):
-        return [None if _blank(v) else _without_blanks(v) for v in value]
+        return [None if _blank(item) else _without_blanks(item) for item in value]
     return value
 
 
 def _blank(value: Any) -> bool:
-    return value is None or (isinstance(value, str) and not value.strip())
+    return value is None or (isinstance(value, str) and (not value or value.isspace()))
 
 
 def ingest(
