@@ -58,7 +58,7 @@ systems:
   carrier:
     type: aftership
     webhook: {{secret: {secret}}}
-reconcile: {{every: 24h}}
+reconcile: {{every: 10s}}
 """
 
 
@@ -156,7 +156,9 @@ def measure_one(kind: str, size: int, options: Options) -> dict[str, list[float]
                 loaded = select(func.count()).select_from(observations).where(observations.c.system == "erp")
                 queued = select(func.count()).select_from(reconcile_queue)
                 wait_for("the ERP read", lambda: _quietly(count, loaded) == size, 600, process)
-                wait_for("the first reconcile pass", lambda: _quietly(count, queued) == 0, 600, process)
+                # The scheduled passes (every 10 s) evaluate the orders the read queued; measuring
+                # starts once none is left, so that the first event's pass is not the initial one.
+                wait_for("the first reconcile passes", lambda: _quietly(count, queued) == 0, 600, process)
                 with httpx.Client(base_url=f"http://127.0.0.1:{port}", timeout=30) as client:
                     for index in sample:
                         state = (
@@ -246,14 +248,15 @@ def measure(sizes: Sequence[int], options: Options) -> Outcome:
 
 
 HOW = """\
-The real daemon in its own process on a fresh store, with an ERP of that many orders read from a CSV file
-at start, some of them cancelled. For a sample of the cancelled ones, one at a time, the benchmark posts a
-signed AfterShip event (the parcel is in transit: goods left for a cancelled order, a status conflict,
-which has no grace) and looks at the store every 2 ms until the discrepancy is open; then it posts the
-parcel's return to the sender and looks until the discrepancy is resolved. Each figure is the time from
-sending the request to seeing the result: acknowledgement (group commit), the inbox processor's ingest,
-and the reconcile pass it runs for the orders that changed. There is no reference tool to run beside it;
-the target (p95 within 2 s) is ours."""
+The real daemon in its own process on a fresh store, with an ERP of that many orders read from a CSV
+file at start, some of them cancelled, and its scheduled reconcile pass every 10 s (measuring starts
+once the passes have evaluated what the read queued). For a sample of the cancelled orders, one at a
+time, the benchmark posts a signed AfterShip event (the parcel is in transit: goods left for a
+cancelled order, a status conflict, which has no grace) and looks at the store every 2 ms until the
+discrepancy is open; then it posts the parcel's return to the sender and looks until the discrepancy
+is resolved. Each figure is the time from sending the request to seeing the result: acknowledgement
+(group commit), the inbox processor's ingest, and the reconcile pass it runs for the orders that
+changed. There is no reference tool to run beside it; the target (p95 within 2 s) is ours."""
 
 SCENARIO = Scenario(
     name=SCENARIO_NAME,
