@@ -27,6 +27,25 @@ from orderbridge.storage.tables import observations, order_links, orphan_links, 
 EXTERNAL_REF = "external_ref"
 ACTIVE = observations.c.retired_at.is_(None)  # what the rules see: records no complete read has dropped
 IN_LIMIT = 5000  # keys in one IN list: far under SQLite's 32,766 bound parameters
+# What the rules read of a record (not the raw record, which may be large, nor the content hash).
+SEEN = [
+    observations.c[name]
+    for name in (
+        "system",
+        "record_id",
+        "order_key",
+        "order_ref",
+        "external_ref",
+        "statuses",
+        "native_status",
+        "status_at",
+        "observed_at",
+        "quantities",
+        "amounts",
+        "links",
+        "reason",
+    )
+]
 
 
 @dataclass
@@ -336,7 +355,7 @@ def load_orders(
     found: dict[str, list[Observation]] = {k: [] for k in keys}
     history: dict[str, list[HistoryEntry]] = {k: [] for k in keys}
     for chunk in chunks(list(keys), IN_LIMIT):
-        query = select(observations).where(observations.c.order_key.in_(chunk), ACTIVE)
+        query = select(*SEEN).where(observations.c.order_key.in_(chunk), ACTIVE)
         for row in conn.execute(query).mappings():
             found[row["order_key"]].append(_observation(row))
         query = (
