@@ -9,10 +9,12 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import sys
 import time
 from collections import Counter
 from collections.abc import Sequence
+from pathlib import Path
 from typing import Any
 
 from bench import planted, stores
@@ -95,7 +97,19 @@ def measure(sizes: Sequence[int], options: Options) -> Outcome:
                 measured = child(f"bench.{NAME}", "passes", url)
                 check(loaded["expected"], measured["found"])
                 runs[(kind, size)] = {**measured, "load": loaded, "planted": len(loaded["expected"])}
+                if kind == "sqlite":  # incremental_reconcile goes on from here, without loading again
+                    os.replace(url.removeprefix("sqlite:///"), kept_path(options, size))
     return Outcome(rows(runs), body(runs))
+
+
+def kept_path(options: Options, size: int) -> Path:
+    return options.workdir / f"{NAME}_{size}_after_passes.db"
+
+
+def kept(options: Options, kind: str, size: int) -> Path | None:
+    """The SQLite store of `size` orders after this scenario's passes in this run, if it ran."""
+    path = kept_path(options, size)
+    return path if kind == "sqlite" and path.exists() else None
 
 
 def rows(runs: dict[tuple[str, int], dict[str, Any]]) -> list[Row]:

@@ -391,15 +391,22 @@ def postgres_stamp(moment: datetime) -> datetime:
     return moment
 
 
-def generate(store: Store, count: int, *, share: float = 0.01, seed: int = 42) -> Planted:
-    """Write `count` orders (three systems each) into an empty, migrated store; return what was planted."""
+Make = Callable[[int, Planted, float, int], Iterator[list[Record]]]
+
+
+def generate(
+    store: Store, count: int, *, share: float = 0.01, seed: int = 42, make: Make | None = None
+) -> Planted:
+    """Write `count` orders (three systems each, or what `make` makes) into an empty, migrated store;
+    return what was planted."""
     planted = Planted(orders=count)
+    make = make or orders
     raw = store.engine.raw_connection()
     try:
         postgres = store.dialect == "postgresql"
         stamp = postgres_stamp if postgres else sqlite_stamp
         cursor = raw.cursor()
-        for batch in orders(count, planted, share, seed):
+        for batch in make(count, planted, share, seed):
             observation = [observation_row(record, stamp) for record in batch]
             history = [row for record in batch for row in history_rows(record, stamp)]
             links = [
