@@ -49,10 +49,15 @@ def rounds(url: str, size: int, passed: bool) -> dict[str, Any]:
     timings, evaluated, candidates, ingest = [], [], [], []
     for number in range(ROUNDS):
         at = planted.NOW + timedelta(minutes=10 * (number + 1))
-        keys = sorted(f"SO-{n:07d}" for n in rng.sample(range(1, size + 1), min(CHANGED, size)))
+        drawn = [f"SO-{n:07d}" for n in rng.sample(range(1, size + 1), min(3 * CHANGED, size))]
         started = time.perf_counter()
         with store.begin() as conn:
-            found, _ = observations.load_orders(conn, keys)
+            found, _ = observations.load_orders(conn, drawn)
+            # The first 1,000 drawn whose ERP record can move on (delivered and cancelled ones cannot).
+            movable = [
+                key for key in drawn if any(_movable(obs) for obs in found[key] if obs.system == "erp")
+            ]
+            keys = sorted(movable[:CHANGED])
             for system in ("erp", "wms"):
                 moved = []
                 for key in keys:
@@ -82,6 +87,12 @@ def rounds(url: str, size: int, passed: bool) -> dict[str, Any]:
         "candidates": candidates,
         "ingest_s": [round(t, 2) for t in ingest],
     }
+
+
+def _movable(obs: Any) -> bool:
+    from orderbridge.mapping.model import Dimension
+
+    return obs.status(Dimension.fulfillment) in NEXT
 
 
 def measure(sizes: Sequence[int], options: Options) -> Outcome:
