@@ -33,20 +33,33 @@ TARGET_SECONDS_PER_MILLION = 60.0
 FLAT = 1.10  # peak RSS may grow by this much over the smallest size and still be flat
 
 
-def load(url: str, size: int) -> dict[str, Any]:
+def load(url: str, size: int, cache: str | None = None) -> dict[str, Any]:
+    """Generate the store (or copy it from the cache, where the same generator made it before: with
+    what was planted in it, beside it)."""
     from orderbridge.storage.db import Store
 
+    kept = Path(cache) / planted.cached_name(size) if cache and url.startswith("sqlite:///") else None
+    target = Path(url.removeprefix("sqlite:///"))
+    if kept is not None and kept.exists():
+        started = time.perf_counter()
+        shutil.copyfile(kept, target)
+        found: dict[str, Any] = json.loads(kept.with_suffix(".json").read_text())
+        return {**found, "copied_s": time.perf_counter() - started}
     store = Store(url)
     started = time.perf_counter()
-    found = planted.generate(store, size)
+    made = planted.generate(store, size)
     seconds = time.perf_counter() - started
     store.close()
-    return {
+    found = {
         "seconds": seconds,
-        "records": found.records,
-        "history": found.history,
-        "expected": sorted(found.expected()),
+        "records": made.records,
+        "history": made.history,
+        "expected": sorted(made.expected()),
     }
+    if kept is not None:
+        shutil.copyfile(target, kept)
+        kept.with_suffix(".json").write_text(json.dumps(found))
+    return found
 
 
 def passes(url: str) -> dict[str, Any]:
@@ -98,7 +111,7 @@ def measure(sizes: Sequence[int], options: Options) -> Outcome:
     for kind in stores.kinds(options):
         for size in sorted(sizes):
             with stores.scratch(kind, options, f"{NAME}_{size}") as url:
-                loaded = child(f"bench.{NAME}", "load", url, str(size))
+                loaded = child(f"bench.{NAME}", "load", url, str(size), *cache_argument(options))
                 print(f"  {kind} {size:,}: loaded in {loaded['seconds']:.0f} s", file=sys.stderr, flush=True)
                 old = None
                 if kind == "sqlite" and size <= ROW_BY_ROW_UP_TO:
@@ -132,6 +145,10 @@ def measure(sizes: Sequence[int], options: Options) -> Outcome:
                 if kind == "sqlite":  # incremental_reconcile goes on from here, without loading again
                     os.replace(url.removeprefix("sqlite:///"), kept_path(options, size))
     return Outcome(rows(runs), body(runs))
+
+
+def cache_argument(options: Options) -> list[str]:
+    return [str(options.cache)] if options.cache is not None else []
 
 
 def kept_path(options: Options, size: int) -> Path:
@@ -235,7 +252,7 @@ def main(argv: list[str]) -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--child", nargs="+", required=True)
     what, *rest = parser.parse_args(argv).child
-    found = load(rest[0], int(rest[1])) if what == "load" else passes(rest[0])
+    found = load(rest[0], int(rest[1]), *rest[2:]) if what == "load" else passes(rest[0])
     print(json.dumps(found))
 
 

@@ -105,7 +105,8 @@ def measure(sizes: Sequence[int], options: Options) -> Outcome:
                     os.replace(kept, Path(url.removeprefix("sqlite:///")))
                     loaded = None
                 else:
-                    loaded = child(f"bench.{full_reconcile.NAME}", "load", url, str(size))
+                    arguments = full_reconcile.cache_argument(options)
+                    loaded = child(f"bench.{full_reconcile.NAME}", "load", url, str(size), *arguments)
                 measured = child(f"bench.{NAME}", url, str(size), "passed" if kept else "fresh")
                 runs[(kind, size)] = {**measured, "copied": loaded is None}
                 print(f"  {kind} {size:,}: {measured['ms']} ms", file=sys.stderr, flush=True)

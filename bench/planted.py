@@ -13,6 +13,7 @@ import random
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 from typing import Any
 
 from orderbridge.mapping.model import UNMAPPED, BillingStatus, Dimension, FulfillmentStatus
@@ -433,6 +434,13 @@ def generate(
     finally:
         raw.close()
     return planted
+
+
+def cached_name(count: int, seed: int = 42) -> str:
+    """The file name of a generated SQLite store in a cache folder: the generator's own source is part
+    of it, so that a changed generator never reuses a store made by the old one."""
+    digest = hashlib.sha256(Path(__file__).read_bytes()).hexdigest()[:12]
+    return f"planted_{count}_seed{seed}_{digest}.db"
 
 
 def _insert(cursor: Any, table: str, columns: tuple[str, ...], rows: list[tuple[Any, ...]]) -> None:

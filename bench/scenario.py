@@ -19,6 +19,7 @@ class Options:
     store: str  # sqlite, postgres or both
     pg_url: str  # server on which scratch databases are created and dropped
     workdir: Path  # a temporary folder of this run (SQLite files, exports)
+    cache: Path | None = None  # where generated SQLite stores are kept and reused (generation is seeded)
 
 
 @dataclass(frozen=True)
