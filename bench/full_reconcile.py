@@ -136,7 +136,11 @@ def measure(sizes: Sequence[int], options: Options) -> Outcome:
                 )
                 if kind == "sqlite" and size <= ROW_BY_ROW_UP_TO:
                     old = child(
-                        f"bench.{NAME}", "passes", f"sqlite:///{copy}", cwd=reference(options, ROW_BY_ROW)
+                        f"bench.{NAME}",
+                        "passes",
+                        f"sqlite:///{copy}",
+                        count,
+                        cwd=reference(options, ROW_BY_ROW),
                     )
                     copy.unlink()
                     check(loaded["expected"], old["found"])
