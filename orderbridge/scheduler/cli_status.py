@@ -26,8 +26,11 @@ def status(config: ConfigOption = DEFAULT_CONFIG, fmt: FormatOption = Format.tab
     loaded = load(config, offline=True)
     systems = [n for n, s in loaded.config.systems.items() if s.enabled and registry.polls(s)]
     store = open_store(loaded)
+    try:
+        found = health.for_all(store, systems)
+    finally:
+        store.close()
     now = datetime.now(UTC)
-    found = health.for_all(store, systems)
     items = [{**h.as_dict(now), "unhealthy_after": loaded.config.unhealthy_after(h.system)} for h in found]
     if fmt == Format.json:
         emit(items, [], fmt)
