@@ -18,6 +18,7 @@ from typing import Any
 import httpx
 import pytest
 import structlog
+from sqlalchemy.exc import OperationalError
 from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
@@ -30,7 +31,7 @@ from orderbridge.demo.simulators import DEMO_CREDENTIALS, SimulatedERP
 from orderbridge.scheduler.cli import app as cli
 from orderbridge.scheduler.daemon import Daemon
 from orderbridge.scheduler.http import create_app
-from orderbridge.storage import outbox
+from orderbridge.storage import health, outbox
 
 Serve = Callable[[Any], AbstractContextManager[str]]
 ORDER = {
@@ -294,3 +295,32 @@ def test_retry_waits_are_kept_with_the_health(
         assert retry_at - datetime.now(UTC) > timedelta(seconds=30)
     finally:
         second.shutdown()
+
+
+def test_a_change_the_store_refused_is_announced_with_the_next_poll(
+    tmp_path: Path, erp: SimulatedERP, hook: tuple[str, list[dict[str, Any]]], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The store refusing the write of the failure that reached the threshold (it may be what is
+    down) crashes nothing; the next failed poll it takes starts the episode and announces it, once."""
+    config = write_config(tmp_path, erp.url, hook[0], "sqlite:///ob.db")
+    erp.fail_next(4, status=503)
+    daemon = Daemon(load_config(config))
+    real_save, refused = health.save, []
+
+    def save(conn: Any, state: health.SystemHealth, now: datetime) -> None:
+        if state.failures == 3 and not refused:
+            refused.append(state.failures)
+            raise OperationalError("UPDATE connector_health", {}, Exception("database is locked"))
+        real_save(conn, state, now)
+
+    monkeypatch.setattr(health, "save", save)
+    try:
+        poll(daemon, "erp", 3)
+        assert refused == [3] and announced(daemon) == []
+        assert daemon.health["erp"].healthy  # not marked: the announcement has not been made
+        poll(daemon, "erp")
+        assert announced(daemon) == [("source_unhealthy", "erp", 4)]
+        with daemon.store.engine.connect() as conn:
+            assert not health.load(conn, "erp").healthy
+    finally:
+        daemon.shutdown()
