@@ -45,6 +45,11 @@ def main(argv: list[str]) -> int:
     parser.add_argument("--write", action="store_true", help="write the results even after --quick")
     parser.add_argument("--no-write", action="store_true", help="write no results")
     parser.add_argument("--json", action="store_true", help="print the result rows as JSON")
+    parser.add_argument(
+        "--cache",
+        type=Path,
+        help="keep generated SQLite stores in this folder and reuse them (they are seeded)",
+    )
     args = parser.parse_args(argv)
     unknown = [name for name in args.scenarios if name not in SCENARIOS]
     if unknown:
@@ -53,7 +58,9 @@ def main(argv: list[str]) -> int:
     machine = describe(args.pg_url)
     printed = []
     with tempfile.TemporaryDirectory(prefix="orderbridge-bench-") as folder:
-        options = Options(store=args.store, pg_url=args.pg_url, workdir=Path(folder))
+        if args.cache is not None:
+            args.cache.mkdir(parents=True, exist_ok=True)
+        options = Options(store=args.store, pg_url=args.pg_url, workdir=Path(folder), cache=args.cache)
         for name in args.scenarios or list(SCENARIOS):
             scenario = SCENARIOS[name]
             chosen = args.sizes or (scenario.quick if args.quick else scenario.sizes)

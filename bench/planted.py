@@ -13,6 +13,7 @@ import random
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 from typing import Any
 
 from orderbridge.mapping.model import UNMAPPED, BillingStatus, Dimension, FulfillmentStatus
@@ -391,15 +392,22 @@ def postgres_stamp(moment: datetime) -> datetime:
     return moment
 
 
-def generate(store: Store, count: int, *, share: float = 0.01, seed: int = 42) -> Planted:
-    """Write `count` orders (three systems each) into an empty, migrated store; return what was planted."""
+Make = Callable[[int, Planted, float, int], Iterator[list[Record]]]
+
+
+def generate(
+    store: Store, count: int, *, share: float = 0.01, seed: int = 42, make: Make | None = None
+) -> Planted:
+    """Write `count` orders (three systems each, or what `make` makes) into an empty, migrated store;
+    return what was planted."""
     planted = Planted(orders=count)
+    make = make or orders
     raw = store.engine.raw_connection()
     try:
         postgres = store.dialect == "postgresql"
         stamp = postgres_stamp if postgres else sqlite_stamp
         cursor = raw.cursor()
-        for batch in orders(count, planted, share, seed):
+        for batch in make(count, planted, share, seed):
             observation = [observation_row(record, stamp) for record in batch]
             history = [row for record in batch for row in history_rows(record, stamp)]
             links = [
@@ -426,6 +434,13 @@ def generate(store: Store, count: int, *, share: float = 0.01, seed: int = 42) -
     finally:
         raw.close()
     return planted
+
+
+def cached_name(count: int, seed: int = 42) -> str:
+    """The file name of a generated SQLite store in a cache folder: the generator's own source is part
+    of it, so that a changed generator never reuses a store made by the old one."""
+    digest = hashlib.sha256(Path(__file__).read_bytes()).hexdigest()[:12]
+    return f"planted_{count}_seed{seed}_{digest}.db"
 
 
 def _insert(cursor: Any, table: str, columns: tuple[str, ...], rows: list[tuple[Any, ...]]) -> None:

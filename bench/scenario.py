@@ -19,6 +19,7 @@ class Options:
     store: str  # sqlite, postgres or both
     pg_url: str  # server on which scratch databases are created and dropped
     workdir: Path  # a temporary folder of this run (SQLite files, exports)
+    cache: Path | None = None  # where generated SQLite stores are kept and reused (generation is seeded)
 
 
 @dataclass(frozen=True)
@@ -30,12 +31,13 @@ class Scenario:
     measure: Callable[[Sequence[int], Options], Outcome]
 
 
-def child(module: str, *arguments: str, timeout: float | None = None) -> dict[str, Any]:
+def child(module: str, *arguments: str, timeout: float | None = None, cwd: Path = ROOT) -> dict[str, Any]:
     """Run `python -m <module> --child <arguments>` in a fresh process (its own peak RSS) and return the
-    JSON object its last line of standard output holds."""
+    JSON object its last line of standard output holds. From `cwd` (see `reference`), `orderbridge` is
+    that folder's."""
     done = subprocess.run(
         [sys.executable, "-m", module, "--child", *arguments],
-        cwd=ROOT,
+        cwd=cwd,
         capture_output=True,
         text=True,
         timeout=timeout,
@@ -47,3 +49,17 @@ def child(module: str, *arguments: str, timeout: float | None = None) -> dict[st
         )
     found: dict[str, Any] = json.loads(done.stdout.strip().splitlines()[-1])
     return found
+
+
+def reference(options: Options, commit: str) -> Path:
+    """A folder holding orderbridge as it was at `commit` beside today's bench/: children run from it
+    measure that orderbridge on the same data, in the same run."""
+    folder = options.workdir / f"orderbridge-{commit}"
+    if not folder.exists():
+        folder.mkdir()
+        archive = subprocess.run(
+            ["git", "-C", str(ROOT), "archive", commit, "orderbridge"], capture_output=True, check=True
+        ).stdout
+        subprocess.run(["tar", "-x", "-C", str(folder)], input=archive, check=True)
+        (folder / "bench").symlink_to(ROOT / "bench")
+    return folder

@@ -86,7 +86,8 @@ class Reconciler:
         with self.store.begin() as conn:
             if full:
                 observations.relink_orphans(conn, now, self.link_by)
-                total = observations.count_orders(conn)
+                # Counting every order scans the table: only for someone watching the progress.
+                total = observations.count_orders(conn) if progress is not None else 0
                 due: list[str] = []
             else:
                 due = queue.due(conn, now)
@@ -106,7 +107,7 @@ class Reconciler:
                     chunk = due[done : done + CHUNK]
                 if not chunk:
                     break
-                settled = self._chunk(conn, chunk, ctx, now, result)
+                settled = self._chunk(conn, chunk, ctx, now, result, span=full)
             after = chunk[-1]
             done += len(chunk)
             result.changes.extend(settled.changes)
@@ -146,12 +147,19 @@ class Reconciler:
         return result
 
     def _chunk(
-        self, conn: Connection, chunk: list[str], ctx: RuleContext, now: datetime, result: PassResult
+        self,
+        conn: Connection,
+        chunk: list[str],
+        ctx: RuleContext,
+        now: datetime,
+        result: PassResult,
+        *,
+        span: bool,
     ) -> Settled:
         """One chunk of orders: screened in SQL, the ones that can fire shown to the rules that can fire
         on them, what changed written, their next deadlines queued."""
         claimed = queue.claim(conn, chunk)  # before loading: a later change stays queued
-        flagged = self._screen(conn, chunk)
+        flagged = self._screen(conn, chunk, span)
         evaluate = [key for key in chunk if key in flagged]
         found, history = observations.load_orders(conn, evaluate)
         findings: dict[str, list[Finding]] = {}
@@ -182,10 +190,11 @@ class Reconciler:
         result.candidates += len(evaluate)
         return settled
 
-    def _screen(self, conn: Connection, chunk: list[str]) -> dict[str, set[Flag]]:
+    def _screen(self, conn: Connection, chunk: list[str], span: bool) -> dict[str, set[Flag]]:
         flagged = screen.flags(
             conn,
             chunk,
+            span=span,
             sla=self.sla,
             expected=self.expected,
             shipped=SHIPPED,

@@ -3,14 +3,15 @@
 from __future__ import annotations
 
 import hashlib
+import json
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import UTC, datetime
 from decimal import Decimal
 from typing import Any
 
 from pydantic_core import to_jsonable_python
-from sqlalchemy import Connection, RowMapping, and_, delete, func, or_, select, update
+from sqlalchemy import Connection, RowMapping, Text, and_, delete, func, or_, select, type_coerce, update
 
 from orderbridge.mapping.model import (
     Amounts,
@@ -41,6 +42,27 @@ LINK_COLUMNS = ("link_type", "value", "order_key", "system", "updated_at")
 ORPHAN_COLUMNS = ("link_type", "value", "system", "record_id")
 ACTIVE = observations.c.retired_at.is_(None)  # what the rules see: records no complete read has dropped
 IN_LIMIT = 5000  # keys in one IN list: far under SQLite's 32,766 bound parameters
+# What the rules read of a record (not the raw record, which may be large, nor the content hash), read
+# raw: JSON and datetime columns as the driver gives them (see `load_orders`).
+_RAW = ("statuses", "native_status", "status_at", "observed_at", "quantities", "amounts", "links")
+SEEN = [
+    type_coerce(observations.c[name], Text) if name in _RAW else observations.c[name]
+    for name in (
+        "system",
+        "record_id",
+        "order_key",
+        "order_ref",
+        "external_ref",
+        "statuses",
+        "native_status",
+        "status_at",
+        "observed_at",
+        "quantities",
+        "amounts",
+        "links",
+        "reason",
+    )
+]
 
 
 @dataclass
@@ -410,23 +432,82 @@ def load_orders(
     conn: Connection, keys: Sequence[str]
 ) -> tuple[dict[str, list[Observation]], dict[str, list[HistoryEntry]]]:
     """The active records and the status history of each order; `keys` go in one statement each (the
-    reconcile pass sends a chunk of up to a few thousand)."""
+    reconcile pass sends a chunk of up to a few thousand). Values are read as the driver gives them and
+    converted here, without SQLAlchemy's per-value result processing: this is the pass's inner loop."""
     found: dict[str, list[Observation]] = {k: [] for k in keys}
     history: dict[str, list[HistoryEntry]] = {k: [] for k in keys}
+    h = status_history.c
     for chunk in chunks(list(keys), IN_LIMIT):
-        query = select(observations).where(observations.c.order_key.in_(chunk), ACTIVE)
-        for row in conn.execute(query).mappings():
-            found[row["order_key"]].append(_observation(row))
+        query = select(*SEEN).where(observations.c.order_key.in_(chunk), ACTIVE)
+        for row in conn.execute(query):
+            found[row[2]].append(_seen(row))
         query = (
-            select(status_history)
-            .where(status_history.c.order_key.in_(chunk))
-            .order_by(status_history.c.observed_at, status_history.c.id)
+            select(
+                h.order_key,
+                h.system,
+                h.record_id,
+                h.dimension,
+                h.status,
+                h.native,
+                type_coerce(h.status_at, Text),
+                type_coerce(h.observed_at, Text),
+            )
+            .where(h.order_key.in_(chunk))
+            .order_by(h.observed_at, h.id)
         )
-        for row in conn.execute(query).mappings():
-            history[row["order_key"]].append(history_entry(row))
+        for key, system, record_id, dimension, status, native, status_at, observed_at in conn.execute(query):
+            seen = _moment(observed_at)
+            assert seen is not None  # NOT NULL
+            history[key].append(
+                HistoryEntry(
+                    system=system,
+                    record_id=record_id,
+                    dimension=Dimension(dimension),
+                    status=status,
+                    native=native,
+                    at=_moment(status_at) or seen,
+                    observed_at=seen,
+                )
+            )
     for entries in history.values():
         entries.sort(key=lambda e: e.at)
     return found, history
+
+
+def _seen(row: Any) -> Observation:
+    """An observation from a row of SEEN (raw values)."""
+    system, record_id, key, order_ref, external_ref, statuses, natives, status_at, observed_at = row[:9]
+    quantities, amounts, links, reason = row[9:]
+    return Observation(
+        system=system,
+        record_id=record_id,
+        order_key=key,
+        order_ref=order_ref,
+        external_ref=external_ref,
+        statuses={Dimension(k): CanonicalStatus.model_validate(v) for k, v in _json(statuses).items()},
+        native_status=_json(natives),
+        status_at=_moment(status_at),
+        observed_at=_moment(observed_at),
+        quantities=Quantities.model_validate(_decimals(_json(quantities))),
+        amounts=Amounts.model_validate(_json(amounts)),
+        links=_json(links),
+        reason=reason,
+    )
+
+
+def _json(value: Any) -> Any:
+    """A JSON column as read raw: text on SQLite, already decoded by the PostgreSQL driver (JSONB)."""
+    return json.loads(value) if isinstance(value, str) else value
+
+
+def _moment(value: Any) -> datetime | None:
+    """A UTC datetime column as read raw: text on SQLite (naive, in UTC), a datetime on PostgreSQL."""
+    if value is None:
+        return None
+    if isinstance(value, str):
+        return datetime.fromisoformat(value).replace(tzinfo=UTC)
+    assert isinstance(value, datetime)
+    return value.astimezone(UTC) if value.tzinfo is not None else value.replace(tzinfo=UTC)
 
 
 def unlinked(conn: Connection) -> list[Observation]:

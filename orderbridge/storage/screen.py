@@ -47,6 +47,7 @@ def flags(
     conn: Connection,
     keys: Sequence[str],
     *,
+    span: bool = False,
     sla: Mapping[Dimension, Collection[str]],
     expected: Iterable[str],
     shipped: Collection[str],
@@ -56,17 +57,30 @@ def flags(
     """The flags of each order among `keys` that has any (one statement for the records, one for the
     history, one for the discrepancies). `sla`: the statuses with an SLA, per dimension; `expected`: the
     systems every order must appear in; `shipped`, `cancelled`, `paid`: the fulfilment statuses of goods
-    that left, the cancelled one, the billing statuses of money received."""
+    that left, the cancelled one, the billing statuses of money received.
+
+    With `span`, `keys` are every order key from the first to the last (in the database's order, as a
+    full pass reads them): the statements read that range of the indexes instead of looking each key up."""
     found: dict[str, set[Flag]] = {}
     if not keys:
         return found
-    for key, raised in _record_flags(conn, keys, sla, list(expected), shipped, cancelled, paid):
+    wanted = set(keys)
+
+    def among(column: Any) -> ColumnElement[bool]:
+        found: ColumnElement[bool] = column.between(keys[0], keys[-1]) if span else column.in_(list(keys))
+        return found
+
+    raised_by_key = _record_flags(
+        conn, among(observations.c.order_key), sla, list(expected), shipped, cancelled, paid
+    )
+    for key, raised in raised_by_key:
         found.setdefault(key, set()).update(raised)
-    for key in _moved_back(conn, keys):
+    for key in _moved_back(conn, among(status_history.c.order_key)):
         found.setdefault(key, set()).add(Flag.moved_back)
-    for key in _with_active(conn, keys):
+    for key in _with_active(conn, among(discrepancies.c.order_key)):
         found.setdefault(key, set()).add(Flag.active)
-    return found
+    # A range also holds orders that are not in it (all their records retired), and orphans' keys.
+    return {key: raised for key, raised in found.items() if key in wanted}
 
 
 def _status(dimension: Dimension) -> ColumnElement[Any]:
@@ -79,34 +93,47 @@ def _number(column: Any, name: str) -> ColumnElement[Any]:
     return found
 
 
-def _distinct(value: ColumnElement[Any]) -> ColumnElement[Any]:
-    return func.count(func.distinct(value))
+def _differ(value: ColumnElement[Any]) -> ColumnElement[bool]:
+    """More than one value (NULLs aside) in the group; cheaper than counting distinct values."""
+    return func.min(value) != func.max(value)
 
 
 def _record_flags(
     conn: Connection,
-    keys: Sequence[str],
+    among: ColumnElement[bool],
     sla: Mapping[Dimension, Collection[str]],
     expected: list[str],
     shipped: Collection[str],
     cancelled: str,
     paid: Collection[str],
 ) -> Iterable[tuple[str, list[Flag]]]:
-    status = {dimension: _status(dimension) for dimension in Dimension}
+    # Every JSON value is extracted once per record (a materialised CTE), then compared per order.
+    names = {
+        **{dimension.value: _status(dimension) for dimension in Dimension},
+        **{
+            f"q_{name}": _number(observations.c.quantities, name)
+            for name in ("ordered", "shipped", "invoiced")
+        },
+        **{f"a_{name}": _number(observations.c.amounts, name) for name in ("order", "invoiced", "paid")},
+        "currency": func.upper(func.trim(_number(observations.c.amounts, "currency"))),
+    }
+    seen = (
+        select(observations.c.order_key, observations.c.system, *(v.label(k) for k, v in names.items()))
+        .where(among, observations.c.retired_at.is_(None))
+        .cte("seen")
+        .prefix_with("MATERIALIZED")
+    )
+    c = seen.c
+    status = {dimension: c[dimension.value] for dimension in Dimension}
     fulfillment, billing = status[Dimension.fulfillment], status[Dimension.billing]
-    ordered = _number(observations.c.quantities, "ordered")
-    shipped_qty = _number(observations.c.quantities, "shipped")
-    invoiced_qty = _number(observations.c.quantities, "invoiced")
-    order_amount = _number(observations.c.amounts, "order")
-    invoiced = _number(observations.c.amounts, "invoiced")
-    paid_amount = _number(observations.c.amounts, "paid")
-    currency = func.upper(func.trim(_number(observations.c.amounts, "currency")))
-    goods_left = fulfillment.in_(list(shipped))
-    shipped_said = case((and_(goods_left, shipped_qty.is_not(None)), shipped_qty), else_=null())
+    ordered, shipped_qty, invoiced_qty = c.q_ordered, c.q_shipped, c.q_invoiced
+    order_amount, invoiced, paid_amount = c.a_order, c.a_invoiced, c.a_paid
+    shipped_said = case((fulfillment.in_(list(shipped)), shipped_qty), else_=null())
     paid_said = case((billing.in_(list(paid)), paid_amount), else_=null())
     one_ordered = func.min(ordered)
+    in_sla = [status[d].in_(list(statuses)) for d, statuses in sla.items()]
     checks: dict[Flag, ColumnElement[Any]] = {
-        Flag.statuses_differ: or_(*(_distinct(found) > 1 for found in status.values())),
+        Flag.statuses_differ: or_(*(_differ(found) for found in status.values())),
         Flag.stopped_but_moving: and_(
             func.max(case((fulfillment == cancelled, 1), else_=0)) == 1,
             or_(
@@ -115,62 +142,50 @@ def _record_flags(
             ),
         ),
         Flag.unmapped: func.max(case((or_(*(s == UNMAPPED for s in status.values())), 1), else_=0)) == 1,
-        Flag.several_records: func.count() > _distinct(observations.c.system),
-        Flag.in_sla_status: func.max(
-            case((or_(*false_if_empty(status[d].in_(list(names)) for d, names in sla.items())), 1), else_=0)
-        )
-        == 1,
+        Flag.several_records: func.count() > func.count(func.distinct(c.system)),
+        Flag.in_sla_status: func.max(case((or_(*in_sla), 1), else_=0)) == 1 if in_sla else literal(False),
         # Equal texts are equal numbers: no tolerance can make them differ. A difference in text alone
         # (5 against 5.00) is left to the rules.
         Flag.quantities_differ: or_(
-            _distinct(ordered) > 1,
+            _differ(ordered),
             func.min(shipped_said) != one_ordered,
             func.max(shipped_said) != one_ordered,
             and_(
                 func.count(invoiced_qty) > 0,
                 or_(
-                    _distinct(invoiced_qty) > 1,
-                    _distinct(shipped_qty) > 1,
+                    _differ(invoiced_qty),
+                    _differ(shipped_qty),
                     func.min(invoiced_qty) != func.min(shipped_qty),
                 ),
             ),
         ),
         Flag.amounts_differ: or_(
-            _distinct(order_amount) > 1,
+            _differ(order_amount),
             func.min(invoiced) != func.min(order_amount),
             func.max(invoiced) != func.min(order_amount),
             and_(
                 func.count(paid_said) > 0,
                 or_(
-                    _distinct(invoiced) > 1,
+                    _differ(invoiced),
                     func.min(paid_said) != func.min(invoiced),
                     func.max(paid_said) != func.min(invoiced),
                 ),
             ),
-            _distinct(case((currency != "", currency), else_=null())) > 1,
+            _differ(case((c.currency != "", c.currency), else_=null())),
         ),
     }
     for system in expected:
         checks[Flag.expected_absent] = or_(
             checks.get(Flag.expected_absent, literal(False)),
-            func.max(case((observations.c.system == system, 1), else_=0)) == 0,
+            func.max(case((c.system == system, 1), else_=0)) == 0,
         )
     columns = [func.coalesce(check, False).label(flag.value) for flag, check in checks.items()]
-    query = (
-        select(observations.c.order_key, *columns)
-        .where(observations.c.order_key.in_(list(keys)), observations.c.retired_at.is_(None))
-        .group_by(observations.c.order_key)
-    )
-    names = list(checks)
+    query = select(c.order_key, *columns).group_by(c.order_key)
+    order = list(checks)
     for row in conn.execute(query):
-        raised = [flag for flag, value in zip(names, row[1:], strict=True) if value]
+        raised = [flag for flag, value in zip(order, row[1:], strict=True) if value]
         if raised:
             yield row[0], raised
-
-
-def false_if_empty(conditions: Iterable[ColumnElement[bool]]) -> list[ColumnElement[bool]]:
-    found = list(conditions)
-    return found or [literal(False)]
 
 
 def rank(dimension_column: Any, status_column: Any) -> ColumnElement[Any]:
@@ -183,31 +198,40 @@ def rank(dimension_column: Any, status_column: Any) -> ColumnElement[Any]:
     return case(*whens, else_=null())
 
 
-def _moved_back(conn: Connection, keys: Sequence[str]) -> set[str]:
-    """Orders with a record whose history, in the order the rules read it, ranks a status below one
-    before it on the same dimension."""
+def _moved_back(conn: Connection, among: ColumnElement[bool]) -> set[str]:
+    """Orders with a record whose history, in the order the rules read it, ranks a status below the
+    ranked status before it on the same dimension. (Side states and unmapped values are left out: if
+    the latest status is below an earlier one, some ranked step on the way down is.)"""
     h = status_history.c
     ranked = rank(h.dimension, h.status)
-    at = func.coalesce(h.status_at, h.observed_at)
-    highest_before = func.max(ranked).over(
-        partition_by=(h.system, h.record_id, h.dimension),
-        order_by=(at, h.observed_at, h.id),
-        rows=(None, -1),
-    )
-    trail = (
-        select(h.order_key, ranked.label("ranked"), highest_before.label("highest_before"))
-        .where(h.order_key.in_(list(keys)))
+    steps = (
+        select(
+            h.order_key,
+            h.system,
+            h.record_id,
+            h.dimension,
+            ranked.label("ranked"),
+            func.coalesce(h.status_at, h.observed_at).label("at"),
+            h.observed_at,
+            h.id,
+        )
+        .where(among, ranked.is_not(None))
         .subquery()
     )
-    query = select(trail.c.order_key).where(trail.c.ranked < trail.c.highest_before).distinct()
+    s = steps.c
+    before = func.lag(s.ranked).over(
+        partition_by=(s.order_key, s.system, s.record_id, s.dimension), order_by=(s.at, s.observed_at, s.id)
+    )
+    trail = select(s.order_key, s.ranked, before.label("before")).subquery()
+    query = select(trail.c.order_key).where(trail.c.ranked < trail.c.before).distinct()
     return set(conn.execute(query).scalars())
 
 
-def _with_active(conn: Connection, keys: Sequence[str]) -> set[str]:
+def _with_active(conn: Connection, among: ColumnElement[bool]) -> set[str]:
     d = discrepancies.c
     query = (
         select(d.order_key)
-        .where(d.order_key.in_(list(keys)), d.status.in_(ACTIVE_STATUSES), d.rule != ORPHAN_RULE)
+        .where(among, d.status.in_(ACTIVE_STATUSES), d.rule != ORPHAN_RULE)
         .distinct()
         # Without statistics SQLite would read every open discrepancy through the status index.
         .with_hint(discrepancies, "INDEXED BY ix_discrepancies_order_key", "sqlite")

@@ -4,35 +4,21 @@ results writer that replaces only its own scenario's rows and section."""
 from __future__ import annotations
 
 import json
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
+from bench_smoke import FIELDS, bench
 
 from bench import results
 from bench.machine import Machine
 from bench.registry import SCENARIOS
 
-ROOT = Path(__file__).resolve().parents[2]
-FIELDS = {"scenario", "size", "value", "unit", "reference", "ratio", "target", "met"}
 MACHINE = Machine("cpu", 2, 4.0, "3.11.7", "3.40.1", "15.2", "2026-12-01 20:00 UTC", "abc1234")
-
-
-def bench(*arguments: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [sys.executable, "-m", "bench", *arguments],
-        cwd=ROOT,
-        capture_output=True,
-        text=True,
-        timeout=300,
-        check=False,
-    )
 
 
 def test_every_scenario_is_registered_under_its_own_name() -> None:
     """The registry's keys are what the command line accepts; each names its own scenario."""
-    assert {"full_reconcile", "sync_memory"} <= set(SCENARIOS)
+    assert {"full_reconcile", "incremental_reconcile", "side_by_side", "sync_memory"} <= set(SCENARIOS)
     for name, scenario in SCENARIOS.items():
         assert scenario.name == name
         assert scenario.quick and scenario.sizes and max(scenario.quick) < max(scenario.sizes)
@@ -44,6 +30,7 @@ def test_an_unknown_scenario_is_refused_with_the_list_of_known_ones() -> None:
     assert "unknown scenario full_reconcil" in done.stderr and "full_reconcile" in done.stderr
 
 
+@pytest.mark.slow
 def test_full_reconcile_smoke_run_finds_exactly_what_was_planted() -> None:
     """300 orders through a full pass twice; the scenario itself fails unless the pass finds exactly
     the planted discrepancies, so a zero exit and a row with the results' fields is the proof."""
