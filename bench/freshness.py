@@ -130,7 +130,7 @@ def measure_one(kind: str, size: int, options: Options) -> dict[str, list[float]
     folder.mkdir(exist_ok=True)
     write_erp(folder / "erp.csv", size, set(sample))
     latencies: dict[str, list[float]] = {"opened": [], "resolved": []}
-    with scratch(kind, options, "freshness") as url:
+    with scratch(kind, options, f"freshness_{os.getpid()}") as url:
         port = free_port()
         config = folder / "orderbridge.yaml"
         config.write_text(CONFIG.format(url=url, port=port, secret=SECRET), encoding="utf-8")

@@ -19,6 +19,7 @@ import gc
 import hashlib
 import io
 import json
+import os
 import pstats
 import random
 import sqlite3
@@ -274,7 +275,8 @@ def measure_one(kind: str, size: int, options: Options, profile: Path | None = N
     gc.freeze()
     timings = []
     for run in ("reference", "orderbridge", "reference"):
-        with scratch(kind, options, f"ingest_{run}") as url:
+        # Named by process: a smoke run beside a full one must not drop the full one's database.
+        with scratch(kind, options, f"ingest_{run}_{os.getpid()}") as url:
             if run == "reference":
                 timings.append(run_reference(url, rows))
             else:
