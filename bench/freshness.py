@@ -146,7 +146,10 @@ def measure_one(kind: str, size: int, options: Options) -> dict[str, list[float]
             with engine.connect() as conn:
 
                 def count(query: Any) -> int:
-                    return int(conn.execute(query).scalar_one())
+                    try:
+                        return int(conn.execute(query).scalar_one())
+                    finally:
+                        conn.rollback()  # a fresh snapshot next time (SQLite keeps one per transaction)
 
                 def read(query: Any) -> Any:
                     found = conn.execute(query).first()
