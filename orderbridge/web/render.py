@@ -12,7 +12,7 @@ from jinja2 import Environment, PackageLoader, select_autoescape
 from starlette.requests import Request
 from starlette.responses import HTMLResponse
 
-from orderbridge.notify.i18n import Language, format_age, format_datetime, label, rule_label
+from orderbridge.notify.i18n import PAGE_LABELS, Language, format_age, format_datetime, label, rule_label
 from orderbridge.web.access import csrf_token
 
 LANGUAGE_COOKIE = "orderbridge_lang"
@@ -56,11 +56,15 @@ class Renderer:
         def age(span: timedelta) -> str:
             return format_age(span, lang)
 
+        def event(kind: str) -> str:
+            return label(lang, f"event_{kind}") if f"event_{kind}" in PAGE_LABELS[lang] else kind
+
         other = Language.en if lang is Language.zh_cn else Language.zh_cn
         html = ENVIRONMENT.get_template(template).render(
             t=t,
             when=when,
             age=age,
+            event=event,
             rule_label=lambda rule: rule_label(lang, rule),
             lang=lang.value,
             other_lang=other.value,

@@ -3,13 +3,13 @@ app served by uvicorn on a real socket, optionally with other `server` settings.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
-from contextlib import AbstractContextManager, contextmanager
-from pathlib import Path
+from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import Any
 
 import pytest
 from rich.console import Console
+from serving import served
 from web_client import Serve
 
 from orderbridge.config.loader import LoadedConfig, load_config
@@ -28,39 +28,35 @@ def demo(tmp_path_factory: pytest.TempPathFactory) -> LoadedConfig:
     return load_config(directory / "orderbridge.yaml")
 
 
-@pytest.fixture(scope="session")
-def demo_dir(demo: LoadedConfig) -> Path:
-    return demo.base_dir
+@contextmanager
+def demo_site(demo: LoadedConfig, **overrides: Any) -> Iterator[str]:
+    """The demo's app with its web pages on a real socket; `overrides` replace settings of the
+    config's `server` section (a `track` dict updates that part)."""
+    config = demo.config
+    track = overrides.pop("track", None)
+    server = config.server.model_copy(update=overrides)
+    if track is not None:
+        server = server.model_copy(update={"track": server.track.model_copy(update=track)})
+    config = config.model_copy(update={"server": server})
+    store = Store(config.store.url, demo.base_dir)
+    ready = lambda: {"store": True, "systems": {}}  # noqa: E731
+    pushes = Webhooks(store, config.systems, Metrics())  # not started: nothing is processed
+    app = create_app(
+        store,
+        Metrics(),
+        ready,
+        systems=config.systems,
+        mounted=pushes.routes(),
+        web=web_pages(config, store, ready),
+    )
+    try:
+        with served(app) as url:
+            yield url
+    finally:
+        store.close()
 
 
 @pytest.fixture
-def serve_web(demo: LoadedConfig, serve: Callable[[Any], AbstractContextManager[str]]) -> Serve:
-    """`with serve_web(**server_overrides) as base_url:` serves the demo's app with its web pages;
-    the overrides replace settings of the config's `server` section (a `track` dict updates it)."""
-
-    @contextmanager
-    def served(**overrides: Any) -> Iterator[str]:
-        config = demo.config
-        track = overrides.pop("track", None)
-        server = config.server.model_copy(update=overrides)
-        if track is not None:
-            server = server.model_copy(update={"track": server.track.model_copy(update=track)})
-        config = config.model_copy(update={"server": server})
-        store = Store(config.store.url, demo.base_dir)
-        ready = lambda: {"store": True, "systems": {}}  # noqa: E731
-        pushes = Webhooks(store, config.systems, Metrics())  # not started: nothing is processed
-        app = create_app(
-            store,
-            Metrics(),
-            ready,
-            systems=config.systems,
-            mounted=pushes.routes(),
-            web=web_pages(config, store, ready),
-        )
-        try:
-            with serve(app) as url:
-                yield url
-        finally:
-            store.close()
-
-    return served
+def serve_web(demo: LoadedConfig) -> Serve:
+    """`with serve_web(**server_overrides) as base_url:` serves the demo's app with its web pages."""
+    return lambda **overrides: demo_site(demo, **overrides)
