@@ -224,14 +224,15 @@ def create_app(
             }
         )
 
+    reader = web.access.reader if web is not None else _open
     return Starlette(
         routes=[
             Route("/healthz", healthz),
             Route("/readyz", readyz),
             Route("/metrics", metrics_endpoint),
-            Route("/api/discrepancies", list_discrepancies),
-            Route("/api/orders", list_orders),
-            Route("/api/orders/{key:path}", order),
+            Route("/api/discrepancies", reader(list_discrepancies)),
+            Route("/api/orders", reader(list_orders)),
+            Route("/api/orders/{key:path}", reader(order)),
             *mounted,
             *(web.routes() if web is not None else []),
         ],
@@ -264,6 +265,10 @@ def web_pages(config: OrderbridgeConfig, store: Store, ready: Callable[[], Mappi
         secret=secret,
         secure_cookies=server.secure_cookies,
     )
+
+
+def _open(handler: Callable[[Request], Response]) -> Callable[[Request], Response]:
+    return handler
 
 
 def _unknown(kind: str, name: str, choices: Sequence[str]) -> Response:

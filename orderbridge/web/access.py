@@ -13,7 +13,8 @@ from dataclasses import dataclass
 from urllib.parse import parse_qs, quote
 
 from starlette.requests import Request
-from starlette.responses import PlainTextResponse, RedirectResponse, Response
+from starlette.concurrency import run_in_threadpool
+from starlette.responses import JSONResponse, PlainTextResponse, RedirectResponse, Response
 
 from orderbridge.web.passwords import hash_password, verify_password
 
@@ -45,6 +46,23 @@ class Access:
             request.session.pop("user", None)
             return None
         return name
+
+    @property
+    def configured(self) -> bool:
+        """Whether anyone can log in at all (users, or a proxy naming them)."""
+        return bool(self.users or self.user_header)
+
+    def reader(self, handler: Callable[[Request], Response]) -> Handler:
+        """A read API `handler` for logged-in staff (the session cookie or the proxy's header), once
+        logins are configured; others get a 401 in JSON. Without logins the API stays open, as before
+        they existed (keep it on 127.0.0.1 then)."""
+
+        async def guarded(request: Request) -> Response:
+            if self.configured and self.user(request) is None:
+                return JSONResponse({"error": "log in first (/login)"}, status_code=401)
+            return await run_in_threadpool(handler, request)
+
+        return guarded
 
     def check_password(self, name: str, password: str) -> bool:
         stored = self.users.get(name)

@@ -64,6 +64,19 @@ def test_no_staff_page_or_action_without_a_session(serve_web: Serve, demo: Loade
     assert state_of(demo, target.id).status == "open"
 
 
+def test_the_read_api_needs_the_login_too(serve_web: Serve) -> None:
+    """With logins configured, /api/* answers 401 in JSON without a session and the data with one."""
+    with serve_web() as url, httpx.Client(base_url=url) as client:
+        refused = [
+            client.get(path) for path in ("/api/discrepancies", "/api/orders", "/api/orders/SO-000042")
+        ]
+        log_in(client)
+        answered = client.get("/api/discrepancies")
+    assert [r.status_code for r in refused] == [401, 401, 401]
+    assert all(r.json() == {"error": "log in first (/login)"} for r in refused)
+    assert answered.status_code == 200 and {d["rule"] for d in answered.json()} >= {"stuck"}
+
+
 def test_login_with_the_right_password_only_and_never_to_another_site(serve_web: Serve) -> None:
     """A wrong password or unknown name is a 401 and no session; the right one logs in with an
     HttpOnly, SameSite cookie; `next` pointing to another site lands on the board instead."""

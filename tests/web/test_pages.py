@@ -1,0 +1,167 @@
+"""What the staff pages show, read over a real socket after logging in: the board's filters, the
+search, the stages page's numbers (those of `orderbridge stats`) and the systems page's health and
+quarantined records; and the password hashes the logins rest on."""
+
+from __future__ import annotations
+
+import re
+from datetime import UTC, datetime, timedelta
+
+import httpx
+import pytest
+from typer.testing import CliRunner
+from web_client import Serve, log_in
+
+from orderbridge.config.errors import ConfigError
+from orderbridge.config.loader import LoadedConfig, parse_config
+from orderbridge.notify.i18n import Language, format_hours, format_share
+from orderbridge.reconciler import stats
+from orderbridge.scheduler.cli import app
+from orderbridge.storage import discrepancies, observations, quarantine
+from orderbridge.storage.db import Store
+from orderbridge.web.passwords import hash_password, verify_password
+
+ROW = re.compile(r'<tr class="sev-(\w+)" id="d-(\d+)" data-rule="(\w+)">')
+
+
+def rows(html: str) -> list[tuple[str, int, str]]:
+    return [(severity, int(number), rule) for severity, number, rule in ROW.findall(html)]
+
+
+def open_discrepancies(demo: LoadedConfig) -> list[discrepancies.Discrepancy]:
+    store = Store(demo.config.store.url, demo.base_dir)
+    try:
+        with store.engine.connect() as conn:
+            return discrepancies.listing(conn)
+    finally:
+        store.close()
+
+
+def test_the_boards_filters_keep_what_they_say(serve_web: Serve, demo: LoadedConfig) -> None:
+    """Each filter keeps exactly the open discrepancies it names (checked against the store), most
+    urgent first; an htmx request gets the board alone, to swap in place."""
+    found = open_discrepancies(demo)
+    now = datetime.now(UTC)
+    with serve_web() as url, httpx.Client(base_url=url) as client:
+        log_in(client)
+        board = rows(client.get("/").text)
+        by = {
+            name: rows(client.get("/", params=params).text)
+            for name, params in {
+                "critical": {"severity": "critical"},
+                "billing": {"dimension": "billing"},
+                "wms": {"system": "wms"},
+                "older than a day": {"age": "1d"},
+                "100 or more": {"amount": "100"},
+                "10000 or more": {"amount": "10000"},
+            }.items()
+        }
+        fragment = client.get("/", params={"rule": "stuck"}, headers={"HX-Request": "true"}).text
+    assert {number for _, number, _ in board} == {d.id for d in found}
+    severities = [severity for severity, _, _ in board]
+    assert severities == sorted(severities, key=["critical", "warning", "info"].index)
+    assert {n for _, n, _ in by["critical"]} == {d.id for d in found if d.severity == "critical"}
+    assert {n for _, n, _ in by["billing"]} == {d.id for d in found if d.dimension == "billing"}
+    assert {n for _, n, _ in by["wms"]} == {d.id for d in found if "wms" in d.systems}
+    assert {n for _, n, _ in by["older than a day"]} == {
+        d.id for d in found if now - d.since >= timedelta(days=1)
+    }
+    assert by["critical"] and by["billing"] and by["wms"] and by["older than a day"]
+    assert [rule for _, _, rule in by["100 or more"]] == ["amount_mismatch"]  # 180.00 CNY apart
+    assert by["10000 or more"] == []
+    assert fragment.startswith('<div id="board"') and "<html" not in fragment
+    assert {rule for _, _, rule in rows(fragment)} == {"stuck"}
+
+
+def test_search_by_tracking_number_and_an_unknown_number(serve_web: Serve, demo: LoadedConfig) -> None:
+    """A tracking number opens its order's page; an unknown number is a 404 naming the closest keys."""
+    store = Store(demo.config.store.url, demo.base_dir)
+    try:
+        with store.engine.connect() as conn:
+            held = observations.observations_of(conn, "SO-000041")
+    finally:
+        store.close()
+    tracking = next(obs.links["tracking_number"] for obs in held if obs.links.get("tracking_number"))
+    with serve_web() as url, httpx.Client(base_url=url, follow_redirects=True) as client:
+        log_in(client)
+        found = client.get("/orders", params={"q": tracking})
+        unknown = client.get("/orders", params={"q": "SO-00004"})
+    assert found.status_code == 200 and "Order SO-000041" in found.text
+    assert unknown.status_code == 404 and "No order is known as SO-00004" in unknown.text
+    named = re.findall(r'<li><a href="/orders/([^"]+)">', unknown.text)
+    assert named and all(re.fullmatch(r"SO-0000\d\d", key) for key in named)
+
+
+def test_the_stages_page_shows_the_numbers_of_stats(serve_web: Serve, demo: LoadedConfig) -> None:
+    """Every stage's row holds the average, 90th percentile and share within SLA that
+    `stats.compute` (behind `orderbridge stats`) gives, and each chart is an SVG with those values."""
+    store = Store(demo.config.store.url, demo.base_dir)
+    try:
+        with store.engine.connect() as conn:
+            expected = stats.compute(conn, demo.config.reconcile, datetime.now(UTC)).stages
+    finally:
+        store.close()
+    with serve_web() as url, httpx.Client(base_url=url) as client:
+        log_in(client)
+        page = client.get("/stages").text
+    table = re.findall(r"<tr><td>(\w+)</td><td>(\w+)</td>((?:<td>[^<]*</td>)+)</tr>", page)
+    shown = {(d, s): re.findall(r"<td>([^<]*)</td>", cells) for d, s, cells in table}
+    assert expected and len(shown) == len(expected)
+    for stage in expected:
+        cells = shown[(stage.dimension, stage.stage)]
+        assert cells[0] == str(stage.orders)
+        assert cells[1] == format_hours(stage.average_hours, Language.en)
+        assert cells[2] == format_hours(stage.p90_hours, Language.en)
+        assert cells[3] == format_share(stage.within_sla)
+        assert cells[4] == str(stage.waiting_now)
+    timed = [s for s in expected if s.average_hours is not None]
+    assert page.count("<svg") == 4
+    assert all(format_hours(s.average_hours, Language.en) in page for s in timed)
+
+
+def test_the_systems_page_shows_health_and_quarantined_records(serve_web: Serve, demo: LoadedConfig) -> None:
+    """A failing system shows as failing with its failures in a row and its last error; a healthy one
+    its lag; a quarantined record is listed with its system, place and reason."""
+    now = datetime.now(UTC)
+    store = Store(demo.config.store.url, demo.base_dir)
+    try:
+        with store.engine.begin() as conn:
+            quarantine.add(
+                conn, "finance", "invoices.csv row 9", "amount 'abc' is not a number", {"amount": "abc"}, now
+            )
+    finally:
+        store.close()
+    health = {
+        "erp": {"failures": 3, "last_error": "HTTP 503 from the ERP", "last_success": None},
+        "wms": {"failures": 0, "last_error": None, "last_success": (now - timedelta(hours=2)).isoformat()},
+    }
+    with serve_web(ready=lambda: {"store": True, "systems": health}) as url, httpx.Client(base_url=url) as c:
+        log_in(c)
+        page = c.get("/systems").text
+    erp = re.search(r'<tr id="system-erp">(.*?)</tr>', page, re.S)
+    wms = re.search(r'<tr id="system-wms">(.*?)</tr>', page, re.S)
+    carrier = re.search(r'<tr id="system-carrier">(.*?)</tr>', page, re.S)
+    assert erp and wms and carrier
+    assert (
+        "failing" in erp.group(1) and "HTTP 503 from the ERP" in erp.group(1) and "<td>3</td>" in erp.group(1)
+    )
+    assert "healthy" in wms.group(1) and "<td>2h</td>" in wms.group(1)
+    assert "pushes (not polled)" in carrier.group(1)
+    assert "invoices.csv row 9" in page and "amount &#39;abc&#39; is not a number" in page
+
+
+def test_hash_password_makes_a_hash_the_login_accepts() -> None:
+    """`orderbridge hash-password` prints a scrypt hash of the password it reads (never the password);
+    a short password is refused; the config refuses a plain password where a hash belongs."""
+    made = CliRunner().invoke(app, ["hash-password", "--stdin"], input="correct horse battery\n")
+    short = CliRunner().invoke(app, ["hash-password", "--stdin"], input="short\n")
+    assert made.exit_code == 0 and "correct horse" not in made.stdout
+    printed = made.stdout.strip()
+    assert verify_password("correct horse battery", printed)
+    assert not verify_password("correct horse batterY", printed)
+    assert short.exit_code == 2 and "at least 8 characters" in short.stderr
+    assert hash_password("x") != hash_password("x")  # salted
+    with pytest.raises(ConfigError) as refused:
+        parse_config("server:\n  users:\n    li.wei: hunter2-plain\n")
+    assert "server.users" in str(refused.value) and "hash-password" in str(refused.value)
+    assert "hunter2-plain" not in str(refused.value)
