@@ -165,3 +165,15 @@ def test_hash_password_makes_a_hash_the_login_accepts() -> None:
         parse_config("server:\n  users:\n    li.wei: hunter2-plain\n")
     assert "server.users" in str(refused.value) and "hash-password" in str(refused.value)
     assert "hunter2-plain" not in str(refused.value)
+
+
+def test_the_track_page_must_name_a_configured_system() -> None:
+    """`server.track.system` naming no configured system is refused at start, with its place."""
+    text = (
+        "systems:\n  shop:\n    type: spreadsheet\n    path: orders.csv\n    order_id: {field: no}\n"
+        "    status: {dimension: fulfillment, field: state, map: {paid: placed}}\n"
+        "server:\n  track: {enabled: true, system: shopp, field: email}\n"
+    )
+    with pytest.raises(ConfigError) as refused:
+        parse_config(text)
+    assert "server.track.system" in str(refused.value) and "configured: shop" in str(refused.value)
