@@ -4,7 +4,7 @@ the customers' /track page and the static files outside it."""
 from __future__ import annotations
 
 import secrets
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 from datetime import UTC, datetime, tzinfo
 from pathlib import Path
 from typing import Any
@@ -41,7 +41,7 @@ NOTE_LIMIT = 500  # characters of a note kept with an action
 
 
 class Web:
-    """The pages. `ready` is the daemon's readiness answer (each polled system's health)."""
+    """The pages, reading and acting on the store."""
 
     def __init__(
         self,
@@ -52,7 +52,6 @@ class Web:
         reconcile: ReconcileSettings,
         zone: tzinfo,
         track: TrackSettings,
-        ready: Callable[[], Mapping[str, Any]],
         secret: str | None = None,
         secure_cookies: bool = False,
     ) -> None:
@@ -62,7 +61,6 @@ class Web:
         self.reconcile = reconcile
         self.zone = zone
         self.track = track
-        self.ready = ready
         self.secret = secret or secrets.token_urlsafe(32)
         self.secure_cookies = secure_cookies
         self.render = Renderer(zone)  # type: ignore[arg-type]
@@ -201,10 +199,9 @@ class Web:
         return self.render.page(request, "stages.html.j2", context)
 
     async def sources(self, request: Request) -> Response:
-        health = self.ready().get("systems") or {}
         polled = {name: registry.polls(settings) for name, settings in self.systems.items()}
         with self.engine.connect() as conn:
-            context = pages.systems_context(conn, self.systems, health, polled, datetime.now(UTC))
+            context = pages.systems_context(conn, self.systems, polled, datetime.now(UTC))
         return self.render.page(request, "systems.html.j2", context)
 
     async def track_page(self, request: Request) -> Response:

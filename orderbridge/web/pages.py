@@ -16,7 +16,8 @@ from orderbridge.notify.i18n import Language, format_hours, format_share, label
 from orderbridge.reconciler import stats
 from orderbridge.reconciler.settings import ReconcileSettings
 from orderbridge.reconciler.urgency import by_urgency
-from orderbridge.storage import cursors, discrepancies, observations, quarantine
+from orderbridge.storage import discrepancies, health, observations, quarantine
+from orderbridge.storage.health import SystemHealth
 from orderbridge.storage.tables import observations as observations_table
 from orderbridge.web.charts import Bar, bar_chart
 
@@ -81,25 +82,19 @@ class SourceView:
     name: str
     type: str
     polled: bool
+    health: SystemHealth
     records: int = 0
     last_observed: datetime | None = None
-    cursor_saved: datetime | None = None
-    failures: int = 0
-    last_success: datetime | None = None
-    last_error: str | None = None
     lag: timedelta | None = None
     quarantined: list[quarantine.QuarantinedRecord] = field(default_factory=list)
 
 
 def systems_context(
-    conn: Connection,
-    systems: Mapping[str, SystemSettings],
-    health: Mapping[str, Mapping[str, Any]],
-    polled: Mapping[str, bool],
-    now: datetime,
+    conn: Connection, systems: Mapping[str, SystemSettings], polled: Mapping[str, bool], now: datetime
 ) -> dict[str, Any]:
-    """Each configured system: its health as the daemon knows it (failures, last success and error),
-    what the store holds of it (records, newest observation, cursor), and its quarantined records."""
+    """Each configured system: its health as the store keeps it (failures in a row, last success and
+    error, lag from its cursor), what the store holds of it (records, newest observation), and its
+    quarantined records."""
     counts = observations.counts_by_system(conn)
     newest = dict(
         conn.execute(
@@ -108,34 +103,20 @@ def systems_context(
             )
         ).all()
     )
-    saved = cursors.all_cursors(conn)
     held = quarantine.listing(conn)
     views = []
-    for name, settings in systems.items():
+    for found in health.listing(conn, list(systems)):
+        seconds = found.lag(now)
         views.append(
             SourceView(
-                name=name,
-                type=settings.type,
-                polled=polled.get(name, True),
-                records=counts.get(name, 0),
-                last_observed=newest.get(name),
-                cursor_saved=saved[name][1] if name in saved else None,
-                failures=int(health.get(name, {}).get("failures") or 0),
-                last_success=_moment(health.get(name, {}).get("last_success")),
-                last_error=health.get(name, {}).get("last_error"),
-                quarantined=[q for q in held if q.system == name],
+                name=found.system,
+                type=systems[found.system].type,
+                polled=polled.get(found.system, True),
+                health=found,
+                records=counts.get(found.system, 0),
+                last_observed=newest.get(found.system),
+                lag=timedelta(seconds=seconds) if seconds is not None else None,
+                quarantined=[q for q in held if q.system == found.system],
             )
         )
-    for view in views:
-        if view.last_success is not None:
-            view.lag = now - view.last_success
     return {"sources": views}
-
-
-def _moment(text: Any) -> datetime | None:
-    if isinstance(text, datetime):
-        return text
-    try:
-        return datetime.fromisoformat(text) if isinstance(text, str) else None
-    except ValueError:
-        return None

@@ -3,7 +3,7 @@ app served by uvicorn on a real socket, optionally with other `server` settings.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any
 
@@ -29,12 +29,9 @@ def demo(tmp_path_factory: pytest.TempPathFactory) -> LoadedConfig:
 
 
 @contextmanager
-def demo_site(
-    demo: LoadedConfig, ready: Callable[[], Mapping[str, Any]] | None = None, **overrides: Any
-) -> Iterator[str]:
-    """The demo's app with its web pages on a real socket; `ready` stands for the daemon's readiness
-    (each system's health); `overrides` replace settings of the config's `server` section (a `track`
-    dict updates that part)."""
+def demo_site(demo: LoadedConfig, **overrides: Any) -> Iterator[str]:
+    """The demo's app with its web pages on a real socket; `overrides` replace settings of the
+    config's `server` section (a `track` dict updates that part)."""
     config = demo.config
     track = overrides.pop("track", None)
     server = config.server.model_copy(update=overrides)
@@ -42,7 +39,7 @@ def demo_site(
         server = server.model_copy(update={"track": server.track.model_copy(update=track)})
     config = config.model_copy(update={"server": server})
     store = Store(config.store.url, demo.base_dir)
-    ready = ready or (lambda: {"store": True, "systems": {}})
+    ready = lambda: {"store": True}  # noqa: E731
     pushes = Webhooks(store, config.systems, Metrics())  # not started: nothing is processed
     app = create_app(
         store,
@@ -50,7 +47,7 @@ def demo_site(
         ready,
         systems=config.systems,
         mounted=pushes.routes(),
-        web=web_pages(config, store, ready),
+        web=web_pages(config, store),
     )
     try:
         with served(app) as url:
@@ -62,4 +59,4 @@ def demo_site(
 @pytest.fixture
 def serve_web(demo: LoadedConfig) -> Serve:
     """`with serve_web(**server_overrides) as base_url:` serves the demo's app with its web pages."""
-    return lambda ready=None, **overrides: demo_site(demo, ready, **overrides)
+    return lambda **overrides: demo_site(demo, **overrides)

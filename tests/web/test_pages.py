@@ -14,10 +14,10 @@ from web_client import Serve, log_in
 
 from orderbridge.config.errors import ConfigError
 from orderbridge.config.loader import LoadedConfig, parse_config
-from orderbridge.notify.i18n import Language, format_hours, format_share
+from orderbridge.notify.i18n import Language, format_age, format_hours, format_share
 from orderbridge.reconciler import stats
 from orderbridge.scheduler.cli import app
-from orderbridge.storage import discrepancies, observations, quarantine
+from orderbridge.storage import discrepancies, health, observations, quarantine
 from orderbridge.storage.db import Store
 from orderbridge.web.passwords import hash_password, verify_password
 
@@ -120,8 +120,9 @@ def test_the_stages_page_shows_the_numbers_of_stats(serve_web: Serve, demo: Load
 
 
 def test_the_systems_page_shows_health_and_quarantined_records(serve_web: Serve, demo: LoadedConfig) -> None:
-    """A failing system shows as failing with its failures in a row and its last error; a healthy one
-    its lag; a quarantined record is listed with its system, place and reason."""
+    """The health the store keeps: a system whose failed polls reached the threshold shows as
+    unhealthy with its failures in a row and its last error; a healthy one its lag; a quarantined
+    record is listed with its system, place and reason."""
     now = datetime.now(UTC)
     store = Store(demo.config.store.url, demo.base_dir)
     try:
@@ -129,23 +130,28 @@ def test_the_systems_page_shows_health_and_quarantined_records(serve_web: Serve,
             quarantine.add(
                 conn, "finance", "invoices.csv row 9", "amount 'abc' is not a number", {"amount": "abc"}, now
             )
+            erp = health.load(conn, "erp")
+            for _ in range(3):
+                erp, _change = health.failed(erp, "HTTP 503 from the ERP", now, threshold=3)
+            health.save(conn, erp, now)
+            wms, _change = health.succeeded(health.load(conn, "wms"), now - timedelta(hours=2))
+            health.save(conn, wms, now)
+            lag = health.listing(conn, ["wms"])[0].lag(now)
     finally:
         store.close()
-    health = {
-        "erp": {"failures": 3, "last_error": "HTTP 503 from the ERP", "last_success": None},
-        "wms": {"failures": 0, "last_error": None, "last_success": (now - timedelta(hours=2)).isoformat()},
-    }
-    with serve_web(ready=lambda: {"store": True, "systems": health}) as url, httpx.Client(base_url=url) as c:
-        log_in(c)
-        page = c.get("/systems").text
-    erp = re.search(r'<tr id="system-erp">(.*?)</tr>', page, re.S)
-    wms = re.search(r'<tr id="system-wms">(.*?)</tr>', page, re.S)
+    with serve_web() as url, httpx.Client(base_url=url) as client:
+        log_in(client)
+        page = client.get("/systems").text
+    erp_row = re.search(r'<tr id="system-erp">(.*?)</tr>', page, re.S)
+    wms_row = re.search(r'<tr id="system-wms">(.*?)</tr>', page, re.S)
     carrier = re.search(r'<tr id="system-carrier">(.*?)</tr>', page, re.S)
-    assert erp and wms and carrier
-    assert (
-        "failing" in erp.group(1) and "HTTP 503 from the ERP" in erp.group(1) and "<td>3</td>" in erp.group(1)
+    assert erp_row and wms_row and carrier
+    assert "unhealthy since" in erp_row.group(1) and "<td>3</td>" in erp_row.group(1)
+    assert "HTTP 503 from the ERP" in erp_row.group(1)
+    assert "healthy" in wms_row.group(1) and "unhealthy" not in wms_row.group(1)
+    assert lag is not None and f"<td>{format_age(timedelta(seconds=lag), Language.en)}</td>" in wms_row.group(
+        1
     )
-    assert "healthy" in wms.group(1) and "<td>2h</td>" in wms.group(1)
     assert "pushes (not polled)" in carrier.group(1)
     assert "invoices.csv row 9" in page and "amount &#39;abc&#39; is not a number" in page
 
