@@ -131,7 +131,7 @@ def lookup(
 
 def progress(conn: Connection, key: str, number: str, authority: str | None, tracking_link: str) -> Progress:
     """Fulfilment as the authority reports it (every system when none is set), moved on by any
-    system's shipment news: the first moment each step was reached."""
+    system's shipment news: each step reached, and when it was first reported."""
     order = PROGRESS[Dimension.fulfillment]
     first: dict[int, datetime] = {}
     latest_own: tuple[datetime, str] | None = None
@@ -149,10 +149,15 @@ def progress(conn: Connection, key: str, number: str, authority: str | None, tra
             if rank not in first or entry.at < first[rank]:
                 first[rank] = entry.at
     steps = []
-    for name, status in STEPS:
-        floor = order.index(status)
-        reached = [at for rank, at in first.items() if rank >= floor]
-        steps.append(Step(name, bool(reached), min(reached) if reached else None))
+    furthest = max(first, default=-1)
+    floors = [order.index(status) for _, status in STEPS]
+    for index, (name, _) in enumerate(STEPS):
+        floor = floors[index]
+        ceiling = floors[index + 1] if index + 1 < len(floors) else len(order)
+        # A step's date is when a status of its own was first reported; one passed over without such a
+        # report (the system first said "shipped") is reached, without a date.
+        own = [at for rank, at in first.items() if floor <= rank < ceiling]
+        steps.append(Step(name, furthest >= floor, min(own) if own else None))
     ended = ENDED.get(FulfillmentStatus(latest_own[1])) if latest_own and latest_own[1] in ENDED else None
     tracking = sorted(
         {

@@ -51,8 +51,11 @@ def test_progress_in_plain_words_and_nothing_internal(serve_web: Serve, demo: Lo
         zh = httpx.post(f"{url}/track?lang=zh-CN", data={"order": number, "factor": "+86 " + digits(41)})
     assert page.status_code == 200
     said = answer_text(page)
-    for step in ("Ordered", "Being prepared", "Shipped", "Delivered"):
-        assert re.search(step + r"\s+—\s+\d{2} \w{3} \d{4}", said), step
+    done = re.findall(r'<li class="done"><b>([^<]+)</b>', page.text)
+    assert done == ["Ordered", "Being prepared", "Shipped", "Delivered"]
+    # The warehouse first reported it delivered: that step has its date, the passed-over ones none.
+    assert re.search(r"Delivered\s+—\s+\d{2} \w{3} \d{4} \d{2}:\d{2}", said)
+    assert "not yet" not in said
     tracking = {obs.links["tracking_number"] for obs in held.values() if obs.links.get("tracking_number")}
     assert tracking and all(t in said for t in tracking)
     assert "下单" in zh.text and "备货" in zh.text and "发货" in zh.text and "签收" in zh.text
@@ -63,6 +66,17 @@ def test_progress_in_plain_words_and_nothing_internal(serve_web: Serve, demo: Lo
         leaked = sorted(word for word in internal if re.search(rf"\b{re.escape(word)}\b", page_text))
         assert leaked == []
     assert "SO-000041" not in said  # the canonical key is ours; the customer typed the shop's number
+
+
+def test_an_order_on_its_way_shows_what_is_still_to_come(serve_web: Serve, demo: LoadedConfig) -> None:
+    """An order the warehouse (the fulfilment authority) shipped, while the ERP still says preparing,
+    is shipped for the customer, and delivery is "not yet"."""
+    number = records(demo, "SO-000042")["erp"].order_ref or ""
+    with serve_web(track={"per_minute": 100}) as url:
+        page = look_up(url, number, digits(42))
+    done = re.findall(r'<li class="done"><b>([^<]+)</b>', page.text)
+    assert done == ["Ordered", "Being prepared", "Shipped"]
+    assert re.search(r'<li class="todo"><b>Delivered</b> — not yet', page.text)
 
 
 def test_a_wrong_order_and_a_wrong_factor_get_the_same_answer(serve_web: Serve, demo: LoadedConfig) -> None:
