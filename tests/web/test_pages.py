@@ -6,20 +6,26 @@ from __future__ import annotations
 
 import re
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 
 import httpx
 import pytest
+from rich.console import Console
 from typer.testing import CliRunner
-from web_client import Serve, log_in
+from web_client import USER, Serve, csrf_of, log_in, records
 
 from orderbridge.config.errors import ConfigError
-from orderbridge.config.loader import LoadedConfig, parse_config
+from orderbridge.config.loader import LoadedConfig, load_config, parse_config
+from orderbridge.demo.scenario import demo_phone
 from orderbridge.notify.i18n import Language, format_age, format_hours, format_share
 from orderbridge.reconciler import stats
 from orderbridge.scheduler.cli import app
+from orderbridge.scheduler.demo import run_demo
 from orderbridge.storage import discrepancies, health, observations, quarantine
 from orderbridge.storage.db import Store
 from orderbridge.web.passwords import hash_password, verify_password
+
+from .conftest import demo_site
 
 ROW = re.compile(r'<tr class="sev-(\w+)" id="d-(\d+)" data-rule="(\w+)">')
 
@@ -183,3 +189,35 @@ def test_the_track_page_must_name_a_configured_system() -> None:
     with pytest.raises(ConfigError) as refused:
         parse_config(text)
     assert "server.track.system" in str(refused.value) and "configured: shop" in str(refused.value)
+
+
+def test_acting_and_looking_up_on_each_store(store_url: str, tmp_path: Path) -> None:
+    """On SQLite and on PostgreSQL: an acknowledgement from the board lands in the discrepancy's
+    history with the user's name, the order page shows it, and the customers' page finds an order by
+    the second factor read from the stored record."""
+    with open(tmp_path / "out.txt", "w", encoding="utf-8") as out:
+        assert run_demo(tmp_path / "demo", console=Console(file=out), store_url=store_url) == 0
+    demo = load_config(tmp_path / "demo" / "orderbridge.yaml")
+    target = open_discrepancies(demo)[0]
+    with demo_site(demo) as url, httpx.Client(base_url=url) as client:
+        log_in(client)
+        token = csrf_of(client.get("/").text)
+        done = client.post(f"/discrepancies/{target.id}/ack", data={"csrf": token, "note": "on it"})
+        order = client.get(f"/orders/{target.order_key}").text
+        erp = records(demo, "SO-000041")["erp"]
+        found = httpx.post(f"{url}/track", data={"order": erp.order_ref, "factor": demo_phone(41)[-4:]})
+    assert done.status_code == 303
+    store = Store(demo.config.store.url, demo.base_dir)
+    try:
+        with store.engine.connect() as conn:
+            after = discrepancies.get(conn, target.id)
+    finally:
+        store.close()
+    assert after is not None and after.status == "acknowledged"
+    assert [(e.kind, e.actor, e.details) for e in after.events][-1] == (
+        "acknowledged",
+        USER,
+        {"note": "on it"},
+    )
+    assert re.search(r'class="event-acknowledged">[^<]+ · by <b class="actor">demo</b>: “on it”', order)
+    assert '<li class="done"><b>Delivered</b>' in found.text

@@ -7,21 +7,12 @@ from __future__ import annotations
 import re
 
 import httpx
-from web_client import Serve
+from web_client import Serve, records
 
 from orderbridge.config.loader import LoadedConfig
 from orderbridge.demo.scenario import demo_phone
-from orderbridge.storage import discrepancies, observations
+from orderbridge.storage import discrepancies
 from orderbridge.storage.db import Store
-
-
-def records(demo: LoadedConfig, key: str) -> dict[str, observations.Observation]:
-    store = Store(demo.config.store.url, demo.base_dir)
-    try:
-        with store.engine.connect() as conn:
-            return {obs.system: obs for obs in observations.observations_of(conn, key)}
-    finally:
-        store.close()
 
 
 def digits(number: int) -> str:
