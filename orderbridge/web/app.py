@@ -38,6 +38,7 @@ from orderbridge.web.track import RateLimit
 STATIC = Path(__file__).parent / "static"
 SESSION_COOKIE = "orderbridge_session"
 NOTE_LIMIT = 500  # characters of a note kept with an action
+MAX_ID = 2**63 - 1  # the largest id a store holds; a larger one names no discrepancy
 
 
 class Web:
@@ -149,6 +150,8 @@ class Web:
         lang = language(request)
         now = datetime.now(UTC)
         try:
+            if number > MAX_ID:
+                raise LifecycleError(f"no discrepancy #{number}")
             with self.engine.begin() as conn:
                 if what == "ack":
                     acknowledge(conn, number, user, note, now)

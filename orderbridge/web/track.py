@@ -24,6 +24,7 @@ from orderbridge.mapping.model import (
     FulfillmentStatus,
 )
 from orderbridge.storage import observations
+from orderbridge.storage.limits import usable_key
 from orderbridge.storage.orders import find
 from orderbridge.storage.tables import observations as observations_table
 from orderbridge.web.settings import FactorKind, TrackSettings
@@ -108,8 +109,8 @@ def lookup(
     """The order's progress when `number` is one order's number and `factor` matches the second
     factor in the configured system's record of it; None otherwise, whichever part failed."""
     number, factor = number.strip()[:INPUT_LIMIT], factor.strip()[:INPUT_LIMIT]
-    if not number or not settings.system or not settings.field:
-        return None
+    if not usable_key(number) or not settings.system or not settings.field:
+        return None  # also a NUL or the like, which no store could hold (PostgreSQL refuses the query)
     matches = [m for m in find(conn, number, rules) if m.how == "order key" or m.how.endswith("order number")]
     given = normalise(settings.factor, factor, settings.digits)
     if len(matches) != 1 or not given:

@@ -206,7 +206,19 @@ def test_acting_and_looking_up_on_each_store(store_url: str, tmp_path: Path) -> 
         order = client.get(f"/orders/{target.order_key}").text
         erp = records(demo, "SO-000041")["erp"]
         found = httpx.post(f"{url}/track", data={"order": erp.order_ref, "factor": demo_phone(41)[-4:]})
+        hostile = [
+            client.post(f"/discrepancies/{10**20}/ack", data={"csrf": token}),
+            client.get("/orders/%00"),
+            client.get("/orders", params={"q": "\x00" + "9" * 300}),
+            client.get("/", params={"amount": "NaN", "age": "\x00", "rule": "x" * 500}),
+            httpx.post(
+                f"{url}/track",
+                content=b"order=%00%00SO&factor=%ED%A0%80%FF",  # NULs, a lone surrogate, a stray byte
+                headers={"content-type": "application/x-www-form-urlencoded"},
+            ),
+        ]
     assert done.status_code == 303
+    assert [page.status_code < 500 for page in hostile] == [True] * len(hostile)
     store = Store(demo.config.store.url, demo.base_dir)
     try:
         with store.engine.connect() as conn:
