@@ -135,6 +135,10 @@ class ServerSettings(BaseModel):
     secure_cookies: bool = Field(
         default=False, description="Send the session cookie over HTTPS only (set when served behind TLS)."
     )
+    board_refresh: PositiveDuration = Field(
+        default=timedelta(seconds=30),
+        description="How often the discrepancy board refreshes itself (not while a note is being written).",
+    )
     track: TrackSettings = Field(
         default_factory=TrackSettings, description="The customers' status page /track (off by default)."
     )

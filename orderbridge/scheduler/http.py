@@ -253,6 +253,7 @@ def web_pages(config: OrderbridgeConfig, store: Store) -> Web:
         track=server.track,
         secret=secret,
         secure_cookies=server.secure_cookies,
+        board_refresh=server.board_refresh.total_seconds(),
     )
 
 

@@ -55,6 +55,7 @@ class Web:
         track: TrackSettings,
         secret: str | None = None,
         secure_cookies: bool = False,
+        board_refresh: float = 30,
     ) -> None:
         self.engine = engine
         self.access = access
@@ -64,6 +65,7 @@ class Web:
         self.track = track
         self.secret = secret or secrets.token_urlsafe(32)
         self.secure_cookies = secure_cookies
+        self.board_refresh = max(1, round(board_refresh))
         self.render = Renderer(zone)  # type: ignore[arg-type]
         self.rules = {name: settings.order_id for name, settings in systems.items()}
         self.limit = RateLimit(track.per_minute)
@@ -126,6 +128,7 @@ class Web:
         context = board.board(found, filters, datetime.now(UTC), language(request))
         context.update(
             flash=flash,
+            refresh_seconds=self.board_refresh,
             systems=list(self.systems),
             rules=RULE_NAMES,
             ages=board.AGES,

@@ -10,7 +10,9 @@ from __future__ import annotations
 
 import os
 import shutil
+import time
 from collections.abc import Iterator
+from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
@@ -210,6 +212,28 @@ def test_stages_and_systems_pages_draw_their_numbers(browser: WebDriver, site: s
     assert "差异看板" in browser.page_source
     screenshot(browser, "board-zh")
     browser.get(f"{site}/?lang=en")
+
+
+def test_the_board_refreshes_itself_but_not_over_a_note_being_written(
+    browser: WebDriver, demo: LoadedConfig
+) -> None:
+    """With a one-second refresh the board is swapped for a fresh one without a reload; while a note
+    holds text, it is left alone (what was typed stays)."""
+    with demo_site(demo, board_refresh=timedelta(seconds=1)) as url:
+        browser.get(f"{url}/login")
+        browser.find_element(By.ID, "name").send_keys(USER)
+        browser.find_element(By.ID, "password").send_keys(PASSWORD)
+        browser.find_element(By.ID, "log-in").click()
+        board = wait_for(browser, shown.presence_of_element_located((By.ID, "board")))
+        browser.execute_script("window.notReloaded = true")
+        wait_for(browser, shown.staleness_of(board))
+        assert browser.execute_script("return window.notReloaded") is True
+        note = browser.find_element(By.CSS_SELECTOR, "#board input[name=note]")
+        note.send_keys("half a thought")
+        browser.find_element(By.ID, "f-amount").click()  # the note keeps its text, not the focus
+        time.sleep(2.5)  # two refreshes' worth
+        assert note.get_attribute("value") == "half a thought"  # the same element: not swapped
+    browser.delete_all_cookies()  # that site's session: cookies do not tell ports apart
 
 
 def test_no_page_broke_the_content_security_policy(browser: WebDriver) -> None:
