@@ -1,0 +1,2 @@
+"""SAP Business One Service Layer: sales orders, deliveries and A/R invoices over OData, after a
+session login."""
