@@ -40,11 +40,12 @@ def mapped(tables: Any, item: dict[str, Any]) -> dict[str, str]:
 def test_each_sales_order_letter_and_its_label_map_to_both_dimensions(
     letter: str, label: str, fulfillment: str, billing: str
 ) -> None:
-    """The eight SalesOrderOrderStatus letters in the WSDL's order (F is pending billing, not billed,
-    whatever some clients say), and the BUILTIN.DF label of each, give the same statuses."""
+    """The SalesOrderOrderStatus letters in the WSDL's order (F is pending billing, not billed,
+    whatever some clients say), written as a letter, a saved-search value, a refName or a BUILTIN.DF
+    label, give the same statuses."""
     expected = {"fulfillment": fulfillment, "billing": billing}
-    assert mapped(statuses.order_tables(), {"status": letter}) == expected
-    assert mapped(statuses.order_tables(), {"status": label}) == expected
+    for form in (letter, f"SalesOrd:{letter}", label, f"Sales Order : {label}"):
+        assert mapped(statuses.order_tables(), {"status": form}) == expected, form
 
 
 def test_cancelled_and_closed_orders_say_nothing_about_billing() -> None:
@@ -74,5 +75,6 @@ def test_fulfilments_and_invoices_have_their_own_letters() -> None:
     ]
     assert mapped(statuses.fulfilment_tables(), {"status": "A"}) == {"fulfillment": "preparing"}
     assert mapped(statuses.invoice_tables(), {"status": "A"}) == {"billing": "invoiced"}
-    assert mapped(statuses.invoice_tables(), {"status": "Paid In Full"}) == {"billing": "paid"}
+    assert mapped(statuses.invoice_tables(), {"status": "Invoice : Paid In Full"}) == {"billing": "paid"}
+    assert mapped(statuses.fulfilment_tables(), {"status": "ItemShip:C"}) == {"fulfillment": "shipped"}
     assert map_statuses(statuses.invoice_tables(), {"status": "V"})[Dimension.billing].status == UNMAPPED
