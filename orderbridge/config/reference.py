@@ -31,16 +31,19 @@ BLOCK = re.compile(
     r"(<!-- settings: (?P<name>[\w:./-]+) -->\n)(?P<body>.*?)(<!-- end settings -->)", re.DOTALL
 )
 COMMAND = "python3 tasks.py docs"
-# The pages holding generated blocks, relative to the repository root.
-PAGES = (
-    "docs/configuration.md",
-    "docs/connectors/README.md",
-    "docs/connectors/spreadsheet.md",
-    "docs/connectors/zoho.md",
-    "docs/webhooks.md",
-)
 # Where each connector type's page is: docs/connectors/<type>.md when there is one.
 CONNECTOR_PAGES = Path(__file__).resolve().parents[2] / "docs" / "connectors"
+# The pages holding generated blocks, relative to the repository root: these, and every connector page
+# that holds one (a new connector's page joins by itself).
+PAGES = (
+    "docs/configuration.md",
+    "docs/webhooks.md",
+    *sorted(
+        f"docs/connectors/{page.name}"
+        for page in CONNECTOR_PAGES.glob("*.md")
+        if "<!-- settings: " in page.read_text(encoding="utf-8")
+    ),
+)
 
 
 @dataclass(frozen=True)
