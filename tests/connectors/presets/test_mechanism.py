@@ -10,18 +10,20 @@ import sys
 import tomllib
 from fnmatch import fnmatch
 from pathlib import Path
-from typing import Any
+from typing import Any, ClassVar, Literal
 
 import pytest
 import yaml
-from pydantic import SecretStr, ValidationError
+from pydantic import Field, SecretStr, ValidationError
 
 import orderbridge
 from orderbridge.config.loader import config_json_schema, parse_config
 from orderbridge.config.secrets import secret_values
 from orderbridge.connectors import registry
+from orderbridge.connectors.auth_settings import ApiKeySettings, AuthSettings
+from orderbridge.connectors.http import HttpApi
 from orderbridge.connectors.presets.base import DeclarativePreset, PresetSettings
-from orderbridge.connectors.presets.template import TemplateError, fill, placeholders
+from orderbridge.connectors.presets.template import Gap, TemplateError, fill, placeholders
 from orderbridge.connectors.presets.zoho.settings import ZohoSettings
 from orderbridge.mapping.model import UNMAPPED, Dimension
 from orderbridge.mapping.status import StatusTable, map_statuses
@@ -204,3 +206,34 @@ def test_schema_describes_every_preset_option(type_name: str) -> None:
             continue
         assert name in properties, name
         assert properties[name].get("description"), f"{type_name}.{name} has no description"
+
+
+class KeyedSettings(PresetSettings):
+    """A code preset as a test declares one: a key under the vendor's name, a table, a gap."""
+
+    type: Literal["keyed"] = Field(default="keyed", description="A test API.")
+    app_secret: SecretStr = Field(description="The vendor's key.")
+    gaps: ClassVar[tuple[Gap, ...]] = (Gap("status", "state values beyond 1 are unconfirmed"),)
+
+    def credentials(self) -> AuthSettings:
+        return ApiKeySettings(type="api_key", value=self.app_secret, header="X-App-Secret")
+
+    def preset_status(self) -> list[StatusTable]:
+        return [StatusTable(dimension=Dimension.fulfillment, field="state", map={"1": "shipped"})]
+
+
+def test_a_code_preset_authenticates_through_the_http_layer_with_its_credentials(live_server: Any) -> None:
+    """A code preset's credentials become its auth: the HTTP layer sends the key, masks it, and the
+    preset's status table and gap apply like a declarative one's."""
+    server = live_server(lambda seen: (200, {"ok": seen.headers.get("x-app-secret") == "s3cr3t-app"}))
+    settings = KeyedSettings.model_validate(
+        {"type": "keyed", "base_url": server.url, "app_secret": "s3cr3t-app"}
+    )
+    api = HttpApi.from_settings("keyed", settings)
+    try:
+        assert api.fetch("GET", "/ping") == {"ok": True}
+    finally:
+        api.close()
+    assert "s3cr3t-app" in secret_values(settings)
+    assert map_statuses(settings.status, {"state": "1"})[Dimension.fulfillment].status == "shipped"
+    assert [w.split(":")[0] for w in settings.warnings()] == ["status"]
