@@ -16,6 +16,7 @@ from orderbridge.connectors.easypost.settings import EasyPostSettings
 from orderbridge.connectors.jiandaoyun.settings import JiandaoyunSettings
 from orderbridge.connectors.karrio.settings import KarrioSettings
 from orderbridge.connectors.kuaidi100.settings import Kuaidi100Settings
+from orderbridge.connectors.presets.netsuite.settings import NetSuiteSettings
 from orderbridge.connectors.presets.zoho.settings import ZohoSettings
 from orderbridge.connectors.rest.settings import RestSettings
 from orderbridge.connectors.sfexpress.settings import SfExpressSettings
@@ -77,6 +78,12 @@ REGISTRY: dict[str, ConnectorType] = {
             ZohoSettings,
             REST,
             "Zoho CRM sales orders (OAuth refresh token, If-Modified-Since)",
+        ),
+        ConnectorType(
+            "netsuite",
+            NetSuiteSettings,
+            REST,
+            "Oracle NetSuite sales orders, item fulfilments and invoices (token-based auth, SuiteQL)",
         ),
         ConnectorType(
             "aftership",

@@ -1,2 +1,0 @@
-"""SAP Business One Service Layer: sales orders, deliveries and A/R invoices over OData, after a
-session login."""
