@@ -17,6 +17,7 @@ from orderbridge.connectors.jiandaoyun.settings import JiandaoyunSettings
 from orderbridge.connectors.karrio.settings import KarrioSettings
 from orderbridge.connectors.kuaidi100.settings import Kuaidi100Settings
 from orderbridge.connectors.presets.netsuite.settings import NetSuiteSettings
+from orderbridge.connectors.presets.sap_b1.settings import SapB1Settings
 from orderbridge.connectors.presets.zoho.settings import ZohoSettings
 from orderbridge.connectors.rest.settings import RestSettings
 from orderbridge.connectors.sfexpress.settings import SfExpressSettings
@@ -84,6 +85,12 @@ REGISTRY: dict[str, ConnectorType] = {
             NetSuiteSettings,
             REST,
             "Oracle NetSuite sales orders, item fulfilments and invoices (token-based auth, SuiteQL)",
+        ),
+        ConnectorType(
+            "sap_b1",
+            SapB1Settings,
+            REST,
+            "SAP Business One sales orders, deliveries and invoices (Service Layer session, OData)",
         ),
         ConnectorType(
             "aftership",

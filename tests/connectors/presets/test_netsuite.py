@@ -6,7 +6,6 @@ fulfilments and invoices as child documents."""
 from __future__ import annotations
 
 import json
-import re
 import threading
 from collections.abc import Iterator
 from decimal import Decimal
@@ -25,6 +24,7 @@ from connectors.conformance import (
     Order,
     StartServer,
 )
+from connectors.presets.docs_pages import page_configuration
 from connectors.presets.netsuite_server import (
     CONSUMER_KEY,
     CONSUMER_SECRET,
@@ -309,11 +309,7 @@ def test_check_config_warns_about_the_time_zone_until_it_is_set() -> None:
 def test_the_docs_page_configuration_loads_in_fifteen_lines() -> None:
     """The YAML on docs/connectors/netsuite.md is accepted as written (secrets from the environment)
     and fits in fifteen lines."""
-    page = (Path(__file__).parents[3] / "docs" / "connectors" / "netsuite.md").read_text(encoding="utf-8")
-    example = page.split("```yaml\n", 1)[1].split("```", 1)[0]
-    assert len(example.strip().splitlines()) <= 15
-    names = set(re.findall(r"\$\{(\w+)\}", example))
-    config = parse_config(example, "netsuite.md", environ={n: f"{n.lower()}-value" for n in names})
+    config = page_configuration("netsuite.md")
     block = config.systems["erp"]
     assert isinstance(block, NetSuiteSettings) and block.account_id == "1234567_SB1"
     assert block.warnings() == []
