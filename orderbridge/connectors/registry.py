@@ -18,6 +18,7 @@ from orderbridge.connectors.karrio.settings import KarrioSettings
 from orderbridge.connectors.kuaidi100.settings import Kuaidi100Settings
 from orderbridge.connectors.presets.netsuite.settings import NetSuiteSettings
 from orderbridge.connectors.presets.sap_b1.settings import SapB1Settings
+from orderbridge.connectors.presets.yonsuite.settings import YonSuiteSettings
 from orderbridge.connectors.presets.zoho.settings import ZohoSettings
 from orderbridge.connectors.rest.settings import RestSettings
 from orderbridge.connectors.sfexpress.settings import SfExpressSettings
@@ -91,6 +92,12 @@ REGISTRY: dict[str, ConnectorType] = {
             SapB1Settings,
             REST,
             "SAP Business One sales orders, deliveries and invoices (Service Layer session, OData)",
+        ),
+        ConnectorType(
+            "yonsuite",
+            YonSuiteSettings,
+            REST,
+            "Yonyou YonSuite / YonBIP sales orders (signed access token, pubts)",
         ),
         ConnectorType(
             "aftership",
