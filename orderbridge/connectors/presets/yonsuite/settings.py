@@ -14,7 +14,9 @@ from orderbridge.connectors.presets.base import DeclarativePreset
 
 
 class YonSuiteSettings(DeclarativePreset):
-    type: Literal["yonsuite"] = Field(default="yonsuite", description="Yonyou YonSuite / YonBIP sales orders.")
+    type: Literal["yonsuite"] = Field(
+        default="yonsuite", description="Yonyou YonSuite / YonBIP sales orders."
+    )
     app_key: SecretStr = Field(description="The self-built app's appKey (开放平台 > 自建应用).")
     app_secret: SecretStr = Field(description="The self-built app's appSecret.")
     token_url: str = Field(
