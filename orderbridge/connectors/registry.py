@@ -19,6 +19,7 @@ from orderbridge.connectors.kuaidi100.settings import Kuaidi100Settings
 from orderbridge.connectors.presets.netsuite.settings import NetSuiteSettings
 from orderbridge.connectors.presets.sap_b1.settings import SapB1Settings
 from orderbridge.connectors.presets.yonsuite.settings import YonSuiteSettings
+from orderbridge.connectors.presets.yonyou_u8.settings import YonyouU8Settings
 from orderbridge.connectors.presets.zoho.settings import ZohoSettings
 from orderbridge.connectors.rest.settings import RestSettings
 from orderbridge.connectors.sfexpress.settings import SfExpressSettings
@@ -98,6 +99,12 @@ REGISTRY: dict[str, ConnectorType] = {
             YonSuiteSettings,
             REST,
             "Yonyou YonSuite / YonBIP sales orders (signed access token, pubts)",
+        ),
+        ConnectorType(
+            "yonyou_u8",
+            YonyouU8Settings,
+            REST,
+            "Yonyou U8 / U8+ sales orders through the OpenAPI platform (token, page by page)",
         ),
         ConnectorType(
             "aftership",
