@@ -17,6 +17,7 @@ from orderbridge.connectors.jiandaoyun.settings import JiandaoyunSettings
 from orderbridge.connectors.karrio.settings import KarrioSettings
 from orderbridge.connectors.kuaidi100.settings import Kuaidi100Settings
 from orderbridge.connectors.presets.netsuite.settings import NetSuiteSettings
+from orderbridge.connectors.presets.salesforce.settings import SalesforceSettings
 from orderbridge.connectors.presets.sap_b1.settings import SapB1Settings
 from orderbridge.connectors.presets.yonsuite.settings import YonSuiteSettings
 from orderbridge.connectors.presets.yonyou_u8.settings import YonyouU8Settings
@@ -105,6 +106,12 @@ REGISTRY: dict[str, ConnectorType] = {
             YonyouU8Settings,
             REST,
             "Yonyou U8 / U8+ sales orders through the OpenAPI platform (token, page by page)",
+        ),
+        ConnectorType(
+            "salesforce",
+            SalesforceSettings,
+            REST,
+            "Salesforce orders by SOQL on SystemModstamp (OAuth refresh token, nextRecordsUrl)",
         ),
         ConnectorType(
             "aftership",
