@@ -40,6 +40,7 @@ from orderbridge.config.loader import parse_config
 from orderbridge.connectors import registry
 from orderbridge.connectors.base import Batch, SourceError, build_record
 from orderbridge.connectors.presets.netsuite.settings import NetSuiteSettings
+from orderbridge.connectors.probe import probe
 from orderbridge.mapping.model import UNMAPPED, Dimension
 from orderbridge.mapping.status import map_statuses
 
@@ -313,3 +314,18 @@ def test_the_docs_page_configuration_loads_in_fifteen_lines() -> None:
     block = config.systems["erp"]
     assert isinstance(block, NetSuiteSettings) and block.account_id == "1234567_SB1"
     assert block.warnings() == []
+
+
+def test_probe_reads_one_signed_page_and_names_an_unmapped_letter(account: NetSuiteSource) -> None:
+    """`orderbridge probe` on a working set-up: one SuiteQL page read through the signing, every field
+    path found except the PO the rows leave out, the letter nobody knows named, and no credential in
+    what it shows."""
+    for row in recorded("suiteql-orders-1.json") + recorded("suiteql-orders-2.json"):
+        account.account.add("SalesOrd", row)
+    report = probe("erp", NetSuiteSettings.model_validate({**account.block(), "page_size": 5}))
+    assert report.error is None and report.records == 5
+    assert "suiteql" in report.source and TOKEN_SECRET not in report.source
+    statuses = {s.dimension: s.unmapped for s in report.statuses}
+    assert statuses["fulfillment"] == {"X": 1} and statuses["billing"] == {"X": 1}
+    found = {f.path: f.found for f in report.fields}
+    assert found["tranid"] == 5 and found["lastmodified"] == 5 and found["otherrefnum"] == 2
