@@ -185,3 +185,20 @@ def parse_config_block(block: dict[str, Any]) -> ShopifySettings:
     settings = parse_config(yaml.safe_dump({"systems": {"shop": block}})).systems["shop"]
     assert isinstance(settings, ShopifySettings)
     return settings
+
+
+def test_probe_finds_every_field_the_preset_reads(live_server: Any) -> None:
+    """`orderbridge probe` on a polled shop reads one page and finds every path the preset uses, the
+    derived fulfilment status included, with nothing to fix."""
+    from orderbridge.connectors.probe import probe
+
+    shop = Shop()
+    server = live_server(shop.handle)
+    order = shopify_order(
+        "#1005", "partial", datetime(2026, 11, 20, 10, 0, 5, tzinfo=NEW_YORK), 5, shipped="confirmed"
+    )
+    shop.orders[order["id"]] = order
+    report = probe("shop", ShopifySettings.model_validate(shopify_block(server.url)))
+    assert report.records >= 1 and report.error is None
+    assert report.problems == []
+    assert {f.path for f in report.fields} >= {"name", "updated_at", "fulfillment", "financial_status"}
