@@ -6,7 +6,7 @@ from __future__ import annotations
 import difflib
 import re
 from collections.abc import Collection, Mapping
-from datetime import tzinfo
+from datetime import timedelta, tzinfo
 from typing import Annotated, Any, Literal, NamedTuple, Self, Union
 from urllib.parse import quote, unquote, urlsplit
 
@@ -22,7 +22,8 @@ from pydantic import (
 )
 
 from orderbridge.config.errors import KeyPath, format_key_path
-from orderbridge.connectors.base import SystemSettings
+from orderbridge.config.types import PositiveDuration
+from orderbridge.connectors.base import HealthSettings, SystemSettings
 from orderbridge.connectors.registry import REGISTRY, UnknownConnectorType, lookup
 from orderbridge.mapping.model import PROGRESS, Dimension, statuses_of
 from orderbridge.mapping.timeparse import zone
@@ -49,6 +50,12 @@ class StoreSettings(BaseModel):
         default="sqlite:///orderbridge.db",
         repr=False,
         description="sqlite:///file.db (relative to the config file) or postgresql+psycopg://user:pw@host/db.",
+    )
+    keep_webhook_events: PositiveDuration = Field(
+        default=timedelta(days=90),
+        description="How long processed and rejected webhook events stay in the inbox (the daemon "
+        "deletes older ones daily; pending and failed events stay until processed or replayed). A "
+        "provider's redelivery is recognised as a duplicate only while its event is kept.",
     )
 
     @field_validator("url")
@@ -225,6 +232,9 @@ class OrderbridgeConfig(BaseModel):
         default_factory=dict, description="Report name -> its settings."
     )
     alerts: AlertSettings = Field(default_factory=AlertSettings, description="Alert channels and rules.")
+    health: HealthSettings = Field(
+        default_factory=HealthSettings, description="When a failing source is marked unhealthy."
+    )
     display: DisplaySettings = Field(
         default_factory=DisplaySettings, description="How times are shown to people."
     )
@@ -273,6 +283,11 @@ class OrderbridgeConfig(BaseModel):
         """Every system records come from (the configured ones and their child listings, such as
         `erp.deliveries`), with the link types each attaches records by."""
         return {n: links for name, s in self.systems.items() for n, links in s.streams(name).items()}
+
+    def unhealthy_after(self, system: str) -> int:
+        """Failed polls in a row after which `system` is marked unhealthy: its own, else the global."""
+        own = self.systems[system].poll.unhealthy_after
+        return own if own is not None else self.health.unhealthy_after
 
 
 class ReferenceProblem(NamedTuple):
