@@ -16,6 +16,12 @@ from orderbridge.connectors.easypost.settings import EasyPostSettings
 from orderbridge.connectors.jiandaoyun.settings import JiandaoyunSettings
 from orderbridge.connectors.karrio.settings import KarrioSettings
 from orderbridge.connectors.kuaidi100.settings import Kuaidi100Settings
+from orderbridge.connectors.presets.netsuite.settings import NetSuiteSettings
+from orderbridge.connectors.presets.salesforce.settings import SalesforceSettings
+from orderbridge.connectors.presets.sap_b1.settings import SapB1Settings
+from orderbridge.connectors.presets.yonsuite.settings import YonSuiteSettings
+from orderbridge.connectors.presets.yonyou_u8.settings import YonyouU8Settings
+from orderbridge.connectors.presets.zoho.settings import ZohoSettings
 from orderbridge.connectors.rest.settings import RestSettings
 from orderbridge.connectors.sfexpress.settings import SfExpressSettings
 from orderbridge.connectors.shippo.settings import ShippoSettings
@@ -54,13 +60,15 @@ def _load(implementation: str) -> Any:
     return getattr(importlib.import_module(module_name), class_name)
 
 
+REST = "orderbridge.connectors.rest.connector:RestConnector"  # also reads every declarative preset
+
 REGISTRY: dict[str, ConnectorType] = {
     entry.name: entry
     for entry in (
         ConnectorType(
             "rest",
             RestSettings,
-            "orderbridge.connectors.rest.connector:RestConnector",
+            REST,
             "Declarative HTTP/JSON API described in YAML",
         ),
         ConnectorType(
@@ -68,6 +76,42 @@ REGISTRY: dict[str, ConnectorType] = {
             SpreadsheetSettings,
             "orderbridge.connectors.spreadsheet.connector:SpreadsheetConnector",
             "CSV and XLSX files, one file or a glob",
+        ),
+        ConnectorType(
+            "zoho",
+            ZohoSettings,
+            REST,
+            "Zoho CRM sales orders (OAuth refresh token, If-Modified-Since)",
+        ),
+        ConnectorType(
+            "netsuite",
+            NetSuiteSettings,
+            REST,
+            "Oracle NetSuite sales orders, item fulfilments and invoices (token-based auth, SuiteQL)",
+        ),
+        ConnectorType(
+            "sap_b1",
+            SapB1Settings,
+            REST,
+            "SAP Business One sales orders, deliveries and invoices (Service Layer session, OData)",
+        ),
+        ConnectorType(
+            "yonsuite",
+            YonSuiteSettings,
+            REST,
+            "Yonyou YonSuite / YonBIP sales orders (signed access token, pubts)",
+        ),
+        ConnectorType(
+            "yonyou_u8",
+            YonyouU8Settings,
+            REST,
+            "Yonyou U8 / U8+ sales orders through the OpenAPI platform (token, page by page)",
+        ),
+        ConnectorType(
+            "salesforce",
+            SalesforceSettings,
+            REST,
+            "Salesforce orders by SOQL on SystemModstamp (OAuth refresh token, nextRecordsUrl)",
         ),
         ConnectorType(
             "aftership",
@@ -128,8 +172,8 @@ REGISTRY: dict[str, ConnectorType] = {
         ConnectorType(
             "shopify",
             ShopifySettings,
-            None,
-            "Shopify order and fulfilment webhooks",
+            "orderbridge.connectors.shopify.poller:ShopifyPoller",
+            "Shopify orders and fulfilments: webhooks, and polling of the Admin REST API (Link header)",
             receiver="orderbridge.connectors.shopify.receiver:ShopifyReceiver",
         ),
         ConnectorType(

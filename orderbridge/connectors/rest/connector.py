@@ -1,4 +1,5 @@
-"""The declarative REST connector: the order listing and its child listings, all described in YAML."""
+"""The declarative REST connector: the order listing and its child listings, all described in YAML (by
+the user, or by a declarative preset)."""
 
 from __future__ import annotations
 
@@ -9,7 +10,7 @@ from typing import Any
 
 from orderbridge.connectors.base import Batch, Connector, ConnectorContext, SystemSettings
 from orderbridge.connectors.http import HttpApi
-from orderbridge.connectors.rest.listing import Listing
+from orderbridge.connectors.rest.listing import Build, Listing, one_record
 from orderbridge.connectors.rest.settings import RestSettings
 
 CHILDREN = "children"
@@ -19,6 +20,7 @@ FULL_AT = "full_at"
 class RestConnector(Connector):
     settings_model = RestSettings
     settings: RestSettings
+    build: Build = staticmethod(one_record)  # what one native order record becomes
 
     def __init__(
         self,
@@ -27,6 +29,7 @@ class RestConnector(Connector):
         context: ConnectorContext | None = None,
         clock: Callable[[], datetime] = lambda: datetime.now(UTC),
     ) -> None:
+        settings = settings.effective()  # a declarative preset: the REST settings it expands to
         if not isinstance(settings, RestSettings):
             raise TypeError(f"{name}: the rest connector needs RestSettings, not {type(settings).__name__}")
         super().__init__(name, settings, context)
@@ -54,6 +57,7 @@ class RestConnector(Connector):
                 full=full,
                 label="page" if child is None else f"{child} page",
                 child=child is not None,
+                build=self.build if child is None else None,
             )
             for page in listing.pages(stop):
                 own = page.state
