@@ -37,6 +37,7 @@ from orderbridge.connectors.auth_settings import (
     hmac_key,
 )
 from orderbridge.connectors.base import get_path
+from orderbridge.connectors.kingdee.auth_settings import KingdeeSdkSettings, KingdeeSignedSettings
 
 Flow = Generator[httpx.Request, httpx.Response, None]
 
@@ -572,6 +573,19 @@ class HmacSigner(RequestSigner):
 Builder = Callable[[Any, httpx.URL, str], AuthStyle]
 
 
+def _kingdee_signed(settings: KingdeeSignedSettings, base: httpx.URL, system: str) -> AuthStyle:
+    # Vendors' styles build on the classes above: imported when used, so this module loads first.
+    from orderbridge.connectors.kingdee.auth import KingdeeSignedLogin
+
+    return KingdeeSignedLogin(settings, base, system)
+
+
+def _kingdee_sdk(settings: KingdeeSdkSettings, base: httpx.URL, system: str) -> AuthStyle:
+    from orderbridge.connectors.kingdee.auth import KingdeeSdkSigner
+
+    return KingdeeSdkSigner(settings)
+
+
 @dataclass(frozen=True)
 class AuthType:
     name: str
@@ -616,6 +630,8 @@ AUTH_STYLES: dict[str, AuthType] = {
         AuthType("oauth2", OAuth2Settings, lambda s, base, system: OAuth2(s, base, system), "OAuth2 token"),
         AuthType("login", LoginSettings, lambda s, base, system: Login(s, base, system), "session login"),
         AuthType("hmac", HmacSettings, lambda s, base, system: HmacSigner(s), "HMAC-signed requests"),
+        AuthType("kingdee_signed", KingdeeSignedSettings, _kingdee_signed, "Kingdee LoginBySign session"),
+        AuthType("kingdee_sdk", KingdeeSdkSettings, _kingdee_sdk, "Kingdee SDK signed headers"),
     )
 }
 

@@ -13,6 +13,7 @@ from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, SecretStr, m
 
 from orderbridge.config.types import Duration
 from orderbridge.connectors.base import get_path
+from orderbridge.connectors.kingdee.auth_settings import KingdeeSdkSettings, KingdeeSignedSettings
 
 
 class _Model(BaseModel):
@@ -289,7 +290,9 @@ AuthSettings = Annotated[
     | BasicSettings
     | OAuth2Settings
     | LoginSettings
-    | HmacSettings,
+    | HmacSettings
+    | KingdeeSignedSettings
+    | KingdeeSdkSettings,
     Field(discriminator="type"),
     BeforeValidator(_shorthand),
 ]
