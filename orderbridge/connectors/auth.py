@@ -37,6 +37,7 @@ from orderbridge.connectors.auth_settings import (
     hmac_key,
 )
 from orderbridge.connectors.base import get_path
+from orderbridge.connectors.fxiaoke.auth_settings import FxiaokeTokenSettings
 from orderbridge.connectors.kingdee.auth_settings import KingdeeSdkSettings, KingdeeSignedSettings
 
 Flow = Generator[httpx.Request, httpx.Response, None]
@@ -586,6 +587,12 @@ def _kingdee_sdk(settings: KingdeeSdkSettings, base: httpx.URL, system: str) -> 
     return KingdeeSdkSigner(settings)
 
 
+def _fxiaoke(settings: FxiaokeTokenSettings, base: httpx.URL, system: str) -> AuthStyle:
+    from orderbridge.connectors.fxiaoke.auth import FxiaokeToken
+
+    return FxiaokeToken(settings, base, system)
+
+
 @dataclass(frozen=True)
 class AuthType:
     name: str
@@ -632,6 +639,7 @@ AUTH_STYLES: dict[str, AuthType] = {
         AuthType("hmac", HmacSettings, lambda s, base, system: HmacSigner(s), "HMAC-signed requests"),
         AuthType("kingdee_signed", KingdeeSignedSettings, _kingdee_signed, "Kingdee LoginBySign session"),
         AuthType("kingdee_sdk", KingdeeSdkSettings, _kingdee_sdk, "Kingdee SDK signed headers"),
+        AuthType("fxiaoke", FxiaokeTokenSettings, _fxiaoke, "Fxiaoke corpAccessToken in the body"),
     )
 }
 

@@ -13,6 +13,7 @@ from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, SecretStr, m
 
 from orderbridge.config.types import Duration
 from orderbridge.connectors.base import get_path
+from orderbridge.connectors.fxiaoke.auth_settings import FxiaokeTokenSettings
 from orderbridge.connectors.kingdee.auth_settings import KingdeeSdkSettings, KingdeeSignedSettings
 
 
@@ -292,7 +293,8 @@ AuthSettings = Annotated[
     | LoginSettings
     | HmacSettings
     | KingdeeSignedSettings
-    | KingdeeSdkSettings,
+    | KingdeeSdkSettings
+    | FxiaokeTokenSettings,
     Field(discriminator="type"),
     BeforeValidator(_shorthand),
 ]
