@@ -1,0 +1,216 @@
+"""The Kingdee preset against a K3 Cloud WebAPI that answers as the real one (tests/connectors/
+kingdee_api.py): the password login and its session cookies, ExecuteBillQuery paged by StartRow and
+driven by FModifyDate, arrays of values read in FieldKeys order, a lost session renewed, errors inside
+an HTTP 200 failing the poll with Kingdee's message, the outbound and receivable child listings with
+cursors of their own, and statuses over the three fields."""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+import respx
+
+from orderbridge.connectors.auth import TOKENS
+from orderbridge.connectors.base import Batch, SourceError
+from orderbridge.connectors.kingdee import preset, statuses
+from orderbridge.connectors.rest.connector import RestConnector
+from orderbridge.connectors.rest.settings import RestSettings
+from orderbridge.mapping.model import Dimension
+from orderbridge.mapping.status import map_statuses
+from tests.connectors.kingdee_api import BASE, LOGIN, QUERY, FakeKingdee, sales_order
+
+
+@pytest.fixture(autouse=True)
+def _fresh_tokens() -> Iterator[None]:
+    TOKENS.clear()
+    yield
+    TOKENS.clear()
+
+
+def block(page_size: int = 3, **more: Any) -> dict[str, Any]:
+    order_keys = preset.order_keys("FBillNo", preset.ORDER_FIELDS)
+    return {
+        "type": "rest",
+        "base_url": BASE,
+        "auth": preset.auth_block(
+            "password",
+            acct_id="62a1b2c3d4e5f6",
+            username="orderbridge",
+            lcid=2052,
+            org_num="0",
+            password="kd-pw-7781",
+            app_id=None,
+            app_secret=None,
+        ),
+        "errors": preset.errors_block(),
+        "retry": {"attempts": 3, "initial_wait": "0s", "max_wait": "1s"},
+        "list": preset.listing("SAL_SaleOrder", order_keys, page_size=page_size, filter_=None),
+        "cursor": preset.cursor_block("Asia/Shanghai"),
+        "timezone": "Asia/Shanghai",
+        "order_id": {"field": "FBillNo"},
+        "fields": preset.ORDER_FIELDS,
+        "status": [t.model_dump(by_alias=True, exclude_none=True) for t in statuses.order_tables()],
+        "children": {
+            "outbound": preset.child_block(
+                "SAL_OUTSTOCK",
+                "FSoorDerno",
+                preset.OUTBOUND_FIELDS,
+                statuses.outbound_tables(),
+                page_size=page_size,
+                timezone="Asia/Shanghai",
+            ),
+        },
+        **more,
+    }
+
+
+def poll(api: FakeKingdee, cursor: dict[str, Any] | None = None, **more: Any) -> tuple[list[Batch], Any]:
+    settings = RestSettings.model_validate(block(**more))
+    with respx.mock(assert_all_called=False) as router:
+        router.post(LOGIN).mock(side_effect=api.login)
+        router.post(QUERY).mock(side_effect=api.query)
+        connector = RestConnector("erp", settings)
+        batches = list(connector.poll(cursor, threading.Event()))
+    saved = next((b.cursor for b in reversed(batches) if b.cursor is not None), cursor)
+    return batches, saved
+
+
+def outbound_line(
+    entry: int, order: int, modified: str, document: str = "C", qty: float = 10.0
+) -> dict[str, Any]:
+    return {
+        "FID": 200000 + entry // 10,
+        "FEntity_FEntryID": entry,
+        "FBillNo": f"XSCKD{entry:06d}",
+        "FSoorDerno": f"XSDD{order:06d}",
+        "FRealQty": qty,
+        "FDocumentStatus": document,
+        "FCancelStatus": "A",
+        "FModifyDate": modified,
+    }
+
+
+def orders_of(batches: list[Batch], system: str | None = None) -> list[str | None]:
+    return [r.order_ref or r.parent_ref for b in batches if b.system == system for r in b.records]
+
+
+def test_orders_are_read_page_by_page_by_field_keys_and_resumed_from_the_cursor() -> None:
+    """Seven orders over pages of three: each read once, in FModifyDate order, with its fields in
+    FieldKeys order; the next poll asks from the saved FModifyDate minus the overlap and reads only
+    what changed."""
+    api = FakeKingdee()
+    api.put("SAL_SaleOrder", *(sales_order(n, f"2026-11-20T10:{n:02d}:00.{n}7") for n in range(1, 8)))
+    api.put("SAL_OUTSTOCK", outbound_line(11, 2, "2026-11-20T11:00:00.1"))
+    first, cursor = poll(api)
+    assert orders_of(first) == [f"XSDD{n:06d}" for n in range(1, 8)]
+    record = next(r for b in first for r in b.records if r.order_ref == "XSDD000003")
+    assert record.record_id == "100003" and str(record.amounts.order) == "1130.0"
+    assert record.status_at is not None and record.status_at.utcoffset().total_seconds() == 8 * 3600
+    assert api.queries[0]["FilterString"] == "FModifyDate >= '1970-01-01 08:00:00'"
+    assert api.queries[0]["FieldKeys"].startswith("FID,FModifyDate,FBillAllAmount")
+    assert api.logins == 1
+    assert orders_of(first, "erp.outbound") == ["XSDD000002"]
+
+    api.put("SAL_SaleOrder", sales_order(4, "2026-11-21T09:00:00.5", close="B"))
+    asked = len(api.queries)
+    second, _ = poll(api, cursor)
+    # From the newest FModifyDate read minus the 5-minute overlap: orders 2, 3, 5, 6, 7 are read again
+    # (the store writes nothing for them) with order 4's change, order 1 not at all.
+    assert api.queries[asked]["FilterString"] == "FModifyDate >= '2026-11-20 10:02:00'"
+    assert sorted(orders_of(second)) == [f"XSDD{n:06d}" for n in range(2, 8)]
+    changed = next(r for b in second for r in b.records if r.order_ref == "XSDD000004")
+    found = map_statuses(RestSettings.model_validate(block()).status, changed.native_status)
+    assert found[Dimension.fulfillment].status == "closed"
+
+
+def test_a_lost_session_logs_in_again_and_the_page_is_read() -> None:
+    """Kingdee forgets sessions (an IIS recycle): the answer `[[{Result: {ResponseStatus: {MsgCode: 1}}}]]`
+    in an HTTP 200 logs in once more and the same page is asked again."""
+    api = FakeKingdee()
+    api.put("SAL_SaleOrder", *(sales_order(n, f"2026-11-20T10:{n:02d}:00") for n in range(1, 5)))
+    api.put("SAL_OUTSTOCK", outbound_line(11, 2, "2026-11-20T11:00:00"))
+    api.between = lambda answered: api.expire_sessions() if answered == 1 else None
+    batches, _ = poll(api)
+    assert orders_of(batches) == [f"XSDD{n:06d}" for n in range(1, 5)]
+    assert api.logins == 2
+
+
+def test_an_error_inside_a_200_fails_the_poll_with_kingdees_message() -> None:
+    """A field the form does not have (MsgCode 9) is no list of rows: the poll fails naming it."""
+    api = FakeKingdee()
+    api.put(
+        "SAL_SaleOrder",
+        {k: v for k, v in sales_order(1, "2026-11-20T10:00:00").items() if k != "FBillAllAmount"},
+    )
+    with pytest.raises(SourceError, match="元数据中标识为FBillAllAmount的字段不存在"):
+        poll(api)
+
+
+def test_a_wrong_password_fails_without_showing_it() -> None:
+    """LoginResultType 0 is a failed login, whatever the HTTP status; the password is never shown."""
+    api = FakeKingdee(password="another-password")
+    with pytest.raises(SourceError) as caught:
+        poll(api)
+    assert "check the login credentials" in str(caught.value)
+    assert "kd-pw-7781" not in str(caught.value)
+
+
+def test_a_short_row_is_quarantined_and_the_page_goes_on() -> None:
+    """A row with fewer values than FieldKeys (a proxy cutting the answer, a customised form) is one
+    bad record; the others of its page are kept."""
+    api = FakeKingdee()
+    api.put("SAL_SaleOrder", *(sales_order(n, f"2026-11-20T10:{n:02d}:00") for n in range(1, 3)))
+    api.put("SAL_OUTSTOCK", outbound_line(11, 2, "2026-11-20T11:00:00"))
+    original = api.query
+
+    def cut(request: Any) -> Any:
+        answer = original(request)
+        rows = answer.json()
+        if rows and isinstance(rows[0], list) and len(rows) == 2 and not isinstance(rows[0][0], dict):
+            rows[0] = rows[0][:3]
+            return type(answer)(200, json=rows)
+        return answer
+
+    api.query = cut  # type: ignore[method-assign]
+    batches, _ = poll(api)
+    assert orders_of(batches) == ["XSDD000002"]
+    problems = [p for b in batches for p in b.problems]
+    assert len(problems) == 1 and "3 values for" in problems[0].reason
+
+
+def test_iis_busy_is_retried() -> None:
+    """HTTP 503 from IIS (Kingdee's only throttle-like signal) is retried, then the poll goes on."""
+    api = FakeKingdee()
+    api.put("SAL_SaleOrder", sales_order(1, "2026-11-20T10:00:00"))
+    api.put("SAL_OUTSTOCK", outbound_line(11, 1, "2026-11-20T11:00:00"))
+    api.throttle_next = 2
+    batches, _ = poll(api)
+    assert orders_of(batches) == ["XSDD000001"]
+
+
+def test_outbound_lines_attach_to_their_order_and_keep_their_own_cursor() -> None:
+    """An outbound document approved later leaves the order's FModifyDate alone: the outbound listing
+    finds it from its own cursor, per line, each naming its order and its shipped quantity."""
+    api = FakeKingdee()
+    api.put("SAL_SaleOrder", sales_order(1, "2026-11-20T10:00:00"))
+    api.put("SAL_OUTSTOCK", outbound_line(11, 1, "2026-11-20T11:00:00", document="B", qty=4.0))
+    _, cursor = poll(api)
+    api.put(
+        "SAL_OUTSTOCK",
+        outbound_line(11, 1, "2026-11-22T08:30:00", document="C", qty=4.0),
+        outbound_line(12, 1, "2026-11-22T08:30:00", document="C", qty=6.0),
+    )
+    batches, _ = poll(api, cursor)
+    assert orders_of(batches) == ["XSDD000001"]  # unchanged, read again inside the overlap
+    lines = [r for b in batches if b.system == "erp.outbound" for r in b.records]
+    assert [(r.record_id, r.parent_ref, str(r.quantities.shipped)) for r in lines] == [
+        ("11", "XSDD000001", "4.0"),
+        ("12", "XSDD000001", "6.0"),
+    ]
+    outbound = next(b for b in batches if b.system == "erp.outbound").settings
+    assert outbound is not None
+    assert map_statuses(outbound.status, lines[0].native_status)[Dimension.fulfillment].status == "shipped"
+    assert cursor["children"]["outbound"]["value"].startswith("2026-11-20T11:00:00")
