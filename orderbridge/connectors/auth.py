@@ -37,8 +37,8 @@ from orderbridge.connectors.auth_settings import (
     hmac_key,
 )
 from orderbridge.connectors.base import get_path
-from orderbridge.connectors.fxiaoke.auth_settings import FxiaokeTokenSettings
-from orderbridge.connectors.kingdee.auth_settings import KingdeeSdkSettings, KingdeeSignedSettings
+from orderbridge.connectors.presets.fxiaoke.auth_settings import FxiaokeTokenSettings
+from orderbridge.connectors.presets.kingdee.auth_settings import KingdeeSdkSettings, KingdeeSignedSettings
 
 Flow = Generator[httpx.Request, httpx.Response, None]
 
@@ -576,19 +576,19 @@ Builder = Callable[[Any, httpx.URL, str], AuthStyle]
 
 def _kingdee_signed(settings: KingdeeSignedSettings, base: httpx.URL, system: str) -> AuthStyle:
     # Vendors' styles build on the classes above: imported when used, so this module loads first.
-    from orderbridge.connectors.kingdee.auth import KingdeeSignedLogin
+    from orderbridge.connectors.presets.kingdee.auth import KingdeeSignedLogin
 
     return KingdeeSignedLogin(settings, base, system)
 
 
 def _kingdee_sdk(settings: KingdeeSdkSettings, base: httpx.URL, system: str) -> AuthStyle:
-    from orderbridge.connectors.kingdee.auth import KingdeeSdkSigner
+    from orderbridge.connectors.presets.kingdee.auth import KingdeeSdkSigner
 
     return KingdeeSdkSigner(settings)
 
 
 def _fxiaoke(settings: FxiaokeTokenSettings, base: httpx.URL, system: str) -> AuthStyle:
-    from orderbridge.connectors.fxiaoke.auth import FxiaokeToken
+    from orderbridge.connectors.presets.fxiaoke.auth import FxiaokeToken
 
     return FxiaokeToken(settings, base, system)
 

@@ -13,8 +13,8 @@ from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, SecretStr, m
 
 from orderbridge.config.types import Duration
 from orderbridge.connectors.base import get_path
-from orderbridge.connectors.fxiaoke.auth_settings import FxiaokeTokenSettings
-from orderbridge.connectors.kingdee.auth_settings import KingdeeSdkSettings, KingdeeSignedSettings
+from orderbridge.connectors.presets.fxiaoke.auth_settings import FxiaokeTokenSettings
+from orderbridge.connectors.presets.kingdee.auth_settings import KingdeeSdkSettings, KingdeeSignedSettings
 
 
 class _Model(BaseModel):

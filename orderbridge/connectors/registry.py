@@ -13,9 +13,10 @@ from orderbridge.connectors.aftership.settings import AfterShipSettings
 from orderbridge.connectors.base import Connector, ConnectorContext, SystemSettings
 from orderbridge.connectors.cainiao.settings import CainiaoSettings
 from orderbridge.connectors.easypost.settings import EasyPostSettings
-from orderbridge.connectors.jiandaoyun.settings import JiandaoyunSettings
 from orderbridge.connectors.karrio.settings import KarrioSettings
 from orderbridge.connectors.kuaidi100.settings import Kuaidi100Settings
+from orderbridge.connectors.presets.jiandaoyun.settings import JiandaoyunSettings
+from orderbridge.connectors.presets.kingdee.settings import KingdeeSettings
 from orderbridge.connectors.presets.zoho.settings import ZohoSettings
 from orderbridge.connectors.rest.settings import RestSettings
 from orderbridge.connectors.sfexpress.settings import SfExpressSettings
@@ -77,6 +78,12 @@ REGISTRY: dict[str, ConnectorType] = {
             ZohoSettings,
             REST,
             "Zoho CRM sales orders (OAuth refresh token, If-Modified-Since)",
+        ),
+        ConnectorType(
+            "kingdee",
+            KingdeeSettings,
+            REST,
+            "Kingdee K3 Cloud 金蝶云星空 sales orders, outbound documents and receivables (WebAPI)",
         ),
         ConnectorType(
             "aftership",
@@ -146,7 +153,7 @@ REGISTRY: dict[str, ConnectorType] = {
             JiandaoyunSettings,
             None,
             "Jiandaoyun 简道云 data push of a form's rows",
-            receiver="orderbridge.connectors.jiandaoyun.receiver:JiandaoyunReceiver",
+            receiver="orderbridge.connectors.presets.jiandaoyun.receiver:JiandaoyunReceiver",
         ),
         ConnectorType(
             "webhook",

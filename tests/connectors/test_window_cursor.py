@@ -11,12 +11,12 @@ from typing import Any
 
 import pytest
 import respx
+from connectors.presets.jiandaoyun_api import APP, BASE, ENTRY, LIST, FakeJiandaoyun, row, stamp
 from pydantic import ValidationError
 
 from orderbridge.connectors.base import Batch
 from orderbridge.connectors.rest.connector import RestConnector
 from orderbridge.connectors.rest.settings import RestSettings
-from tests.connectors.jiandaoyun_api import APP, BASE, ENTRY, LIST, FakeJiandaoyun, row, stamp
 
 
 def block(cursor_type: str) -> dict[str, Any]:

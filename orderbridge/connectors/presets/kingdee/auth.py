@@ -30,7 +30,7 @@ from orderbridge.connectors.auth import (
     _json,
     merge_url,
 )
-from orderbridge.connectors.kingdee.auth_settings import KingdeeSdkSettings, KingdeeSignedSettings
+from orderbridge.connectors.presets.kingdee.auth_settings import KingdeeSdkSettings, KingdeeSignedSettings
 
 SESSION_HEADER = "kdservice-sessionid"
 LOST = 1  # MsgCode of "会话信息已丢失，请重新登录": not logged in, or the credentials were refused

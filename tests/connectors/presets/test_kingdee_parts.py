@@ -20,8 +20,8 @@ import respx
 from orderbridge.connectors.auth import TOKENS
 from orderbridge.connectors.base import SourceError, build_record
 from orderbridge.connectors.http import HttpApi
-from orderbridge.connectors.kingdee import statuses
-from orderbridge.connectors.kingdee.auth import client_secret, session_lost
+from orderbridge.connectors.presets.kingdee.auth import client_secret, session_lost
+from orderbridge.connectors.presets.kingdee.settings import KingdeeSettings
 from orderbridge.connectors.rest.settings import RestSettings
 from orderbridge.connectors.rows import ArrayRows, BadRow, ColumnarRows, row_shape
 from orderbridge.mapping.model import Dimension
@@ -208,17 +208,10 @@ def test_columnar_rows_take_their_names_from_the_answer() -> None:
     assert isinstance(shape.decode([["7"]], {"data": {}})[0], BadRow)
 
 
-ORDER_SETTINGS = RestSettings.model_validate(
-    {
-        "type": "rest",
-        "base_url": BASE,
-        "list": {"path": "/x"},
-        "timezone": "Asia/Shanghai",
-        "order_id": {"field": "FBillNo"},
-        "fields": {"record_id": "FID", "updated": "FModifyDate", "order_amount": "FBillAllAmount"},
-        "status": [t.model_dump(by_alias=True, exclude_none=True) for t in statuses.order_tables()],
-    }
+ORDER_SETTINGS = KingdeeSettings.model_validate(
+    {"type": "kingdee", "base_url": BASE, "acct_id": "62a1", "username": "api", "password": "kd-pw-7781"}
 )
+CHILD = {name: ORDER_SETTINGS.rest().child(name).status for name in ("outbound", "receivable")}
 
 
 @pytest.mark.parametrize(
@@ -271,20 +264,20 @@ def test_kingdee_local_time_is_shanghai_and_money_strings_are_exact() -> None:
 
 
 @pytest.mark.parametrize(
-    ("tables", "dimension", "document", "cancel", "expected"),
+    ("child", "dimension", "document", "cancel", "expected"),
     [
-        (statuses.outbound_tables, Dimension.fulfillment, "C", "A", "shipped"),
-        (statuses.outbound_tables, Dimension.fulfillment, "B", "A", "preparing"),
-        (statuses.outbound_tables, Dimension.fulfillment, "C", "B", None),
-        (statuses.receivable_tables, Dimension.billing, "C", "A", "invoiced"),
-        (statuses.receivable_tables, Dimension.billing, "A", "A", "unbilled"),
-        (statuses.receivable_tables, Dimension.billing, "C", "B", None),
+        ("outbound", Dimension.fulfillment, "C", "A", "shipped"),
+        ("outbound", Dimension.fulfillment, "B", "A", "preparing"),
+        ("outbound", Dimension.fulfillment, "C", "B", None),
+        ("receivable", Dimension.billing, "C", "A", "invoiced"),
+        ("receivable", Dimension.billing, "A", "A", "unbilled"),
+        ("receivable", Dimension.billing, "C", "B", None),
     ],
 )
 def test_child_documents_say_shipped_or_invoiced_once_approved_and_nothing_when_voided(
-    tables: Any, dimension: Dimension, document: str, cancel: str, expected: str | None
+    child: str, dimension: Dimension, document: str, cancel: str, expected: str | None
 ) -> None:
     """An approved outbound document is a shipment, an approved receivable an invoice; a voided one
     says nothing on its dimension instead of cancelling the order."""
-    found = map_statuses(tables(), {"FDocumentStatus": document, "FCancelStatus": cancel})
+    found = map_statuses(CHILD[child], {"FDocumentStatus": document, "FCancelStatus": cancel})
     assert (found[dimension].status if dimension in found else None) == expected

@@ -11,7 +11,7 @@ import time
 import httpx
 
 from orderbridge.connectors.auth import FetchedToken, Token, _failure, _fingerprint, _json, merge_url
-from orderbridge.connectors.fxiaoke.auth_settings import FxiaokeTokenSettings
+from orderbridge.connectors.presets.fxiaoke.auth_settings import FxiaokeTokenSettings
 
 EXPIRED = 20016
 SEPARATOR = "\n"  # the cached value is corpId, then the token

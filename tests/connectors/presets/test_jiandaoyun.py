@@ -11,14 +11,14 @@ from typing import Any
 
 import pytest
 import respx
+from connectors.presets.jiandaoyun_api import APP, BASE, ENTRY, LIST, FakeJiandaoyun, row
 
 from orderbridge.connectors.base import Batch, SourceError
-from orderbridge.connectors.jiandaoyun import preset
+from orderbridge.connectors.presets.jiandaoyun import preset
 from orderbridge.connectors.rest.connector import RestConnector
 from orderbridge.connectors.rest.settings import RestSettings
 from orderbridge.mapping.model import Dimension
 from orderbridge.mapping.status import map_statuses
-from tests.connectors.jiandaoyun_api import APP, BASE, ENTRY, LIST, FakeJiandaoyun, row
 
 
 def block(**more: Any) -> dict[str, Any]:

@@ -12,15 +12,15 @@ from typing import Any
 
 import pytest
 import respx
+from connectors.presets.fxiaoke_api import BASE, QUERY, TOKEN, FakeFxiaoke, sales_order
 
 from orderbridge.connectors.auth import TOKENS
 from orderbridge.connectors.base import Batch, SourceError
-from orderbridge.connectors.fxiaoke import preset, statuses
+from orderbridge.connectors.presets.fxiaoke import preset, statuses
 from orderbridge.connectors.rest.connector import RestConnector
 from orderbridge.connectors.rest.settings import RestSettings
 from orderbridge.mapping.model import Dimension
 from orderbridge.mapping.status import map_statuses
-from tests.connectors.fxiaoke_api import BASE, QUERY, TOKEN, FakeFxiaoke, sales_order
 
 T0 = 1763600000000  # 2025-11-20T00:53:20Z in epoch ms
 
