@@ -6,8 +6,10 @@ cursors of their own, and statuses over the three fields."""
 
 from __future__ import annotations
 
+import re
 import threading
 from collections.abc import Iterator
+from pathlib import Path
 from typing import Any, ClassVar
 
 import pytest
@@ -17,6 +19,7 @@ from connectors.presets.fake_http import answer
 from connectors.presets.kingdee_api import BASE, LOGIN, QUERY, FakeKingdee, error, sales_order
 from live_http import Seen
 
+from orderbridge.config.loader import parse_config
 from orderbridge.connectors import registry
 from orderbridge.connectors.auth import TOKENS
 from orderbridge.connectors.base import Batch, SourceError
@@ -260,3 +263,25 @@ class KingdeeSource(ApiSource):
 
 class TestKingdeeConformance(ApiSuite):
     source_class = KingdeeSource
+
+
+PAGE = Path(__file__).parents[3] / "docs" / "connectors" / "kingdee.md"
+
+
+def test_every_configuration_on_the_docs_page_loads_in_15_lines_with_secrets_from_the_environment() -> None:
+    """A new user copies the page's YAML: each example is accepted as written, is at most 15 lines,
+    and takes every credential from the environment."""
+    examples = [
+        b
+        for b in re.findall(r"```yaml\n(.*?)```", PAGE.read_text(encoding="utf-8"), re.S)
+        if b.startswith("systems:")
+    ]
+    assert len(examples) >= 2
+    for example in examples:
+        assert len(example.strip().splitlines()) <= 15
+        names = set(re.findall(r"\$\{(\w+)\}", example))
+        config = parse_config(example, PAGE.name, environ={n: f"secret-{n.lower()}" for n in names})
+        (system,) = config.systems.values()
+        assert isinstance(system, KingdeeSettings)
+        assert all(f"secret-{n.lower()}" not in example for n in names)
+        assert {"password", "app_secret"} & set(system.model_fields_set)
