@@ -127,6 +127,11 @@ class KingdeeSettings(DeclarativePreset):
             return KingdeeSignedSettings.model_validate({"type": "kingdee_signed", **account})
         return KingdeeSdkSettings.model_validate({"type": "kingdee_sdk", **account, "org_num": self.org_num})
 
+    def warnings(self) -> list[str]:
+        # The receivable's order field matters only when receivables are read.
+        unread = () if self.receivable else ("receivable_order_field",)
+        return [w for w in super().warnings() if not w.startswith(unread)]
+
     def template_values(self) -> dict[str, Any]:
         # FieldKeys is one comma-separated text; the rows' columns read the same text.
         return {**super().template_values(), "field_keys": ",".join(self.field_keys)}
