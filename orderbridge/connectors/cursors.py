@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import re
 from abc import ABC, abstractmethod
+from collections.abc import Callable
 from datetime import UTC, datetime, timedelta, tzinfo
 from email.utils import format_datetime
 from typing import TYPE_CHECKING, Any, ClassVar, Literal
@@ -16,6 +17,7 @@ from orderbridge.connectors.base import RecordError, get_path
 from orderbridge.mapping.timeparse import TimestampError, parse_timestamp, zone
 
 CURSOR = "{cursor}"
+Clock = Callable[[], datetime]
 UNTIL = "{until}"
 
 
@@ -41,8 +43,9 @@ class CursorStyle(ABC):
     settings_model: ClassVar[type[CursorSettings]]
     settings: CursorSettings
 
-    def __init__(self, settings: CursorSettings, tz: tzinfo) -> None:
+    def __init__(self, settings: CursorSettings, tz: tzinfo, clock: Clock | None = None) -> None:
         self.settings, self.tz = settings, tz
+        self.clock: Clock = clock or (lambda: datetime.now(UTC))  # the source's now
 
     @abstractmethod
     def parse(self, value: Any) -> Any:
@@ -195,9 +198,8 @@ class WindowCursor(TimestampCursor):
     settings_model = WindowSettings  # type: ignore[assignment]
     settings: WindowSettings
 
-    def __init__(self, settings: CursorSettings, tz: tzinfo, clock: Any = None) -> None:
-        super().__init__(settings, tz)
-        self.clock = clock or (lambda: datetime.now(UTC))
+    def __init__(self, settings: CursorSettings, tz: tzinfo, clock: Clock | None = None) -> None:
+        super().__init__(settings, tz, clock)
         self.until: datetime | None = None
 
     def start(self, saved: datetime) -> datetime:
@@ -301,8 +303,8 @@ else:
     AnyCursor = tagged_union((cls.settings_model for cls in REGISTRY.values()), "type", TimestampCursor.kind)
 
 
-def cursor_style(settings: CursorSettings, tz: tzinfo) -> CursorStyle:
-    return REGISTRY[settings.type](settings, tz)
+def cursor_style(settings: CursorSettings, tz: tzinfo, clock: Clock | None = None) -> CursorStyle:
+    return REGISTRY[settings.type](settings, tz, clock)
 
 
 def replace_cursor(value: Any, text: str, typed: Any, marker: str = CURSOR) -> Any:

@@ -151,8 +151,8 @@ REGISTRY: dict[str, ConnectorType] = {
         ConnectorType(
             "jiandaoyun",
             JiandaoyunSettings,
-            None,
-            "Jiandaoyun 简道云 data push of a form's rows",
+            REST,
+            "Jiandaoyun 简道云 form rows: data/list polled by data_id in updateTime windows, data pushes",
             receiver="orderbridge.connectors.presets.jiandaoyun.receiver:JiandaoyunReceiver",
         ),
         ConnectorType(

@@ -14,8 +14,9 @@ import itertools
 import json
 import threading
 from collections import OrderedDict
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
+from datetime import datetime
 from typing import Any
 
 import httpx
@@ -112,6 +113,7 @@ class Listing:
         full: bool = False,
         label: str = "page",
         child: bool = False,
+        clock: Callable[[], datetime] | None = None,
     ) -> None:
         self.name, self.settings, self.api, self.full, self.label = name, settings, api, full, label
         self.child = child
@@ -119,7 +121,7 @@ class Listing:
         self.paging_state: dict[str, Any] = dict(self.state.get("paging") or {})
         self.tz = zone(settings.timezone)
         self.style: CursorStyle | None = (
-            cursor_style(settings.cursor, self.tz) if settings.cursor is not None else None
+            cursor_style(settings.cursor, self.tz, clock) if settings.cursor is not None else None
         )
         self.pager: Paginator = paginator(settings.list.paging, self.paging_state, self._identity)
         self.rows = row_shape(settings.list.rows)

@@ -7,45 +7,58 @@ from __future__ import annotations
 
 import threading
 from datetime import UTC, datetime, timedelta
-from typing import Any
+from typing import Any, ClassVar
 
 import pytest
 import respx
-from connectors.presets.jiandaoyun_api import APP, BASE, ENTRY, LIST, FakeJiandaoyun, row
+from connectors.conformance import MYSTERY, PICKING, SHIPPED, ApiSource, ApiSuite, Order, StartServer
+from connectors.presets.fake_http import answer
+from connectors.presets.jiandaoyun_api import APP, BASE, ENTRY, LIST, FakeJiandaoyun, parse, row
+from live_http import Seen
+from pydantic import ValidationError
 
-from orderbridge.connectors.base import Batch, SourceError
-from orderbridge.connectors.presets.jiandaoyun import preset
-from orderbridge.connectors.rest.connector import RestConnector
-from orderbridge.connectors.rest.settings import RestSettings
+from orderbridge.connectors import registry
+from orderbridge.connectors.base import Batch, ConnectorContext, SourceError
+from orderbridge.connectors.presets.jiandaoyun.settings import JiandaoyunSettings
 from orderbridge.mapping.model import Dimension
 from orderbridge.mapping.status import map_statuses
 
+MINIMAL: dict[str, Any] = {
+    "type": "jiandaoyun",
+    "api_key": "jdy-key-0001",
+    "app_id": APP,
+    "entry_id": ENTRY,
+    "order_id": {"field": "order_no"},
+    "status": {
+        "dimension": "fulfillment",
+        "field": "order_status",
+        "map": {"已下单": "placed", "备货中": "preparing", "已发货": "shipped"},
+    },
+}
+
 
 def block(**more: Any) -> dict[str, Any]:
+    key = more.pop("key", "jdy-key-0001")
     return {
-        "type": "rest",
+        **MINIMAL,
         "base_url": BASE,
-        "auth": {"type": "bearer", "token": more.pop("key", "jdy-key-0001")},
+        "api_key": key,
+        "page_size": 2,
         "retry": {"attempts": 3, "initial_wait": "0s", "max_wait": "1s"},
-        "budget": preset.budget_block(),
-        "list": preset.listing(APP, ENTRY, page_size=2, conditions=[]),
-        "cursor": preset.cursor_block(),
-        "order_id": {"field": "order_no"},
-        "fields": {"record_id": "_id", "updated": "updateTime", "order_amount": "amount"},
-        "status": {
-            "dimension": "fulfillment",
-            "field": "order_status",
-            "map": {"已下单": "placed", "备货中": "preparing", "已发货": "shipped"},
-        },
+        "fields": {"order_amount": "amount"},
         **more,
     }
 
 
+def settings(**more: Any) -> JiandaoyunSettings:
+    return JiandaoyunSettings.model_validate(block(**more))
+
+
 def poll(api: FakeJiandaoyun, cursor: dict[str, Any] | None = None, **more: Any) -> tuple[list[Batch], Any]:
-    settings = RestSettings.model_validate(block(**more))
     with respx.mock() as router:
         router.post(LIST).mock(side_effect=api)
-        batches = list(RestConnector("forms", settings).poll(cursor, threading.Event()))
+        connector = registry.create("forms", settings(**more))
+        batches = list(connector.poll(cursor, threading.Event()))
     return batches, next((b.cursor for b in reversed(batches) if b.cursor is not None), cursor)
 
 
@@ -69,7 +82,7 @@ def test_rows_are_read_by_keyset_pages_with_the_companys_widgets() -> None:
     assert first.status_at == now - timedelta(hours=1)
     assert str(first.amounts.order) == "1130.5"
     assert first.raw["ship_to"]["city"] == "长沙市"
-    tables = RestSettings.model_validate(block()).status
+    tables = settings().status
     assert map_statuses(tables, first.native_status)[Dimension.fulfillment].status == "preparing"
     assert cursor is not None and datetime.fromisoformat(cursor["value"]) <= datetime.now(UTC)
 
@@ -79,7 +92,7 @@ def test_a_word_the_company_never_mapped_is_unmapped() -> None:
     api = FakeJiandaoyun()
     api.put(row(1, "已作废", datetime.now(UTC) - timedelta(hours=1)))
     batches, _ = poll(api)
-    tables = RestSettings.model_validate(block()).status
+    tables = settings().status
     found = map_statuses(tables, batches[0].records[0].native_status)
     assert found[Dimension.fulfillment].status == "unmapped"
 
@@ -118,10 +131,86 @@ def test_a_row_without_an_update_time_is_quarantined_and_the_page_goes_on() -> N
                 item["updateTime"] = None
         return type(response)(200, json={"data": rows})
 
-    settings = RestSettings.model_validate(block())
     with respx.mock() as router:
         router.post(LIST).mock(side_effect=answer)
-        batches = list(RestConnector("forms", settings).poll(None, threading.Event()))
+        batches = list(registry.create("forms", settings()).poll(None, threading.Event()))
     assert sorted(r.order_ref or "" for b in batches for r in b.records) == ["DD000001", "DD000003"]
     problems = [p for b in batches for p in b.problems]
     assert len(problems) == 1 and "updateTime" in problems[0].reason
+
+
+# -- the conformance suite ---------------------------------------------------------------------------
+
+WORDS = {PICKING: "备货中", SHIPPED: "已发货", MYSTERY: "待定"}
+
+
+class JiandaoyunSource(ApiSource):
+    connector_type = "jiandaoyun"
+    minimal: ClassVar[dict[str, Any]] = MINIMAL
+    misspelled = ("entry_idd", "entry_id")
+    expected: ClassVar[dict[str, str]] = {PICKING: "preparing", SHIPPED: "shipped"}
+    bad_reason = "amount"
+    vendor_error_text = "应用不存在"
+    rereads_at_cursor = True  # the window starts 5 minutes before the last one ended
+
+    def __init__(self, server: StartServer) -> None:
+        self.tenant = FakeJiandaoyun()
+        super().__init__(server)
+
+    def block(self) -> dict[str, Any]:
+        return {**MINIMAL, "base_url": self.url, "page_size": 2, "fields": {"order_amount": "amount"}}
+
+    def context(self) -> ConnectorContext:
+        # Jiandaoyun stamps updateTime itself: its "now" is just after the last change it stamped.
+        def now() -> datetime:
+            stamped = [parse(r["updateTime"]) for r in self.tenant.rows.values()]
+            return max(stamped, default=datetime(2026, 11, 20, tzinfo=UTC)) + timedelta(minutes=1)
+
+        return ConnectorContext(clock=now)
+
+    def publish(self, new: list[Order]) -> None:
+        for order in new:
+            item = row(int(order.number.removeprefix("SO-")), WORDS[order.status], order.updated)
+            item["order_no"] = order.number
+            if order.bad:
+                item["amount"] = "1,250"  # text where Jiandaoyun writes a number: ambiguous
+            self.tenant.put(item)
+
+    def answer(self, seen: Seen) -> tuple[Any, ...]:
+        return answer(self.tenant, seen)
+
+    def vendor_error(self) -> tuple[Any, ...]:
+        return (400, {"code": 1003, "msg": "应用不存在"})
+
+
+class TestJiandaoyunConformance(ApiSuite):
+    source_class = JiandaoyunSource
+
+
+def test_one_block_both_polls_the_form_and_receives_its_pushes() -> None:
+    """With an api_key and a webhook the form is polled and its pushes received; with a webhook only,
+    it is only received (as before); with neither, or half of what polling needs, the block is refused
+    saying what to add."""
+    both = settings(webhook={"secret": "push-secret-1"})
+    assert registry.polls(both) and registry.receiver("forms", both) is not None
+    pushed = JiandaoyunSettings.model_validate({"type": "jiandaoyun", "webhook": {"secret": "push-secret-1"}})
+    assert not registry.polls(pushed) and registry.receiver("forms", pushed) is not None
+    assert pushed.fields.record_id == "_id" and pushed.streams("forms") == {"forms": []}
+    with pytest.raises(ValidationError, match="give `api_key`, `app_id` and `entry_id` to poll the form"):
+        JiandaoyunSettings.model_validate({"type": "jiandaoyun"})
+    with pytest.raises(ValidationError, match="polling a form needs `entry_id` too"):
+        JiandaoyunSettings.model_validate({"type": "jiandaoyun", "api_key": "k", "app_id": APP})
+
+
+def test_the_companys_conditions_join_the_window_and_statuses_are_warned_until_mapped() -> None:
+    """`conditions` are and-ed after the updateTime window; a block without its own status table gets
+    check-config's warning that Jiandaoyun has no built-in order status."""
+    made = settings(conditions=[{"field": "order_type", "method": "eq", "value": ["销售"]}])
+    cond = made.rest().list.body["filter"]["cond"]
+    assert [c["field"] for c in cond] == ["updateTime", "order_type"]
+    assert cond[0]["value"] == ["{cursor}", "{until}"]
+    bare = JiandaoyunSettings.model_validate({k: v for k, v in MINIMAL.items() if k != "status"})
+    assert any(
+        w.startswith("status: a Jiandaoyun form has no built-in order status") for w in bare.warnings()
+    )
+    assert settings().warnings() == []
