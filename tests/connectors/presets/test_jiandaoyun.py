@@ -12,6 +12,7 @@ from typing import Any, ClassVar
 import pytest
 import respx
 from connectors.conformance import MYSTERY, PICKING, SHIPPED, ApiSource, ApiSuite, Order, StartServer
+from connectors.presets.docs_pages import loaded_examples
 from connectors.presets.fake_http import answer
 from connectors.presets.jiandaoyun_api import APP, BASE, ENTRY, LIST, FakeJiandaoyun, parse, row
 from live_http import Seen
@@ -214,3 +215,10 @@ def test_the_companys_conditions_join_the_window_and_statuses_are_warned_until_m
         w.startswith("status: a Jiandaoyun form has no built-in order status") for w in bare.warnings()
     )
     assert settings().warnings() == []
+
+
+def test_the_docs_page_configuration_loads_in_15_lines_with_the_key_from_the_environment() -> None:
+    """A new user copies the page's YAML: it loads as written, polls the form, and maps its widgets."""
+    (loaded,) = loaded_examples("jiandaoyun.md", {"api_key"})
+    assert isinstance(loaded, JiandaoyunSettings) and loaded.polling
+    assert loaded.order_id.field == "order_no" and loaded.warnings() == []
