@@ -17,6 +17,7 @@ from orderbridge.connectors.karrio.settings import KarrioSettings
 from orderbridge.connectors.kuaidi100.settings import Kuaidi100Settings
 from orderbridge.connectors.presets.jiandaoyun.settings import JiandaoyunSettings
 from orderbridge.connectors.presets.kingdee.settings import KingdeeSettings
+from orderbridge.connectors.presets.salesforce.settings import SalesforceSettings
 from orderbridge.connectors.presets.zoho.settings import ZohoSettings
 from orderbridge.connectors.rest.settings import RestSettings
 from orderbridge.connectors.sfexpress.settings import SfExpressSettings
@@ -78,6 +79,12 @@ REGISTRY: dict[str, ConnectorType] = {
             ZohoSettings,
             REST,
             "Zoho CRM sales orders (OAuth refresh token, If-Modified-Since)",
+        ),
+        ConnectorType(
+            "salesforce",
+            SalesforceSettings,
+            REST,
+            "Salesforce orders by SOQL on SystemModstamp (OAuth refresh token, nextRecordsUrl)",
         ),
         ConnectorType(
             "kingdee",
