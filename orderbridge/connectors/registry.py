@@ -15,6 +15,7 @@ from orderbridge.connectors.cainiao.settings import CainiaoSettings
 from orderbridge.connectors.easypost.settings import EasyPostSettings
 from orderbridge.connectors.karrio.settings import KarrioSettings
 from orderbridge.connectors.kuaidi100.settings import Kuaidi100Settings
+from orderbridge.connectors.presets.chanjet.settings import ChanjetSettings
 from orderbridge.connectors.presets.jiandaoyun.settings import JiandaoyunSettings
 from orderbridge.connectors.presets.kingdee.settings import KingdeeSettings
 from orderbridge.connectors.presets.salesforce.settings import SalesforceSettings
@@ -91,6 +92,12 @@ REGISTRY: dict[str, ConnectorType] = {
             KingdeeSettings,
             REST,
             "Kingdee K3 Cloud 金蝶云星空 sales orders, outbound documents and receivables (WebAPI)",
+        ),
+        ConnectorType(
+            "chanjet",
+            ChanjetSettings,
+            REST,
+            "Chanjet 畅捷通 T+ sales order vouchers (statuses and change filter configured per tenant)",
         ),
         ConnectorType(
             "aftership",
