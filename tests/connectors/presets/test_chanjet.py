@@ -12,6 +12,7 @@ from typing import Any, ClassVar
 import respx
 from connectors.conformance import MYSTERY, PICKING, SHIPPED, ApiSource, ApiSuite, Order, StartServer
 from connectors.presets.chanjet_api import BASE, LIST, FakeChanjet, voucher
+from connectors.presets.docs_pages import loaded_examples
 from connectors.presets.fake_http import answer
 from live_http import Seen
 
@@ -141,3 +142,9 @@ class ChanjetSource(ApiSource):
 
 class TestChanjetConformance(ApiSuite):
     source_class = ChanjetSource
+
+
+def test_the_docs_page_configuration_loads_with_credentials_from_the_environment() -> None:
+    """A new user copies the page's YAML: it loads as written, within 15 lines."""
+    (loaded,) = loaded_examples("chanjet.md", {"app_key", "app_secret", "open_token"})
+    assert isinstance(loaded, ChanjetSettings)
