@@ -16,6 +16,7 @@ from orderbridge.connectors.easypost.settings import EasyPostSettings
 from orderbridge.connectors.karrio.settings import KarrioSettings
 from orderbridge.connectors.kuaidi100.settings import Kuaidi100Settings
 from orderbridge.connectors.presets.chanjet.settings import ChanjetSettings
+from orderbridge.connectors.presets.fxiaoke.settings import FxiaokeSettings
 from orderbridge.connectors.presets.jiandaoyun.settings import JiandaoyunSettings
 from orderbridge.connectors.presets.kingdee.settings import KingdeeSettings
 from orderbridge.connectors.presets.salesforce.settings import SalesforceSettings
@@ -98,6 +99,12 @@ REGISTRY: dict[str, ConnectorType] = {
             ChanjetSettings,
             REST,
             "Chanjet 畅捷通 T+ sales order vouchers (statuses and change filter configured per tenant)",
+        ),
+        ConnectorType(
+            "fxiaoke",
+            FxiaokeSettings,
+            REST,
+            "Fxiaoke 纷享销客 CRM SalesOrderObj (corpAccessToken, last_modified_time, offset pages)",
         ),
         ConnectorType(
             "aftership",
