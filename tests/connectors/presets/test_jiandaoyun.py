@@ -21,6 +21,7 @@ from pydantic import ValidationError
 from orderbridge.connectors import registry
 from orderbridge.connectors.base import Batch, ConnectorContext, SourceError
 from orderbridge.connectors.presets.jiandaoyun.settings import JiandaoyunSettings
+from orderbridge.connectors.probe import probe
 from orderbridge.mapping.model import Dimension
 from orderbridge.mapping.status import map_statuses
 
@@ -222,3 +223,16 @@ def test_the_docs_page_configuration_loads_in_15_lines_with_the_key_from_the_env
     (loaded,) = loaded_examples("jiandaoyun.md", {"api_key"})
     assert isinstance(loaded, JiandaoyunSettings) and loaded.polling
     assert loaded.order_id.field == "order_no" and loaded.warnings() == []
+
+
+def test_probe_finds_the_named_widgets_and_suggests_for_a_misspelt_one() -> None:
+    """`orderbridge probe` on the form: every named widget found; a misspelt alias found in no row,
+    with the names the rows do have offered."""
+    api = FakeJiandaoyun()
+    api.put(*(row(n, "已发货", datetime.now(UTC) - timedelta(hours=n)) for n in range(1, 3)))
+    with respx.mock() as router:
+        router.post(LIST).mock(side_effect=api)
+        good = probe("forms", settings())
+        wrong = probe("forms", settings(order_id={"field": "order_num"}))
+    assert good.records == 2 and good.problems == []
+    assert any("no record has 'order_num'" in p and "order_no" in p for p in wrong.problems)

@@ -23,6 +23,7 @@ from orderbridge.connectors import registry
 from orderbridge.connectors.auth import TOKENS
 from orderbridge.connectors.base import Batch, SourceError
 from orderbridge.connectors.presets.kingdee.settings import KingdeeSettings
+from orderbridge.connectors.probe import probe
 from orderbridge.mapping.model import Dimension
 from orderbridge.mapping.status import map_statuses
 
@@ -307,3 +308,18 @@ def test_the_companys_filter_is_anded_and_children_can_be_left_out() -> None:
     )
     assert list(made.rest().children) == ["receivable"]
     assert set(made.streams("erp")) == {"erp", "erp.receivable"}
+
+
+def test_probe_reads_one_page_of_rows_and_finds_every_field() -> None:
+    """`orderbridge probe erp` on a working set-up: the rows, decoded by FieldKeys, hold every field
+    the preset reads, and no status combination is unmapped: nothing to fix."""
+    api = FakeKingdee()
+    api.put("SAL_SaleOrder", *(sales_order(n, f"2026-11-20T10:{n:02d}:00") for n in range(1, 4)))
+    with respx.mock(assert_all_called=False) as router:
+        router.post(LOGIN).mock(side_effect=api.login)
+        router.post(QUERY).mock(side_effect=api.query)
+        report = probe("erp", settings())
+    assert report.records == 3 and report.problems == []
+    found = {f.path: f.found for f in report.fields}
+    assert found["FBillNo"] == found["FID"] == found["FModifyDate"] == found["FBillAllAmount"] == 3
+    assert "ExecuteBillQuery" in report.source and "kd-pw-7781" not in report.source
