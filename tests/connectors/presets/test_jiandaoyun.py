@@ -236,3 +236,9 @@ def test_probe_finds_the_named_widgets_and_suggests_for_a_misspelt_one() -> None
         wrong = probe("forms", settings(order_id={"field": "order_num"}))
     assert good.records == 2 and good.problems == []
     assert any("no record has 'order_num'" in p and "order_no" in p for p in wrong.problems)
+
+
+def test_an_unsigned_push_endpoint_is_warned_about_beside_the_gaps() -> None:
+    """Pushes told apart by a path token only are pointed out, as for every pushing type."""
+    made = settings(webhook={"path_token": "t0k3n-abcdef-123456"})
+    assert any(w.startswith("webhook: pushes are not signed") for w in made.warnings())

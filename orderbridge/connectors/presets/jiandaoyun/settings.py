@@ -85,5 +85,12 @@ class JiandaoyunSettings(DeclarativePreset, PushSettings):
             return
         super().complete()
 
+    def effective(self) -> Any:
+        return super().effective() if self.polling else self
+
     def streams(self, name: str) -> dict[str, builtins.list[str]]:
         return super().streams(name) if self.polling else {name: self.link_by}
+
+    def warnings(self) -> builtins.list[str]:
+        # An unsigned push endpoint, and the documented gaps.
+        return [*PushSettings.warnings(self), *PresetSettings.warnings(self)]
