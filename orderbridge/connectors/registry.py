@@ -19,7 +19,11 @@ from orderbridge.connectors.presets.chanjet.settings import ChanjetSettings
 from orderbridge.connectors.presets.fxiaoke.settings import FxiaokeSettings
 from orderbridge.connectors.presets.jiandaoyun.settings import JiandaoyunSettings
 from orderbridge.connectors.presets.kingdee.settings import KingdeeSettings
+from orderbridge.connectors.presets.netsuite.settings import NetSuiteSettings
 from orderbridge.connectors.presets.salesforce.settings import SalesforceSettings
+from orderbridge.connectors.presets.sap_b1.settings import SapB1Settings
+from orderbridge.connectors.presets.yonsuite.settings import YonSuiteSettings
+from orderbridge.connectors.presets.yonyou_u8.settings import YonyouU8Settings
 from orderbridge.connectors.presets.zoho.settings import ZohoSettings
 from orderbridge.connectors.rest.settings import RestSettings
 from orderbridge.connectors.sfexpress.settings import SfExpressSettings
@@ -81,6 +85,30 @@ REGISTRY: dict[str, ConnectorType] = {
             ZohoSettings,
             REST,
             "Zoho CRM sales orders (OAuth refresh token, If-Modified-Since)",
+        ),
+        ConnectorType(
+            "netsuite",
+            NetSuiteSettings,
+            REST,
+            "Oracle NetSuite sales orders, item fulfilments and invoices (token-based auth, SuiteQL)",
+        ),
+        ConnectorType(
+            "sap_b1",
+            SapB1Settings,
+            REST,
+            "SAP Business One sales orders, deliveries and invoices (Service Layer session, OData)",
+        ),
+        ConnectorType(
+            "yonsuite",
+            YonSuiteSettings,
+            REST,
+            "Yonyou YonSuite / YonBIP sales orders (signed access token, pubts)",
+        ),
+        ConnectorType(
+            "yonyou_u8",
+            YonyouU8Settings,
+            REST,
+            "Yonyou U8 / U8+ sales orders through the OpenAPI platform (token, page by page)",
         ),
         ConnectorType(
             "salesforce",

@@ -1,5 +1,5 @@
-"""A preset's docs page as a new user reads it: its complete configurations (`systems:` YAML blocks)
-must load as written, in at most 15 lines, with every credential from the environment."""
+"""A preset's docs page as a new user reads it: its configurations (`systems:` YAML blocks) load as
+written, in at most fifteen lines, with every credential from the environment."""
 
 from __future__ import annotations
 
@@ -7,6 +7,7 @@ import re
 from pathlib import Path
 
 from orderbridge.config.loader import parse_config
+from orderbridge.config.models import OrderbridgeConfig
 from orderbridge.connectors.base import SystemSettings
 
 DOCS = Path(__file__).parents[3] / "docs" / "connectors"
@@ -32,3 +33,11 @@ def loaded_examples(page: str, secrets: set[str]) -> list[SystemSettings]:
         assert all(getattr(system, s).get_secret_value().startswith("from-env-") for s in given)
         loaded.append(system)
     return loaded
+
+
+def page_configuration(page: str) -> OrderbridgeConfig:
+    text = (DOCS / page).read_text(encoding="utf-8")
+    example = text.split("```yaml\n", 1)[1].split("```", 1)[0]
+    assert len(example.strip().splitlines()) <= 15, f"{page}: the configuration is longer than 15 lines"
+    names = set(re.findall(r"\$\{(\w+)\}", example))
+    return parse_config(example, page, environ={name: f"{name.lower()}-value" for name in names})
