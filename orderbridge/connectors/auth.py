@@ -40,6 +40,8 @@ from orderbridge.connectors.auth_settings import (
     hmac_key,
 )
 from orderbridge.connectors.base import get_path
+from orderbridge.connectors.presets.fxiaoke.auth_settings import FxiaokeTokenSettings
+from orderbridge.connectors.presets.kingdee.auth_settings import KingdeeSdkSettings, KingdeeSignedSettings
 
 Flow = Generator[httpx.Request, httpx.Response, None]
 
@@ -743,6 +745,25 @@ class U8Token(FetchedToken):
 Builder = Callable[[Any, httpx.URL, str], AuthStyle]
 
 
+def _kingdee_signed(settings: KingdeeSignedSettings, base: httpx.URL, system: str) -> AuthStyle:
+    # Vendors' styles build on the classes above: imported when used, so this module loads first.
+    from orderbridge.connectors.presets.kingdee.auth import KingdeeSignedLogin
+
+    return KingdeeSignedLogin(settings, base, system)
+
+
+def _kingdee_sdk(settings: KingdeeSdkSettings, base: httpx.URL, system: str) -> AuthStyle:
+    from orderbridge.connectors.presets.kingdee.auth import KingdeeSdkSigner
+
+    return KingdeeSdkSigner(settings)
+
+
+def _fxiaoke(settings: FxiaokeTokenSettings, base: httpx.URL, system: str) -> AuthStyle:
+    from orderbridge.connectors.presets.fxiaoke.auth import FxiaokeToken
+
+    return FxiaokeToken(settings, base, system)
+
+
 @dataclass(frozen=True)
 class AuthType:
     name: str
@@ -787,6 +808,9 @@ AUTH_STYLES: dict[str, AuthType] = {
         AuthType("oauth2", OAuth2Settings, lambda s, base, system: OAuth2(s, base, system), "OAuth2 token"),
         AuthType("login", LoginSettings, lambda s, base, system: Login(s, base, system), "session login"),
         AuthType("hmac", HmacSettings, lambda s, base, system: HmacSigner(s), "HMAC-signed requests"),
+        AuthType("kingdee_signed", KingdeeSignedSettings, _kingdee_signed, "Kingdee LoginBySign session"),
+        AuthType("kingdee_sdk", KingdeeSdkSettings, _kingdee_sdk, "Kingdee SDK signed headers"),
+        AuthType("fxiaoke", FxiaokeTokenSettings, _fxiaoke, "Fxiaoke corpAccessToken in the body"),
         AuthType("oauth1", OAuth1Settings, lambda s, base, system: OAuth1Signer(s), "OAuth 1.0a signing"),
         AuthType(
             "yonsuite",

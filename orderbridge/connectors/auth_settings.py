@@ -13,6 +13,8 @@ from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, SecretStr, m
 
 from orderbridge.config.types import Duration
 from orderbridge.connectors.base import get_path
+from orderbridge.connectors.presets.fxiaoke.auth_settings import FxiaokeTokenSettings
+from orderbridge.connectors.presets.kingdee.auth_settings import KingdeeSdkSettings, KingdeeSignedSettings
 
 
 class _Model(BaseModel):
@@ -356,6 +358,9 @@ AuthSettings = Annotated[
     | OAuth2Settings
     | LoginSettings
     | HmacSettings
+    | KingdeeSignedSettings
+    | KingdeeSdkSettings
+    | FxiaokeTokenSettings
     | OAuth1Settings
     | YonSuiteTokenSettings
     | U8TokenSettings,

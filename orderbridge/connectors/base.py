@@ -10,7 +10,7 @@ import threading
 from abc import ABC, abstractmethod
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
-from datetime import timedelta
+from datetime import datetime, timedelta
 from decimal import Decimal, InvalidOperation
 from pathlib import Path
 from typing import Any, ClassVar, Literal
@@ -259,6 +259,9 @@ class ConnectorContext:
     # What is stored already, for a connector whose poll depends on it (the tracking safety net
     # asks only about the shipments gone silent); set by the sync that runs the poll.
     store: Store | None = None
+    # The source's "now" (where a listing's window ends); None: the real time. Tests of sources
+    # living on another timeline set it.
+    clock: Callable[[], datetime] | None = None
 
 
 class Connector(ABC):

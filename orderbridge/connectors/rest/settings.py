@@ -9,10 +9,12 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator, model_valida
 
 from orderbridge.config.types import Interval, SentToSource
 from orderbridge.connectors.base import FieldMap, PollSettings
-from orderbridge.connectors.cursors import AnyCursor, uses_cursor
+from orderbridge.connectors.cursors import CURSOR, UNTIL, AnyCursor, WindowCursor, uses_cursor
 from orderbridge.connectors.http_settings import HttpSystemSettings
 from orderbridge.connectors.paging import REGISTRY as PAGINATORS
 from orderbridge.connectors.paging import AnyPaging, NoPaging
+from orderbridge.connectors.rows import REGISTRY as ROW_SHAPES
+from orderbridge.connectors.rows import AnyRows, ObjectRows
 from orderbridge.mapping.ids import OrderIdRule
 from orderbridge.mapping.status import StatusTable
 
@@ -39,6 +41,11 @@ class ListSettings(BaseModel):
         "only '{cursor}' becomes a number for numeric cursors).",
     )
     records: str = Field(default="", description="Dotted path to the list of records; '' = body is the list.")
+    rows: AnyRows = Field(
+        default_factory=ObjectRows.settings_model,
+        description="How each record is written; `shape` picks one of: " + ", ".join(ROW_SHAPES) + " "
+        "(arrays of values: Kingdee ExecuteBillQuery, Chanjet T+ Rows).",
+    )
     paging: AnyPaging = Field(
         default_factory=NoPaging.settings_model,
         description="How to ask for the next page; `style` picks one of: " + ", ".join(PAGINATORS) + ".",
@@ -50,8 +57,8 @@ class ListSettings(BaseModel):
             raise ValueError("a list `body` is sent with `method: POST`")
         return self
 
-    def uses_cursor(self) -> bool:
-        return uses_cursor([self.params, self.headers, self.body])
+    def uses_cursor(self, marker: str = CURSOR) -> bool:
+        return uses_cursor([self.params, self.headers, self.body], marker)
 
 
 class ChildSettings(BaseModel):
@@ -121,6 +128,8 @@ class RestSettings(HttpSystemSettings):
         ):
             if cursor is None and listing.uses_cursor():
                 raise ValueError(f"{where} uses '{{cursor}}' but no `cursor` is set beside it")
+            if listing.uses_cursor(UNTIL) and (cursor is None or cursor.type != WindowCursor.kind):
+                raise ValueError(f"{where} uses '{{until}}', which only a `cursor` of type window fills")
         return self
 
     def streams(self, name: str) -> dict[str, builtins.list[str]]:
