@@ -37,6 +37,7 @@ from orderbridge.connectors.auth_settings import (
     hmac_key,
 )
 from orderbridge.connectors.base import get_path
+from orderbridge.connectors.odoo.rpc_settings import OdooRpcSettings
 
 Flow = Generator[httpx.Request, httpx.Response, None]
 
@@ -211,8 +212,15 @@ class FetchedToken(AuthStyle, ABC):
     @abstractmethod
     def read_token(self, response: httpx.Response) -> Token: ...
 
-    @abstractmethod
-    def apply(self, request: httpx.Request, token: Token) -> None: ...
+    def apply(self, request: httpx.Request, token: Token) -> None:
+        """Put the token into the request (a header, a parameter, a cookie)."""
+        raise NotImplementedError
+
+    def prepare(self, request: httpx.Request, token: Token) -> httpx.Request:
+        """The request to send with the token: `request` itself with the token applied, or a new one
+        (a style whose credentials travel in the body builds it afresh)."""
+        self.apply(request, token)
+        return request
 
     def refused(self, response: httpx.Response) -> bool:
         return response.status_code == 401
@@ -224,13 +232,11 @@ class FetchedToken(AuthStyle, ABC):
         token = self.cache.get(self._key)
         if token is None or not token.fresh(self.margin()):
             token = yield from self._obtain()
-        self.apply(request, token)
-        response = yield request
+        response = yield self.prepare(request, token)
         if self.refused(response):
             self.cache.drop(self._key, token)
             token = yield from self._obtain()
-            self.apply(request, token)
-            yield request  # once: a second refusal is the source's answer
+            yield self.prepare(request, token)  # once: a second refusal is the source's answer
 
     def _obtain(self) -> Generator[httpx.Request, httpx.Response, Token]:
         response = yield self.token_request()
@@ -616,8 +622,20 @@ AUTH_STYLES: dict[str, AuthType] = {
         AuthType("oauth2", OAuth2Settings, lambda s, base, system: OAuth2(s, base, system), "OAuth2 token"),
         AuthType("login", LoginSettings, lambda s, base, system: Login(s, base, system), "session login"),
         AuthType("hmac", HmacSettings, lambda s, base, system: HmacSigner(s), "HMAC-signed requests"),
+        AuthType(
+            "odoo_jsonrpc",
+            OdooRpcSettings,
+            lambda s, base, system: _odoo_jsonrpc(s, base, system),
+            "Odoo's /jsonrpc endpoint (login, then execute_kw)",
+        ),
     )
 }
+
+
+def _odoo_jsonrpc(settings: OdooRpcSettings, base: httpx.URL, system: str) -> AuthStyle:
+    from orderbridge.connectors.odoo.rpc import OdooJsonRpc  # it builds on this module's FetchedToken
+
+    return OdooJsonRpc(settings, base, system)
 
 
 def build_auth(settings: BaseModel, base_url: str, system: str = "") -> AuthStyle:

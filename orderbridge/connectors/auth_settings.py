@@ -13,6 +13,7 @@ from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, SecretStr, m
 
 from orderbridge.config.types import Duration
 from orderbridge.connectors.base import get_path
+from orderbridge.connectors.odoo.rpc_settings import OdooRpcSettings
 
 
 class _Model(BaseModel):
@@ -289,7 +290,8 @@ AuthSettings = Annotated[
     | BasicSettings
     | OAuth2Settings
     | LoginSettings
-    | HmacSettings,
+    | HmacSettings
+    | OdooRpcSettings,
     Field(discriminator="type"),
     BeforeValidator(_shorthand),
 ]

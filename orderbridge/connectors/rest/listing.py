@@ -21,6 +21,7 @@ from typing import Any
 import httpx
 import structlog
 
+from orderbridge.connectors.auth_settings import same_value
 from orderbridge.connectors.base import (
     RecordError,
     RecordProblem,
@@ -353,12 +354,13 @@ class Listing:
             try:
                 if not isinstance(item, dict):
                     raise RecordError(f"not a JSON object: {item!r:.80}")
-                record = build_record(self.name, item, self.settings)
+                data = _blanked(item, self.settings.list.empty) if self.settings.list.empty else item
+                record = build_record(self.name, data, self.settings, raw=item)
                 if self.child and record.order_ref is not None:
                     # The child's order field names its order, not itself: several deliveries of one
                     # order are not duplicates.
                     record = record.model_copy(update={"order_ref": None, "parent_ref": record.order_ref})
-                value = self.style.read(item) if self.style is not None else None
+                value = self.style.read(data) if self.style is not None else None
             except Exception as exc:  # one record, whatever is wrong with it, never fails the page
                 where = f"{self.label} {number}, record {position}"
                 read.problems.append(
@@ -482,6 +484,18 @@ def _higher(style: CursorStyle | None, a: Any, b: Any) -> Any:
     if b is None:
         return a
     return a if style.order(a) >= style.order(b) else b
+
+
+def _blanked(record: dict[str, Any], empty: list[Any]) -> dict[str, Any]:
+    """The record with every field (in nested objects too) holding one of the `empty` values as None."""
+    return {
+        key: None
+        if any(same_value(value, e) for e in empty)
+        else _blanked(value, empty)
+        if isinstance(value, dict)
+        else value
+        for key, value in record.items()
+    }
 
 
 def _digest(records: list[Any]) -> str:

@@ -39,6 +39,11 @@ class ListSettings(BaseModel):
         "only '{cursor}' becomes a number for numeric cursors).",
     )
     records: str = Field(default="", description="Dotted path to the list of records; '' = body is the list.")
+    empty: list[Any] = Field(
+        default_factory=list,
+        description="Values that stand for an empty field in the records, read as absent (Odoo writes "
+        "false for every empty field, text and dates too: [false]); the record is stored as sent.",
+    )
     paging: AnyPaging = Field(
         default_factory=NoPaging.settings_model,
         description="How to ask for the next page; `style` picks one of: " + ", ".join(PAGINATORS) + ".",
