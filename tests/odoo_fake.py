@@ -68,23 +68,35 @@ class FakeOdoo:
 
     # -- JSON-2 ----------------------------------------------------------------------------------
 
-    def json2(self, request: httpx.Request) -> httpx.Response:
-        if request.headers.get("authorization") != f"bearer {API_KEY}":
-            return httpx.Response(401, json=_error("werkzeug.exceptions.Unauthorized", "Invalid apikey"))
-        _, _, model, method = request.url.path.strip("/").split("/")
+    def handle(self, path: str, headers: dict[str, str], body: bytes) -> tuple[int, Any]:
+        """(status, JSON body) for a request to `path` (headers by lower-case name)."""
+        if path == "/jsonrpc":
+            return self._jsonrpc(json.loads(body))
+        return self._json2(path, headers, json.loads(body or b"{}"))
+
+    def respx(self, request: httpx.Request) -> httpx.Response:
+        status, body = self.handle(request.url.path, dict(request.headers), request.content)
+        return httpx.Response(status, json=body)
+
+    def jsonrpc(self, request: httpx.Request) -> httpx.Response:
+        return self.respx(request)
+
+    def _json2(self, path: str, headers: dict[str, str], named: dict[str, Any]) -> tuple[int, Any]:
+        if headers.get("authorization") != f"bearer {API_KEY}":
+            return 401, _error("werkzeug.exceptions.Unauthorized", "Invalid apikey")
+        _, _, model, method = path.strip("/").split("/")
         assert method == "search_read"
         if self.fail_next is not None:
             message, self.fail_next = self.fail_next, None
-            return httpx.Response(422, json=_error("odoo.exceptions.UserError", message))
+            return 422, _error("odoo.exceptions.UserError", message)
         try:
-            return httpx.Response(200, json=self.search_read(model, json.loads(request.content)))
+            return 200, self.search_read(model, named)
         except ValueError as exc:
-            return httpx.Response(422, json=_error("builtins.ValueError", str(exc)))
+            return 422, _error("builtins.ValueError", str(exc))
 
     # -- JSON-RPC --------------------------------------------------------------------------------
 
-    def jsonrpc(self, request: httpx.Request) -> httpx.Response:
-        call = json.loads(request.content)
+    def _jsonrpc(self, call: dict[str, Any]) -> tuple[int, Any]:
         assert (call["jsonrpc"], call["method"]) == ("2.0", "call")
         params, number = call["params"], call["id"]
         if (params["service"], params["method"]) == ("common", "authenticate"):
@@ -95,9 +107,7 @@ class FakeOdoo:
                 message = f'database "{db}" does not exist'
                 return _rpc_error(number, "psycopg2.OperationalError", message)
             ok = (login, key) == (LOGIN, API_KEY)
-            return httpx.Response(
-                200, json={"jsonrpc": "2.0", "id": number, "result": self.uid if ok else False}
-            )
+            return 200, {"jsonrpc": "2.0", "id": number, "result": self.uid if ok else False}
         assert (params["service"], params["method"]) == ("object", "execute_kw")
         db, uid, key, model, method, args, named = params["args"]
         if (db, uid, key) != (DATABASE, self.uid, API_KEY):
@@ -110,12 +120,12 @@ class FakeOdoo:
             records = self.search_read(model, named)
         except ValueError as exc:
             return _rpc_error(number, "builtins.ValueError", str(exc))
-        return httpx.Response(200, json={"jsonrpc": "2.0", "id": number, "result": records})
+        return 200, {"jsonrpc": "2.0", "id": number, "result": records}
 
 
-def _rpc_error(number: int, name: str, message: str) -> httpx.Response:
+def _rpc_error(number: int, name: str, message: str) -> tuple[int, Any]:
     error = {"code": 200, "message": "Odoo Server Error", "data": _error(name, message)}
-    return httpx.Response(200, json={"jsonrpc": "2.0", "id": number, "error": error})
+    return 200, {"jsonrpc": "2.0", "id": number, "error": error}
 
 
 def _holds(record: dict[str, Any], leaf: list[Any]) -> bool:
