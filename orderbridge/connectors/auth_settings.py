@@ -12,7 +12,7 @@ from typing import Annotated, Any, Literal, Self
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, SecretStr, model_validator
 
 from orderbridge.config.types import Duration
-from orderbridge.connectors.base import get_path
+from orderbridge.connectors.base import get_path, same_value
 from orderbridge.connectors.odoo.rpc_settings import OdooRpcSettings
 
 
@@ -307,8 +307,3 @@ def hmac_key(settings: HmacSettings) -> bytes:
     except (ValueError, binascii.Error):
         raise ValueError(f"`secret` is not valid {settings.secret_encoding}") from None
     return raw.encode()
-
-
-def same_value(value: Any, wanted: Any) -> bool:
-    # `1 == True` and `0 == False` in Python: a `success: false` must not pass as the ok value 0
-    return bool(value == wanted) and isinstance(value, bool) == isinstance(wanted, bool)

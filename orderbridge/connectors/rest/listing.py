@@ -21,11 +21,11 @@ from typing import Any
 import httpx
 import structlog
 
-from orderbridge.connectors.auth_settings import same_value
 from orderbridge.connectors.base import (
     RecordError,
     RecordProblem,
     SourceError,
+    blanked,
     build_record,
     content_hash,
     get_path,
@@ -354,7 +354,7 @@ class Listing:
             try:
                 if not isinstance(item, dict):
                     raise RecordError(f"not a JSON object: {item!r:.80}")
-                data = _blanked(item, self.settings.list.empty) if self.settings.list.empty else item
+                data = blanked(item, self.settings.list.empty) if self.settings.list.empty else item
                 record = build_record(self.name, data, self.settings, raw=item)
                 if self.child and record.order_ref is not None:
                     # The child's order field names its order, not itself: several deliveries of one
@@ -484,18 +484,6 @@ def _higher(style: CursorStyle | None, a: Any, b: Any) -> Any:
     if b is None:
         return a
     return a if style.order(a) >= style.order(b) else b
-
-
-def _blanked(record: dict[str, Any], empty: list[Any]) -> dict[str, Any]:
-    """The record with every field (in nested objects too) holding one of the `empty` values as None."""
-    return {
-        key: None
-        if any(same_value(value, e) for e in empty)
-        else _blanked(value, empty)
-        if isinstance(value, dict)
-        else value
-        for key, value in record.items()
-    }
 
 
 def _digest(records: list[Any]) -> str:

@@ -66,6 +66,7 @@ class ChildSettings(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
 
+    enabled: bool = Field(default=True, description="false: the child is not read (nor reported).")
     list: ListSettings = Field(description="The child's own list request.")
     cursor: AnyCursor | None = Field(default=None, description="The child's own cursor.")
     order_field: str | None = Field(
@@ -117,6 +118,11 @@ class RestSettings(HttpSystemSettings):
         description="Child document listings, e.g. {deliveries: ..., invoices: ...}; each reports as the "
         "system `<system>.<child>`.",
     )
+
+    @model_validator(mode="after")
+    def _children_enabled(self) -> Self:
+        self.children = {name: child for name, child in self.children.items() if child.enabled}
+        return self
 
     @model_validator(mode="after")
     def _cursor_placed(self) -> Self:
