@@ -112,6 +112,10 @@ class SystemSettings(BaseModel):
         """Things `check-config` points out about a valid block (an endpoint nothing signs, say)."""
         return []
 
+    def effective(self) -> SystemSettings:
+        """The settings the connector reads with: this block, or what a preset expands it to."""
+        return self
+
     @field_validator("status", mode="before")
     @classmethod
     def _one_or_many(cls, value: Any) -> Any:

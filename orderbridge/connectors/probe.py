@@ -109,6 +109,7 @@ def probe(name: str, settings: SystemSettings, context: ConnectorContext | None 
     """One page or file of `name`, analysed; a failing source is reported, not raised."""
     report = ProbeReport(system=name)
     connector = registry.create(name, settings, context)
+    settings = settings.effective()  # a preset's paths and paging are those it expands to
     stop = threading.Event()
     items: list[Any] = []
     try:

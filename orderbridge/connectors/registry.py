@@ -16,6 +16,7 @@ from orderbridge.connectors.easypost.settings import EasyPostSettings
 from orderbridge.connectors.jiandaoyun.settings import JiandaoyunSettings
 from orderbridge.connectors.karrio.settings import KarrioSettings
 from orderbridge.connectors.kuaidi100.settings import Kuaidi100Settings
+from orderbridge.connectors.presets.zoho.settings import ZohoSettings
 from orderbridge.connectors.rest.settings import RestSettings
 from orderbridge.connectors.sfexpress.settings import SfExpressSettings
 from orderbridge.connectors.shippo.settings import ShippoSettings
@@ -54,13 +55,15 @@ def _load(implementation: str) -> Any:
     return getattr(importlib.import_module(module_name), class_name)
 
 
+REST = "orderbridge.connectors.rest.connector:RestConnector"  # also reads every declarative preset
+
 REGISTRY: dict[str, ConnectorType] = {
     entry.name: entry
     for entry in (
         ConnectorType(
             "rest",
             RestSettings,
-            "orderbridge.connectors.rest.connector:RestConnector",
+            REST,
             "Declarative HTTP/JSON API described in YAML",
         ),
         ConnectorType(
@@ -68,6 +71,12 @@ REGISTRY: dict[str, ConnectorType] = {
             SpreadsheetSettings,
             "orderbridge.connectors.spreadsheet.connector:SpreadsheetConnector",
             "CSV and XLSX files, one file or a glob",
+        ),
+        ConnectorType(
+            "zoho",
+            ZohoSettings,
+            REST,
+            "Zoho CRM sales orders (OAuth refresh token, If-Modified-Since)",
         ),
         ConnectorType(
             "aftership",

@@ -136,6 +136,17 @@ class StatusTable(BaseModel):
             )
         return self
 
+    def as_rules(self) -> list[StatusRule]:
+        """The table as first-match rules alone: each `map` word (a rule on `field`), then `rules`;
+        so another table's map and rules can be tried before it."""
+        if self.map and not self.case_sensitive:
+            raise ValueError("a table whose map ignores case cannot be written as rules")
+        mapped = [
+            StatusRule(when={self.field or "status": Condition(in_=[word])}, then=status)
+            for word, status in self.map.items()
+        ]
+        return [*mapped, *self.rules]
+
     @property
     def fields(self) -> list[str]:
         names = [self.field] if self.field else []

@@ -1,4 +1,5 @@
-"""The declarative REST connector: the order listing and its child listings, all described in YAML."""
+"""The declarative REST connector: the order listing and its child listings, all described in YAML (by
+the user, or by a declarative preset)."""
 
 from __future__ import annotations
 
@@ -27,6 +28,7 @@ class RestConnector(Connector):
         context: ConnectorContext | None = None,
         clock: Callable[[], datetime] = lambda: datetime.now(UTC),
     ) -> None:
+        settings = settings.effective()  # a declarative preset: the REST settings it expands to
         if not isinstance(settings, RestSettings):
             raise TypeError(f"{name}: the rest connector needs RestSettings, not {type(settings).__name__}")
         super().__init__(name, settings, context)
