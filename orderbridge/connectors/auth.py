@@ -37,7 +37,7 @@ from orderbridge.connectors.auth_settings import (
     hmac_key,
 )
 from orderbridge.connectors.base import get_path
-from orderbridge.connectors.odoo.rpc_settings import OdooRpcSettings
+from orderbridge.connectors.presets.odoo.rpc_settings import OdooRpcSettings
 
 Flow = Generator[httpx.Request, httpx.Response, None]
 
@@ -633,7 +633,7 @@ AUTH_STYLES: dict[str, AuthType] = {
 
 
 def _odoo_jsonrpc(settings: OdooRpcSettings, base: httpx.URL, system: str) -> AuthStyle:
-    from orderbridge.connectors.odoo.rpc import OdooJsonRpc  # it builds on this module's FetchedToken
+    from orderbridge.connectors.presets.odoo.rpc import OdooJsonRpc  # it builds on this module's FetchedToken
 
     return OdooJsonRpc(settings, base, system)
 

@@ -13,7 +13,7 @@ from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, SecretStr, m
 
 from orderbridge.config.types import Duration
 from orderbridge.connectors.base import get_path, same_value
-from orderbridge.connectors.odoo.rpc_settings import OdooRpcSettings
+from orderbridge.connectors.presets.odoo.rpc_settings import OdooRpcSettings
 
 
 class _Model(BaseModel):

@@ -16,6 +16,9 @@ from orderbridge.connectors.easypost.settings import EasyPostSettings
 from orderbridge.connectors.jiandaoyun.settings import JiandaoyunSettings
 from orderbridge.connectors.karrio.settings import KarrioSettings
 from orderbridge.connectors.kuaidi100.settings import Kuaidi100Settings
+from orderbridge.connectors.presets.erpnext.settings import ErpNextSettings
+from orderbridge.connectors.presets.medusa.settings import MedusaSettings
+from orderbridge.connectors.presets.odoo.settings import OdooSettings
 from orderbridge.connectors.presets.zoho.settings import ZohoSettings
 from orderbridge.connectors.rest.settings import RestSettings
 from orderbridge.connectors.sfexpress.settings import SfExpressSettings
@@ -77,6 +80,24 @@ REGISTRY: dict[str, ConnectorType] = {
             ZohoSettings,
             REST,
             "Zoho CRM sales orders (OAuth refresh token, If-Modified-Since)",
+        ),
+        ConnectorType(
+            "odoo",
+            OdooSettings,
+            REST,
+            "Odoo sale orders, deliveries and invoices (JSON-2, or JSON-RPC execute_kw)",
+        ),
+        ConnectorType(
+            "erpnext",
+            ErpNextSettings,
+            REST,
+            "ERPNext sales orders, delivery notes and sales invoices (/api/resource, API key pair)",
+        ),
+        ConnectorType(
+            "medusa",
+            MedusaSettings,
+            REST,
+            "Medusa v2 orders (admin API, secret key or admin login)",
         ),
         ConnectorType(
             "aftership",

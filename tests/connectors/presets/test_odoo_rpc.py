@@ -11,7 +11,7 @@ from typing import Any
 import httpx
 import pytest
 import respx
-from odoo_fake import API_KEY, DATABASE, LOGIN, FakeOdoo, fixture
+from connectors.presets.odoo_server import API_KEY, DATABASE, LOGIN, FakeOdoo, fixture
 
 from orderbridge.connectors.base import ConnectorContext, SourceError
 from orderbridge.connectors.http import HttpApi

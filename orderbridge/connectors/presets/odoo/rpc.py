@@ -12,7 +12,7 @@ from typing import Any
 import httpx
 
 from orderbridge.connectors.auth import AuthFailure, FetchedToken, Token, _failure, _fingerprint, merge_url
-from orderbridge.connectors.odoo.rpc_settings import OdooRpcSettings
+from orderbridge.connectors.presets.odoo.rpc_settings import OdooRpcSettings
 
 JSON2 = "/json/2/"
 _ids = itertools.count(1)
