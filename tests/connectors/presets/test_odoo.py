@@ -17,6 +17,7 @@ from connectors.presets.odoo_server import API_KEY, DATABASE, LOGIN, FakeOdoo, f
 from connectors.presets.reading import by_id, poll_all, statuses
 from live_http import Seen
 from pydantic import ValidationError
+from typer.testing import CliRunner
 
 from orderbridge.config.errors import ConfigError
 from orderbridge.config.loader import parse_config
@@ -24,7 +25,9 @@ from orderbridge.connectors import registry
 from orderbridge.connectors.base import Batch, ConnectorContext, SourceError
 from orderbridge.connectors.presets.odoo.settings import OdooSettings
 from orderbridge.connectors.probe import probe
+from orderbridge.scheduler.cli import app
 from orderbridge.scheduler.sync import sync_system
+from orderbridge.storage import observations
 from orderbridge.storage.db import Store
 
 ODOO = "https://acme.odoo.example"
@@ -323,3 +326,37 @@ def test_probe_shows_the_first_page_as_the_listing_reads_it(odoo: FakeOdoo) -> N
     unmapped = {word for s in report.statuses for word in s.unmapped}
     assert any("x_awaiting_credit_check" in word for word in unmapped)
     assert API_KEY not in report.source
+
+
+def test_the_docs_set_up_probes_and_syncs_from_the_command_line(
+    tmp_path: Path, store_url: str, live_server: StartServer, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The page's Odoo 17 configuration, pointed at a local Odoo over real HTTP with the key from the
+    environment: `probe` reads a page and finds nothing to fix, `sync` stores the orders, deliveries and
+    invoices, and neither prints the key."""
+    odoo = FakeOdoo()
+    odoo.put("sale.order", *[o for o in fixture("sale_orders.json") if o["id"] != 51])  # all mapped
+    odoo.put("stock.picking", *fixture("pickings.json"))
+    odoo.put("account.move", *fixture("invoices.json"))
+    server = live_server(lambda seen: odoo.handle(seen.path, seen.headers, seen.body))
+    page = (Path(__file__).parents[3] / "docs" / "connectors" / "odoo.md").read_text(encoding="utf-8")
+    example = next(b for b in re.findall(r"```yaml\n(.*?)```", page, re.S) if "username:" in b)
+    example = example.replace("https://acme.odoo.com", server.url).replace(
+        "database: acme", f"database: {DATABASE}"
+    )
+    example = example.replace("orderbridge@acme.example", LOGIN)
+    config = tmp_path / "orderbridge.yaml"
+    config.write_text(f"store: {{url: '{store_url}'}}\n{example}", encoding="utf-8")
+    monkeypatch.setenv("ODOO_API_KEY", API_KEY)
+    probed = CliRunner().invoke(app, ["probe", "erp", "-c", str(config)])
+    assert probed.exit_code == 0, probed.output
+    synced = CliRunner().invoke(app, ["sync", "erp", "-c", str(config)])
+    assert synced.exit_code == 0, synced.output
+    assert API_KEY not in probed.output + synced.output
+    store = Store(store_url)
+    try:
+        with store.engine.connect() as conn:
+            counted = observations.counts_by_system(conn)
+    finally:
+        store.close()
+    assert (counted["erp"], counted["erp.deliveries"], counted["erp.invoices"]) == (9, 5, 6)
