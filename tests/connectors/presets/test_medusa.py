@@ -4,6 +4,7 @@ checks on Medusa's shapes (status, payment_status and fulfillment_status each on
 
 from __future__ import annotations
 
+import base64
 import re
 import threading
 from datetime import UTC, datetime, timedelta
@@ -186,3 +187,19 @@ def test_the_docs_configuration_loads_as_written() -> None:
     assert len(example.strip().splitlines()) <= 15
     config = parse_config(example, environ={"MEDUSA_API_KEY": "sk_from_env"})
     assert isinstance(config.systems["shop"], MedusaSettings)
+
+
+def test_the_key_goes_as_basic_auth_and_never_as_itself(shop: tuple[FakeMedusa, str]) -> None:
+    """The secret key is sent as Medusa's SDK sends it, base64 of `sk_…:` after `Basic`; the key itself
+    is in no request."""
+    seen: list[str] = []
+    fake, url = shop
+    checked = fake.authorised
+
+    def watching(header: str) -> bool:
+        seen.append(header)
+        return checked(header)
+
+    fake.authorised = watching  # type: ignore[method-assign]
+    read(settings(url, api_key=API_KEY))
+    assert seen and all(h == "Basic " + base64.b64encode(f"{API_KEY}:".encode()).decode() for h in seen)

@@ -3,6 +3,7 @@ password); the order listing comes from `preset.yaml` beside this module."""
 
 from __future__ import annotations
 
+import base64
 from datetime import timedelta
 from typing import Any, ClassVar, Literal
 
@@ -67,13 +68,10 @@ class MedusaSettings(DeclarativePreset):
     def template_values(self) -> dict[str, Any]:
         values = super().template_values()
         if self.api_key is not None:
-            # Medusa takes a secret key as the user of basic auth, unencoded (sk_...) or base64
-            auth: dict[str, Any] = {
-                "type": "api_key",
-                "header": "Authorization",
-                "prefix": "Basic ",
-                "value": self.api_key.get_secret_value(),
-            }
+            # basic auth with the key as the user and no password, as Medusa's JS SDK sends it; only
+            # this encoded form travels (and is masked)
+            pair = base64.b64encode(f"{self.api_key.get_secret_value()}:".encode()).decode()
+            auth: dict[str, Any] = {"type": "static", "headers": {"Authorization": f"Basic {pair}"}}
         else:
             assert self.password is not None
             auth = {
