@@ -19,6 +19,7 @@ from orderbridge.connectors.kuaidi100.settings import Kuaidi100Settings
 from orderbridge.connectors.presets.erpnext.settings import ErpNextSettings
 from orderbridge.connectors.presets.medusa.settings import MedusaSettings
 from orderbridge.connectors.presets.odoo.settings import OdooSettings
+from orderbridge.connectors.presets.salesforce.settings import SalesforceSettings
 from orderbridge.connectors.presets.zoho.settings import ZohoSettings
 from orderbridge.connectors.rest.settings import RestSettings
 from orderbridge.connectors.sfexpress.settings import SfExpressSettings
@@ -98,6 +99,12 @@ REGISTRY: dict[str, ConnectorType] = {
             MedusaSettings,
             REST,
             "Medusa v2 orders (admin API, secret key or admin login)",
+        ),
+        ConnectorType(
+            "salesforce",
+            SalesforceSettings,
+            REST,
+            "Salesforce orders by SOQL on SystemModstamp (OAuth refresh token, nextRecordsUrl)",
         ),
         ConnectorType(
             "aftership",

@@ -3,9 +3,16 @@ checks on Zoho's shapes (OAuth refresh, If-Modified-Since and 304, errors in a 2
 
 from __future__ import annotations
 
+import threading
+from collections.abc import Callable
+from datetime import UTC, datetime
+from decimal import Decimal
 from typing import Any, ClassVar
+from zoneinfo import ZoneInfo
 
-from connectors.conformance import MYSTERY, PICKING, SHIPPED, ApiSource, ApiSuite, Order, StartServer
+import pytest
+from connectors.conformance import MYSTERY, PICKING, SHIPPED, ApiSource, ApiSuite, Order, StartServer, orders
+from connectors.presets.bulk import CHANGES, COUNT, sync_then_changes
 from connectors.presets.zoho_server import (
     CLIENT_ID,
     CLIENT_SECRET,
@@ -17,6 +24,12 @@ from connectors.presets.zoho_server import (
 )
 from live_http import Seen
 
+from orderbridge.connectors import registry
+from orderbridge.connectors.base import SourceError
+from orderbridge.connectors.presets.zoho.settings import ZohoSettings
+from orderbridge.storage.db import Store
+
+KOLKATA = ZoneInfo("Asia/Kolkata")
 WORDS = {PICKING: "In Picking", SHIPPED: "Delivered", MYSTERY: "Awaiting Courier"}
 
 
@@ -73,3 +86,98 @@ class ZohoSource(ApiSource):
 
 class TestZohoConformance(ApiSuite):
     source_class = ZohoSource
+
+
+# -- Zoho's own behaviour -------------------------------------------------------------------------------
+
+
+def zoho_block(url: str, **more: Any) -> dict[str, Any]:
+    return {
+        **ZohoSource.minimal,
+        "base_url": url,
+        "accounts_url": f"{url}{TOKEN_PATH}",
+        "retry": {"initial_wait": "0.05s"},
+        **more,
+    }
+
+
+def publish_to(tenant: ZohoTenant) -> Callable[[list[Order]], None]:
+    def publish(new: list[Order]) -> None:
+        for order in new:
+            serial = int(order.number.removeprefix("SO-"))
+            record = sales_order(order.number, WORDS[order.status], order.updated, serial)
+            tenant.orders[record["id"]] = record
+
+    return publish
+
+
+def test_a_thousand_orders_sync_across_pages_then_only_the_changed_ones(
+    store: Store, live_server: Any
+) -> None:
+    """Against a tenant that pages 200 at a time, filters by If-Modified-Since, refuses plain page
+    numbers past 2,000 records, throttles every 4th request and expires tokens: 1,000 orders stored once
+    each, then the 37 changed ones and nothing else."""
+    tenant = ZohoTenant(token_uses=3, throttle_every=4)
+    server = live_server(tenant.handle)
+    settings = ZohoSettings.model_validate(zoho_block(server.url))
+    first, second, _ = sync_then_changes(store, settings, publish_to(tenant))
+    assert first.records == COUNT and tenant.throttled > 0 and len(tenant.issued) > 1
+    assert second.records <= CHANGES + 1  # the changed ones, and the overlap's one at the cursor
+    since = [s for s in tenant.asked_since if s is not None]
+    assert since and all(datetime.fromisoformat(s) for s in since)
+
+
+def test_nothing_modified_is_a_304_and_an_empty_module_a_204(live_server: Any) -> None:
+    """Zoho answers 204 while the module is empty and 304 when nothing changed since the cursor: both
+    are an empty, successful poll that keeps the cursor where it was."""
+    tenant = ZohoTenant()
+    server = live_server(tenant.handle)
+    settings = ZohoSettings.model_validate(zoho_block(server.url))
+    assert polled(settings, None) == ([], {"value": "2000-01-01T00:00:00+00:00"})
+    assert tenant.answered == [204]
+    publish_to(tenant)(orders(1, 2))
+    saved = {"value": "2026-11-21T00:00:00+00:00"}  # a poll after both orders changed
+    assert polled(settings, saved) == ([], saved)
+    assert tenant.answered[-1] == 304
+    assert tenant.asked_since[-1] == "2026-11-20T23:59:00+00:00"  # the saved cursor less the overlap
+
+
+def test_zoho_records_keep_their_offsets_ids_and_nulls(live_server: Any) -> None:
+    """Modified_Time with +05:30 is that instant; the 19-digit id is the record id (as text); a null
+    Purchase_Order is no external reference; Grand_Total is the amount."""
+    tenant = ZohoTenant()
+    server = live_server(tenant.handle)
+    record = sales_order("SO-7", "Approved", datetime(2026, 11, 20, 9, 30, tzinfo=KOLKATA), 7)
+    record["Purchase_Order"] = "PO-88"
+    tenant.orders[record["id"]] = record
+    other = sales_order("SO-8", "Created", datetime(2026, 11, 20, 9, 31, tzinfo=KOLKATA), 8)
+    tenant.orders[other["id"]] = other
+    found, _ = polled(ZohoSettings.model_validate(zoho_block(server.url)), None)
+    by_ref = {r.order_ref: r for r in found}
+    assert by_ref["SO-7"].record_id == "5843017000000000007"
+    assert by_ref["SO-7"].status_at == datetime(2026, 11, 20, 4, 0, tzinfo=UTC)
+    assert by_ref["SO-7"].external_ref == "PO-88" and by_ref["SO-8"].external_ref is None
+    assert by_ref["SO-7"].amounts.order == Decimal("1250.5")
+    assert by_ref["SO-7"].native_status == {"Status": "Approved"}
+
+
+def test_wrong_credentials_fail_the_poll_without_showing_them(live_server: Any) -> None:
+    """A refresh token the accounts server refuses fails the poll, saying so, never quoting a secret."""
+    tenant = ZohoTenant()
+    server = live_server(tenant.handle)
+    settings = ZohoSettings.model_validate(zoho_block(server.url, refresh_token="1000.revoked.token"))
+    with pytest.raises(SourceError) as failed:
+        polled(settings, None)
+    message = str(failed.value)
+    assert "token" in message.lower()
+    assert "1000.revoked.token" not in message and CLIENT_SECRET not in message
+
+
+def polled(settings: ZohoSettings, cursor: dict[str, Any] | None) -> tuple[list[Any], dict[str, Any] | None]:
+    connector = registry.create("crm", settings)
+    try:
+        batches = list(connector.poll(cursor, threading.Event()))
+    finally:
+        connector.close()
+    committed = [b.cursor for b in batches if b.cursor is not None]
+    return [r for b in batches for r in b.records], committed[-1] if committed else None

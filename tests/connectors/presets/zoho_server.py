@@ -21,10 +21,16 @@ def error(code: str, message: str, details: dict[str, Any] | None = None) -> dic
 
 
 class ZohoTenant:
-    def __init__(self) -> None:
+    def __init__(self, *, token_uses: int = 1000, throttle_every: int = 0) -> None:
         self.orders: dict[str, dict[str, Any]] = {}  # by id
         self.issued: list[str] = []
+        self.uses: dict[str, int] = {}
+        self.token_uses = token_uses  # a token is refused (expired) after this many requests
+        self.throttle_every = throttle_every  # every n-th listing request is refused with 429
+        self.requests = 0
+        self.throttled = 0
         self.asked_since: list[str | None] = []
+        self.answered: list[int] = []  # statuses of the listing's answers
 
     def handle(self, seen: Seen) -> tuple[Any, ...]:
         if seen.path == TOKEN_PATH:
@@ -33,9 +39,19 @@ class ZohoTenant:
             return 404, error(
                 "INVALID_URL_PATTERN", "Please check if the URL trying to access is a correct one"
             )
-        if seen.headers.get("authorization") not in {f"Zoho-oauthtoken {t}" for t in self.issued}:
+        token = seen.headers.get("authorization", "").removeprefix("Zoho-oauthtoken ")
+        if token not in self.issued or self.uses[token] >= self.token_uses:
             return 401, error("INVALID_TOKEN", "invalid oauth token")
-        return self.listing(seen)
+        self.uses[token] += 1
+        self.requests += 1
+        if self.throttle_every and self.requests % self.throttle_every == 0:
+            self.throttled += 1
+            return 429, error(
+                "TOO_MANY_REQUESTS", "The maximum number of concurrent calls allowed has been exceeded"
+            )
+        answer = self.listing(seen)
+        self.answered.append(answer[0])
+        return answer
 
     def token(self, seen: Seen) -> tuple[Any, ...]:
         form = dict(parse_qsl(seen.body.decode()))
@@ -47,6 +63,7 @@ class ZohoTenant:
             return 200, {"error": "invalid_client"}  # the accounts server says so in a 200
         token = f"1000.{len(self.issued) + 1:04d}.access"
         self.issued.append(token)
+        self.uses[token] = 0
         return 200, {
             "access_token": token,
             "scope": "ZohoCRM.modules.sales_orders.READ",

@@ -1,0 +1,75 @@
+"""The sync every API preset is held to against its local tenant: 1,000 orders across pages, with
+throttling on the way, all stored once; then exactly the changed ones picked up by the next poll."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import timedelta
+
+from connectors.conformance import PICKING, SHIPPED, START, SYSTEM, Order
+from sqlalchemy import func, select
+
+from orderbridge.connectors.base import ConnectorContext, SystemSettings
+from orderbridge.scheduler.sync import SyncResult, sync_system
+from orderbridge.storage.db import Store
+from orderbridge.storage.tables import observations, status_history
+
+COUNT, CHANGES = 1000, 37
+
+
+def bulk_orders(count: int = COUNT) -> list[Order]:
+    """Orders ten minutes apart, alternately picking and shipped."""
+    return [
+        Order(f"SO-{i}", PICKING if i % 2 else SHIPPED, START + timedelta(minutes=10 * i), i)
+        for i in range(1, count + 1)
+    ]
+
+
+def sync_then_changes(
+    store: Store,
+    settings: SystemSettings,
+    publish: Callable[[list[Order]], None],
+    context: ConnectorContext | None = None,
+) -> tuple[SyncResult, SyncResult, dict[str, str]]:
+    """Publish 1,000 orders and sync; change 37 of them (later, to another status) and sync again.
+    Returns both results and the stored record id -> order number after the second."""
+    context = context or ConnectorContext()
+    made = bulk_orders()
+    publish(made)
+    first = sync_system(store, SYSTEM, settings, context)
+    assert (first.new, first.quarantined, first.changed) == (COUNT, 0, 0)
+    stored = _stored(store)
+    assert sorted(stored.values(), key=lambda n: int(n.removeprefix("SO-"))) == [o.number for o in made]
+    picked = made[::27][:CHANGES]
+    later = START + timedelta(minutes=10 * (COUNT + 60))
+    publish(
+        [
+            Order(
+                o.number,
+                SHIPPED if o.status == PICKING else PICKING,
+                later + timedelta(seconds=i),
+                o.quantity,
+            )
+            for i, o in enumerate(picked)
+        ]
+    )
+    second = sync_system(store, SYSTEM, settings, context)
+    assert (second.new, second.changed, second.quarantined) == (0, CHANGES, 0)
+    assert len(_stored(store)) == COUNT
+    with store.engine.connect() as conn:
+        moved = conn.execute(
+            select(status_history.c.record_id)
+            .where(status_history.c.system == SYSTEM)
+            .group_by(status_history.c.record_id)
+            .having(func.count() > 1)
+        ).all()
+    assert {stored[row.record_id] for row in moved} == {o.number for o in picked}
+    return first, second, stored
+
+
+def _stored(store: Store) -> dict[str, str]:
+    with store.engine.connect() as conn:
+        rows = conn.execute(
+            select(observations.c.record_id, observations.c.order_ref).where(observations.c.system == SYSTEM)
+        ).all()
+    return {row.record_id: str(row.order_ref) for row in rows}
