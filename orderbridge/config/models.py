@@ -22,7 +22,7 @@ from pydantic import (
 )
 
 from orderbridge.config.errors import KeyPath, format_key_path
-from orderbridge.connectors.base import SystemSettings
+from orderbridge.connectors.base import HealthSettings, SystemSettings
 from orderbridge.connectors.registry import REGISTRY, UnknownConnectorType, lookup
 from orderbridge.mapping.model import PROGRESS, Dimension, statuses_of
 from orderbridge.mapping.timeparse import zone
@@ -225,6 +225,9 @@ class OrderbridgeConfig(BaseModel):
         default_factory=dict, description="Report name -> its settings."
     )
     alerts: AlertSettings = Field(default_factory=AlertSettings, description="Alert channels and rules.")
+    health: HealthSettings = Field(
+        default_factory=HealthSettings, description="When a failing source is marked unhealthy."
+    )
     display: DisplaySettings = Field(
         default_factory=DisplaySettings, description="How times are shown to people."
     )
@@ -273,6 +276,11 @@ class OrderbridgeConfig(BaseModel):
         """Every system records come from (the configured ones and their child listings, such as
         `erp.deliveries`), with the link types each attaches records by."""
         return {n: links for name, s in self.systems.items() for n, links in s.streams(name).items()}
+
+    def unhealthy_after(self, system: str) -> int:
+        """Failed polls in a row after which `system` is marked unhealthy: its own, else the global."""
+        own = self.systems[system].poll.unhealthy_after
+        return own if own is not None else self.health.unhealthy_after
 
 
 class ReferenceProblem(NamedTuple):

@@ -271,7 +271,7 @@ def _failure(what: str, response: httpx.Response, secrets: tuple[str, ...], hint
 def _json(response: httpx.Response) -> Any:
     try:
         return response.json()
-    except ValueError:
+    except (ValueError, RecursionError):
         return None
 
 

@@ -30,6 +30,26 @@ class PollSettings(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     every: Interval = Field(default=timedelta(minutes=5), description="Interval between incremental polls.")
+    unhealthy_after: int | None = Field(
+        default=None,
+        ge=1,
+        description="Failed polls in a row after which this system is marked unhealthy and announced "
+        "to the `source: unhealthy` alert rules; unset, `health.unhealthy_after` applies.",
+    )
+
+
+class HealthSettings(BaseModel):
+    """When a failing source counts as unhealthy (each system may override it under `poll:`)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    unhealthy_after: int = Field(
+        default=3,
+        ge=1,
+        description="Failed polls in a row after which a system is marked unhealthy (in /readyz, "
+        "/metrics and `orderbridge status`) and announced to the `source: unhealthy` alert rules; one "
+        "failure is often a blip. Its next successful poll marks it healthy and announces the recovery.",
+    )
 
 
 class FieldMap(BaseModel):

@@ -384,7 +384,7 @@ class HttpApi:
         if JSON_KEY not in response.extensions:
             try:
                 body = response.json() if response.content.strip() else NO_BODY
-            except ValueError:  # also UnicodeDecodeError
+            except (ValueError, RecursionError):  # also UnicodeDecodeError; nesting too deep to parse
                 body = NO_BODY
             response.extensions[JSON_KEY] = body
         return response.extensions[JSON_KEY]

@@ -216,7 +216,7 @@ def next_page_report(settings: SystemSettings, response: httpx.Response, items: 
     paging = getattr(listing, "paging", None)
     try:
         body = response.json() if response.content.strip() else None
-    except ValueError:
+    except (ValueError, RecursionError):
         body = None
     if isinstance(paging, PagingSettings):
         # The configured style's own reading of this answer: the next request, or the end.

@@ -273,7 +273,7 @@ class _Builder:
         self.case(
             50,
             "stuck in preparing",
-            "Picking for 4 days (SLA tiers 1d and 3d: second tier).",
+            "Picking for 4 days (warning after 1 day, critical after 3 days).",
             "stuck",
         )
         self.erp(50, "备货中", ago(days=4, hours=2), 4, "620.00")

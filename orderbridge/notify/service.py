@@ -21,7 +21,9 @@ from orderbridge.notify.report import queue_report
 from orderbridge.notify.sender import Sender, SendResult
 from orderbridge.notify.settings import AlertSettings, ReportSettings, cron_trigger
 from orderbridge.reconciler.settings import ReconcileSettings
+from orderbridge.storage import health
 from orderbridge.storage.db import Store
+from orderbridge.storage.health import Change, SystemHealth
 
 log = structlog.get_logger("orderbridge.notify")
 SEND_EVERY = timedelta(seconds=10)
@@ -52,7 +54,6 @@ class Notifier:
             "orderbridge_notification_failures", "Delivery attempts that failed", ["channel"], registry=None
         )
         self.sender = Sender(store, self.channels, smtp, alerts.language, self._observe, tuple(self.reports))
-        self._down: dict[str, datetime] = {}  # source -> when its unhealthy episode began
 
     @property
     def observer(self) -> Alerting | None:
@@ -90,27 +91,33 @@ class Notifier:
                 next_run_time=datetime.now(UTC) + timedelta(seconds=2),
             )
 
-    def source_health(
-        self, system: str, *, healthy: bool, failures: int, error: str | None, now: datetime | None = None
-    ) -> None:
-        """A source's poll outcome. The first time it counts as unhealthy, and when it recovers after
-        that, the `source: unhealthy` alert rules announce it."""
-        now = now or datetime.now(UTC)
-        if healthy == (system not in self._down):
-            return
-        since = self._down.get(system, now)
+    def source_polled(
+        self, before: SystemHealth, after: SystemHealth, change: Change | None, now: datetime
+    ) -> bool:
+        """Saves a source's health after a poll and, when it turned unhealthy or recovered, announces
+        that to the `source: unhealthy` alert rules' channels in the same transaction: once per
+        episode, also across restarts. False when the store refused (it may be what is down)."""
         try:
             with self.store.begin() as conn:
-                self.alerting.source_changed(
-                    conn, system, healthy=healthy, failures=failures, error=error, since=since, now=now
-                )
-        except Exception:  # the store may be what is down; the poll's own handling goes on
-            log.exception("cannot queue the source health alert", system=system)
-            return
-        if healthy:
-            del self._down[system]
-        else:
-            self._down[system] = now
+                health.save(conn, after, now)
+                if change is not None:
+                    episode = before if change == "recovered" else after
+                    assert episode.unhealthy_since is not None
+                    self.alerting.source_changed(
+                        conn,
+                        after.system,
+                        healthy=change == "recovered",
+                        failures=episode.failures,
+                        error=episode.last_error,
+                        since=episode.unhealthy_since,
+                        now=now,
+                    )
+        except Exception:
+            log.exception("cannot save the source's health", system=after.system, change=change)
+            return False
+        if change is not None:
+            log.warning("source " + change, system=after.system, failures=after.failures or before.failures)
+        return True
 
     def health(self) -> dict[str, dict[str, Any]]:
         try:

@@ -456,6 +456,7 @@ from orderbridge.scheduler import (  # noqa: E402, F401 - register their command
     cli_notify,
     cli_orders,
     cli_probe,
+    cli_status,
     cli_webhooks,
 )
 

@@ -3,9 +3,9 @@ the HTTP app on uvicorn. SIGTERM finishes the current batch, commits it, and exi
 
 from __future__ import annotations
 
+import dataclasses
 import signal
 import threading
-from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from types import FrameType
 from typing import Any
@@ -24,34 +24,12 @@ from orderbridge.scheduler import logs
 from orderbridge.scheduler.http import Metrics, create_app
 from orderbridge.scheduler.sync import SyncError, sync_system
 from orderbridge.scheduler.webhooks import Webhooks
+from orderbridge.storage import health
 from orderbridge.storage.db import Store
+from orderbridge.storage.health import Change, SystemHealth
 
 log = structlog.get_logger("orderbridge.daemon")
 MAX_BACKOFF = timedelta(hours=1)
-# Failed polls in a row before alerts announce a source as failing (one failure is often a blip);
-# /readyz and /metrics show it unhealthy from the first.
-UNHEALTHY_AFTER = 3
-
-
-@dataclass
-class Health:
-    """A system's poll health: unhealthy from its first failed poll until one succeeds; each failure
-    in a row doubles the wait before the next attempt."""
-
-    failures: int = 0
-    last_error: str | None = None
-    last_success: datetime | None = None
-    failing_since: datetime | None = None
-    retry_at: datetime | None = None
-    history: list[str] = field(default_factory=list)
-
-    @property
-    def healthy(self) -> bool:
-        return self.failures == 0
-
-    @property
-    def keeps_failing(self) -> bool:
-        return self.failures >= UNHEALTHY_AFTER
 
 
 class Daemon:
@@ -64,7 +42,9 @@ class Daemon:
         self.metrics = Metrics()
         self.systems = {n: s for n, s in self.config.systems.items() if s.enabled}
         self.polled = {n: s for n, s in self.systems.items() if registry.polls(s)}  # push-only: not polled
-        self.health = {name: Health() for name in self.polled}
+        # Each polled system's health as saved (a restart neither forgets a failing source nor
+        # announces it again); the daemon owns its systems' polls, so this copy is the current one.
+        self.health = {h.system: h for h in health.for_all(self.store, self.polled)}
         cfg, streams = self.config, self.config.streams()
         self.notifier = Notifier(self.store, cfg.smtp, cfg.reports, cfg.alerts, cfg.reconcile)
         self.reconciler = Reconciler(
@@ -106,51 +86,55 @@ class Daemon:
         self.notifier.schedule(self.scheduler)
 
     def poll(self, name: str) -> None:
-        health = self.health[name]
+        before = self.health[name]
         now = datetime.now(UTC)
-        if self.stop.is_set() or (health.retry_at is not None and now < health.retry_at):
+        if self.stop.is_set() or (before.retry_at is not None and now < before.retry_at):
             return
         try:
             result = sync_system(self.store, name, self.polled[name], self.context, self.stop)
         except Exception as exc:
-            health.failures += 1
-            health.failing_since = health.failing_since or now
             known = isinstance(exc, SourceError | SyncError)
-            health.last_error = str(exc) if known else f"{type(exc).__name__}: {exc}"
+            error = logs.mask(str(exc) if known else f"{type(exc).__name__}: {exc}")
             every = self.polled[name].poll.every
-            wait = min(every * (2 ** (health.failures - 1)), MAX_BACKOFF)
+            wait = min(every * (2**before.failures), MAX_BACKOFF)  # doubles with each failure in a row
             asked = exc.retry_after if isinstance(exc, SourceError) else None
             if asked is not None:
                 wait = max(wait, timedelta(seconds=asked))  # the source said how long; respect it
-            health.retry_at = now + wait
+            after, change = health.failed(
+                before, error, now, threshold=self.config.unhealthy_after(name), retry_at=now + wait
+            )
+            self._keep(before, after, change, now)
             # The next attempt is at retry_at itself, not at the first interval tick after it.
-            self._reschedule(f"poll:{name}", health.retry_at)
-            self.metrics.poll_failed(name, health.failures)
+            self._reschedule(f"poll:{name}", now + wait)
+            self.metrics.poll_errors.labels(name).inc()
             log.error(
                 "poll failed",
                 system=name,
-                error=health.last_error,
-                failures=health.failures,
-                retry_at=health.retry_at.isoformat(),
+                error=error,
+                failures=after.failures,
+                retry_at=(now + wait).isoformat(),
                 # An error of our own (not the source's) is a bug: where it happened, with its traceback.
                 **({} if isinstance(exc, SourceError) else {"batch": getattr(exc, "batch", None)}),
                 exc_info=not isinstance(exc, SourceError),
             )
-            self.notifier.source_health(
-                name, healthy=not health.keeps_failing, failures=health.failures, error=health.last_error
-            )
             return
-        if health.failures:
-            log.info("system healthy again", system=name, failures=health.failures)
-        health.failures, health.last_error, health.retry_at, health.failing_since = 0, None, None, None
-        health.last_success = datetime.now(UTC)
-        self.notifier.source_health(name, healthy=True, failures=0, error=None)
+        if before.failures:
+            log.info("system healthy again", system=name, failures=before.failures)
+        now = datetime.now(UTC)
+        self._keep(before, *health.succeeded(before, now), now)
         self.metrics.poll_succeeded(name, result.records, result.quarantined)
         coverage = result.coverage
         if coverage.records:
             self.metrics.field_coverage(
                 name, coverage.ratio(coverage.without_order), coverage.ratio(coverage.without_status)
             )
+
+    def _keep(self, before: SystemHealth, after: SystemHealth, change: Change | None, now: datetime) -> None:
+        """Saves a poll's outcome and announces a change of health with it; when the store refuses
+        (it may be what is down), the change stays unmade here so the next outcome announces it."""
+        if not self.notifier.source_polled(before, after, change, now) and change is not None:
+            after = dataclasses.replace(after, unhealthy_since=before.unhealthy_since)
+        self.health[after.system] = after
 
     def _reschedule(self, job_id: str, at: datetime) -> None:
         if self.scheduler.get_job(job_id) is not None:
@@ -167,21 +151,26 @@ class Daemon:
             log.exception("reconcile pass failed")
 
     def ready(self) -> dict[str, Any]:
+        """What /readyz answers. Its status is about this process (store reachable, scheduler running):
+        an unhealthy source does not make it unready (webhooks are still received, the other systems
+        polled, restarting would not help); `systems` shows each one's health."""
+        now = datetime.now(UTC)
         return {
             "store": self.store.ping(),
             "scheduler": bool(self.scheduler.running) and not self.stop.is_set(),
-            "systems": {
-                name: {
-                    "healthy": h.healthy,
-                    "failures": h.failures,
-                    "last_error": logs.mask(h.last_error) if h.last_error else None,
-                    "last_success": h.last_success.isoformat() if h.last_success else None,
-                    "failing_since": h.failing_since.isoformat() if h.failing_since else None,
-                    "retry_at": h.retry_at.isoformat() if h.retry_at else None,
-                }
-                for name, h in self.health.items()
-            },
+            "systems": {name: h.as_dict(now) for name, h in self._health_now().items()},
             "channels": self.notifier.health(),
+        }
+
+    def _health_now(self) -> dict[str, SystemHealth]:
+        """This process's health of each polled system, with the lag read from the saved cursors."""
+        try:
+            saved = {h.system: h for h in health.for_all(self.store, self.polled)}
+        except Exception:  # the store is down: /readyz says so; the rest is what this process knows
+            return dict(self.health)
+        return {
+            name: dataclasses.replace(h, cursor_at=saved[name].cursor_at, lag_basis=saved[name].lag_basis)
+            for name, h in self.health.items()
         }
 
     def run(self) -> None:

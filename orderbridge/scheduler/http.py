@@ -25,7 +25,7 @@ from orderbridge.scheduler.views import (
     retired_item,
     status_names,
 )
-from orderbridge.storage import discrepancies, observations
+from orderbridge.storage import discrepancies, health, observations
 from orderbridge.storage.db import Store
 from orderbridge.storage.orders import find as find_order
 from orderbridge.storage.orders import listing as order_listing
@@ -49,28 +49,10 @@ class Metrics:
         self.poll_errors = Counter(
             "orderbridge_poll_errors", "Polls that failed", ["system"], registry=self.registry
         )
-        self.last_success = Gauge(
-            "orderbridge_last_successful_poll_timestamp_seconds",
-            "When the last poll of a system succeeded",
-            ["system"],
-            registry=self.registry,
-        )
         self.webhook_events = Counter(
             "orderbridge_webhook_events", "Webhook events received", ["system"], registry=self.registry
         )
         self.passes = Counter("orderbridge_reconcile_passes", "Reconcile passes run", registry=self.registry)
-        self.source_up = Gauge(
-            "orderbridge_source_up",
-            "1 when the last poll of a system succeeded, 0 from its first failed poll",
-            ["system"],
-            registry=self.registry,
-        )
-        self.consecutive_failures = Gauge(
-            "orderbridge_poll_consecutive_failures",
-            "Failed polls of a system in a row (0 after a success)",
-            ["system"],
-            registry=self.registry,
-        )
         self.missing_fields = Gauge(
             "orderbridge_last_poll_missing_ratio",
             "Share of the last poll's records lacking the order field (field=order) or every status "
@@ -78,21 +60,10 @@ class Metrics:
             ["system", "field"],
             registry=self.registry,
         )
-        self.last_success_at: dict[str, float] = {}
 
     def poll_succeeded(self, system: str, records: int, quarantined: int) -> None:
-        now = datetime.now(UTC).timestamp()
         self.records.labels(system).inc(records)
         self.quarantined.labels(system).inc(quarantined)
-        self.last_success.labels(system).set(now)
-        self.last_success_at[system] = now
-        self.source_up.labels(system).set(1)
-        self.consecutive_failures.labels(system).set(0)
-
-    def poll_failed(self, system: str, failures: int) -> None:
-        self.poll_errors.labels(system).inc()
-        self.source_up.labels(system).set(0)
-        self.consecutive_failures.labels(system).set(failures)
 
     def field_coverage(self, system: str, order: float, status: float) -> None:
         self.missing_fields.labels(system, "order").set(order)
@@ -103,33 +74,52 @@ class Metrics:
 
 
 class _StoreCollector(Collector):
+    """What the store knows, read at each scrape: open discrepancies, and each system's health."""
+
     def __init__(self, store: Store, systems: list[str], metrics: Metrics) -> None:
         self.store = store
         self.systems = systems
         self.metrics = metrics
 
     def collect(self) -> Iterator[GaugeMetricFamily]:
-        open_ = GaugeMetricFamily(
-            "orderbridge_open_discrepancies", "Unresolved discrepancies", labels=["rule", "severity"]
+        def gauge(name: str, text: str, labels: Sequence[str] = ("system",)) -> GaugeMetricFamily:
+            return GaugeMetricFamily(f"orderbridge_{name}", text, labels=list(labels))
+
+        open_ = gauge("open_discrepancies", "Unresolved discrepancies", ["rule", "severity"])
+        up = gauge("source_up", "1 when the last poll of a system succeeded, 0 from its first failed poll")
+        healthy = gauge(
+            "source_healthy",
+            "0 once a system's failed polls in a row reached its unhealthy_after, until one succeeds",
         )
-        lag = GaugeMetricFamily(
-            "orderbridge_connector_lag_seconds",
-            "Seconds since the last successful poll of a system",
-            labels=["system"],
+        failures = gauge("poll_consecutive_failures", "Failed polls of a system in a row (0 after a success)")
+        success = gauge("last_successful_poll_timestamp_seconds", "When the last poll of a system succeeded")
+        error = gauge("last_poll_error_timestamp_seconds", "When the last poll of a system failed")
+        lag = gauge(
+            "connector_lag_seconds",
+            "Seconds from a system's cursor to now (a timestamp cursor's own time, else when the cursor "
+            "was last saved)",
         )
+        now = datetime.now(UTC)
         try:
             with self.store.engine.connect() as conn:
                 for (rule, severity), count in sorted(discrepancies.open_counts(conn).items()):
                     open_.add_metric([rule, severity], count)
+                found = health.listing(conn, self.systems)
         except Exception:  # a scrape must not fail because the store is down; /readyz says so
-            pass
-        now = datetime.now(UTC).timestamp()
-        for system in self.systems:
-            last = self.metrics.last_success_at.get(system)
-            if last is not None:
-                lag.add_metric([system], now - last)
-        yield open_
-        yield lag
+            found = []
+        for h in found:
+            if h.last_success_at is None and h.last_error_at is None:
+                continue  # never polled yet: nothing to say
+            up.add_metric([h.system], 1 if h.up else 0)
+            healthy.add_metric([h.system], 1 if h.healthy else 0)
+            failures.add_metric([h.system], h.failures)
+            if h.last_success_at is not None:
+                success.add_metric([h.system], h.last_success_at.timestamp())
+            if h.last_error_at is not None:
+                error.add_metric([h.system], h.last_error_at.timestamp())
+            if (seconds := h.lag(now)) is not None:
+                lag.add_metric([h.system], seconds)
+        yield from (open_, up, healthy, failures, success, error, lag)
 
 
 def create_app(

@@ -139,6 +139,23 @@ cursors = Table(
     Column("updated_at", UTCDateTime, nullable=False),
 )
 
+# Each polled system's poll outcomes: failures in a row, the last success and error, when the
+# failing began and, once failures reached the threshold, when it was marked unhealthy (the alert
+# episode); kept so that a restart neither forgets a failing source nor announces it twice.
+connector_health = Table(
+    "connector_health",
+    metadata,
+    Column("system", String(64), primary_key=True),
+    Column("failures", Integer, nullable=False),
+    Column("last_success_at", UTCDateTime),
+    Column("last_error", Text),
+    Column("last_error_at", UTCDateTime),
+    Column("failing_since", UTCDateTime),
+    Column("unhealthy_since", UTCDateTime),
+    Column("retry_at", UTCDateTime),
+    Column("updated_at", UTCDateTime, nullable=False),
+)
+
 # Orders to evaluate: changed ones (due now) and ones whose deadline (grace, SLA tier) is ahead.
 reconcile_queue = Table(
     "reconcile_queue",

@@ -418,7 +418,7 @@ def test_duplicate_keys_are_reported(tmp_path: Path) -> None:
         (
             "- a\n- b\n",
             "expected a mapping of sections (store, server, log, systems, reconcile, smtp, reports, alerts, "
-            "display), not a list",
+            "health, display), not a list",
         ),
         ("just text\n", "expected a mapping of sections"),
     ],

@@ -226,6 +226,16 @@ def test_non_json_body_is_a_source_error() -> None:
             api.fetch("GET", "/orders")
 
 
+def test_json_nested_too_deeply_to_parse_is_a_source_error() -> None:
+    """An answer nested deeper than the parser recurses fails like any body that is not JSON."""
+    api, _ = make_api()
+    deep = "[" * 100_000 + "]" * 100_000
+    with respx.mock(assert_all_called=True) as router:
+        router.get(f"{BASE}/orders").respond(200, text=deep, headers={"Content-Type": "application/json"})
+        with pytest.raises(SourceError, match="not JSON"):
+            api.fetch("GET", "/orders")
+
+
 def test_stop_event_aborts_the_wait_between_retries() -> None:
     """On shutdown the retry wait ends at once (no sleeping out a long backoff) with a SourceError."""
     waits: list[float] = []

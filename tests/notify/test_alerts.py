@@ -15,7 +15,7 @@ from orderbridge.config.loader import parse_config
 from orderbridge.notify.service import Notifier
 from orderbridge.reconciler.lifecycle import acknowledge, snooze
 from orderbridge.reconciler.settings import ReconcileSettings
-from orderbridge.storage import discrepancies, outbox
+from orderbridge.storage import discrepancies, health, outbox
 from orderbridge.storage.db import Store
 
 OPS_URL = "https://oapi.dingtalk.com/robot/send?access_token=ops-token"
@@ -230,14 +230,22 @@ def test_failing_channel_blocks_no_other_and_shows_on_health(store: Store, now: 
 def test_source_failing_repeatedly_is_announced_once_and_its_recovery(
     store: Store, now: datetime, world: Any
 ) -> None:
-    """A source turning unhealthy is announced to the `source: unhealthy` channels once per episode,
-    and its recovery once."""
+    """A source turning unhealthy (its third failure in a row) is announced to the `source: unhealthy`
+    channels once per episode, and its recovery once; the health is saved with them."""
     routes = mocks()
     notify = notifier(store, world)
-    for failures in (3, 4, 5):
-        notify.source_health("wms", healthy=False, failures=failures, error="HTTP 503", now=now)
-    notify.source_health("wms", healthy=True, failures=0, error=None, now=now + H)
-    notify.source_health("wms", healthy=True, failures=0, error=None, now=now + 2 * H)
+    state = health.SystemHealth("wms")
+    for minute in range(5):
+        before = state
+        state, change = health.failed(before, "HTTP 503", now + timedelta(minutes=minute), threshold=3)
+        assert notify.source_polled(before, state, change, now + timedelta(minutes=minute))
+    for at in (now + H, now + 2 * H):
+        before = state
+        state, change = health.succeeded(before, at)
+        assert notify.source_polled(before, state, change, at)
+    with store.engine.connect() as conn:
+        saved = health.load(conn, "wms")
+    assert saved.healthy and saved.failures == 0 and saved.last_success_at == now + 2 * H
     with store.engine.connect() as conn:
         kinds = [i.payload["type"] for i in outbox.listing(conn, "all") if i.kind == outbox.ALERT]
     assert sorted(kinds) == ["source_recovered", "source_unhealthy"]

@@ -14,8 +14,11 @@ import respx
 from prometheus_client import generate_latest
 
 from orderbridge.config.loader import load_config
-from orderbridge.scheduler.daemon import UNHEALTHY_AFTER, Daemon
+from orderbridge.connectors.base import HealthSettings
+from orderbridge.scheduler.daemon import Daemon
 from orderbridge.storage import outbox
+
+UNHEALTHY_AFTER = HealthSettings().unhealthy_after  # the default threshold
 
 
 def config(tmp_path: Path) -> Path:

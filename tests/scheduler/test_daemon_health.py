@@ -1,6 +1,7 @@
-"""The daemon's view of a failing source: unhealthy in /readyz and /metrics from its first failed
-poll (while readiness itself stays about the process), the next attempt exactly when the backoff
-says, and an error of our own logged with the system and the batch it happened in."""
+"""The daemon's view of a failing source: failing (not up) in /readyz and /metrics from its first
+failed poll, unhealthy from its threshold (while readiness itself stays about the process), the next
+attempt exactly when the backoff says, and an error of our own logged with the system and the batch
+it happened in."""
 
 from __future__ import annotations
 
@@ -64,12 +65,13 @@ def down(tmp_path: Path) -> Iterator[Daemon]:
         daemon.shutdown()
 
 
-def test_a_source_is_unhealthy_from_its_first_failed_poll(
+def test_a_source_is_failing_from_its_first_failed_poll(
     down: Daemon, serve: Callable[[Any], AbstractContextManager[str]]
 ) -> None:
-    """After one failed poll /readyz says the system is unhealthy, since when, and when it is tried
-    again, while its status stays 200 (the process serves; webhooks keep coming in); /metrics has
-    orderbridge_source_up 0 and one consecutive failure."""
+    """After one failed poll /readyz says the system is not up (still healthy: one failure is below
+    the threshold), since when, and when it is tried again, while its status stays 200 (the process
+    serves; webhooks keep coming in); /metrics has orderbridge_source_up 0 and one consecutive
+    failure."""
     down.scheduler.start(paused=True)  # readiness counts a running scheduler
     down.poll("wms")
     with serve(create_app(down.store, down.metrics, down.ready)) as base:
@@ -77,10 +79,11 @@ def test_a_source_is_unhealthy_from_its_first_failed_poll(
         metrics = httpx.get(f"{base}/metrics", timeout=10).text
     wms = ready.json()["systems"]["wms"]
     assert ready.status_code == 200
-    assert wms["healthy"] is False and wms["failures"] == 1
+    assert wms["up"] is False and wms["healthy"] is True and wms["failures"] == 1
     assert wms["failing_since"] is not None and wms["retry_at"] is not None
     assert 'orderbridge_source_up{system="wms"} 0.0' in metrics
     assert 'orderbridge_poll_consecutive_failures{system="wms"} 1.0' in metrics
+    assert 'orderbridge_source_healthy{system="wms"} 1.0' in metrics
 
 
 def test_the_retry_after_a_failed_poll_comes_when_the_backoff_says(down: Daemon) -> None:

@@ -16,11 +16,14 @@ import uvicorn
 from rich.console import Console
 
 from orderbridge.config.loader import load_config
+from orderbridge.connectors.base import HealthSettings
 from orderbridge.demo.simulators import DEMO_CREDENTIALS, SimulatedERP
-from orderbridge.scheduler.daemon import UNHEALTHY_AFTER, Daemon
+from orderbridge.scheduler.daemon import Daemon
 from orderbridge.scheduler.demo import run_demo
 from orderbridge.scheduler.http import Metrics, create_app
 from orderbridge.storage.db import Store
+
+UNHEALTHY_AFTER = HealthSettings().unhealthy_after  # the default threshold
 
 
 class Served:

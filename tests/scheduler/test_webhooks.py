@@ -184,6 +184,21 @@ def test_refused_requests_get_their_4xx_with_a_reason_and_change_no_order(
     assert count(store, status_history) == before
 
 
+def test_a_body_nested_too_deeply_to_parse_is_a_400_and_kept(served: Served, store: Store) -> None:
+    """JSON nested deeper than the parser recurses (valid JSON, 100,000 levels) is a 400 with the
+    reason, kept in the inbox as rejected, not a 500."""
+    sample = samples.aftership()
+    deep = b"[" * 100_000 + b"]" * 100_000
+    answer = served.post(
+        sample, body=deep, **{"aftership-hmac-sha256": samples.b64_hmac(samples.SECRET, deep)}
+    )
+    assert answer.status_code == 400, answer.text
+    assert "nested too deeply" in answer.json()["error"]
+    with store.engine.connect() as conn:
+        (kept,) = inbox.listing(conn)
+    assert (kept.state, kept.body) == (inbox.REJECTED, deep.decode())
+
+
 def test_a_replayed_delivery_is_acknowledged_and_changes_nothing(served: Served, store: Store) -> None:
     """The same delivery sent again (a provider's retry) is acknowledged in the same form, stored once
     and processed once."""

@@ -89,7 +89,7 @@ def reports(fields: dict[str, str], error: type[Exception]) -> list[dict[str, An
         return _xml(content, error)
     try:
         data = json.loads(content)
-    except ValueError as exc:
+    except (ValueError, RecursionError) as exc:
         raise error(f"logistics_interface is not JSON: {exc}") from None
     items = data if isinstance(data, list) else [data]
     found = [item for item in items if isinstance(item, dict)]

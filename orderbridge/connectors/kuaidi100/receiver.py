@@ -72,7 +72,7 @@ def push_param(fields: dict[str, str], error: type[Exception]) -> dict[str, Any]
         raise error("no `param` form field")
     try:
         push = json.loads(raw)
-    except ValueError as exc:
+    except (ValueError, RecursionError) as exc:
         raise error(f"`param` is not JSON: {exc}") from None
     if not isinstance(push, dict) or not isinstance(push.get("lastResult"), dict):
         raise error("`param` has no lastResult object")

@@ -180,6 +180,8 @@ def json_body(data: bytes, charset: str | None = None) -> Any:
         raise Malformed(f"the body is not {charset or 'UTF-8'} text") from None
     try:
         return json.loads(text)
+    except RecursionError:  # the parser recurses per nesting level
+        raise Malformed("the body is not JSON: nested too deeply") from None
     except ValueError as exc:
         raise Malformed(f"the body is not JSON: {exc}") from None
 

@@ -66,5 +66,5 @@ def _any_json(body: bytes) -> Any:
 
     try:
         return json.loads(body)
-    except ValueError as exc:
+    except (ValueError, RecursionError) as exc:
         raise EventError(f"the stored body is not JSON: {exc}") from None
