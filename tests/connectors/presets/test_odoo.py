@@ -328,6 +328,7 @@ def test_probe_shows_the_first_page_as_the_listing_reads_it(odoo: FakeOdoo) -> N
     assert API_KEY not in report.source
 
 
+@pytest.mark.usefixtures("command_logging")
 def test_the_docs_set_up_probes_and_syncs_from_the_command_line(
     tmp_path: Path, store_url: str, live_server: StartServer, monkeypatch: pytest.MonkeyPatch
 ) -> None:
