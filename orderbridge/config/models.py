@@ -6,7 +6,7 @@ from __future__ import annotations
 import difflib
 import re
 from collections.abc import Collection, Mapping
-from datetime import tzinfo
+from datetime import timedelta, tzinfo
 from typing import Annotated, Any, Literal, NamedTuple, Self, Union
 from urllib.parse import quote, unquote, urlsplit
 
@@ -22,6 +22,7 @@ from pydantic import (
 )
 
 from orderbridge.config.errors import KeyPath, format_key_path
+from orderbridge.config.types import PositiveDuration
 from orderbridge.connectors.base import HealthSettings, SystemSettings
 from orderbridge.connectors.registry import REGISTRY, UnknownConnectorType, lookup
 from orderbridge.mapping.model import PROGRESS, Dimension, statuses_of
@@ -49,6 +50,12 @@ class StoreSettings(BaseModel):
         default="sqlite:///orderbridge.db",
         repr=False,
         description="sqlite:///file.db (relative to the config file) or postgresql+psycopg://user:pw@host/db.",
+    )
+    keep_webhook_events: PositiveDuration = Field(
+        default=timedelta(days=90),
+        description="How long processed and rejected webhook events stay in the inbox (the daemon "
+        "deletes older ones daily; pending and failed events stay until processed or replayed). A "
+        "provider's redelivery is recognised as a duplicate only while its event is kept.",
     )
 
     @field_validator("url")

@@ -122,7 +122,8 @@ def probe(name: str, settings: SystemSettings, context: ConnectorContext | None 
                 batches.close()
         if batch is not None:
             report.source = batch.label
-            items = [r.raw for r in batch.records]
+            # The status fields a connector derives (Shopify's `fulfillment`) count as found.
+            items = [_with_native(r.raw, r.native_status) for r in batch.records]
             for problem in batch.problems:
                 if isinstance(problem.raw, dict) and problem.location != batch.label:
                     items.append(problem.raw)  # a record it could not read still shows its fields
@@ -236,6 +237,12 @@ def next_page_report(settings: SystemSettings, response: httpx.Response, items: 
         if isinstance(found, list) and any(isinstance(x, dict) and x.get("rel") == "next" for x in found):
             lines.append("the answer has links[rel=next]")
     return lines
+
+
+def _with_native(raw: Any, native: dict[str, Any]) -> Any:
+    if not isinstance(raw, dict):
+        return raw
+    return {**raw, **{name: value for name, value in native.items() if name not in raw}}
 
 
 def _paths(item: Any, prefix: str = "", depth: int = 3) -> list[str]:

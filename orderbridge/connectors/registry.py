@@ -165,8 +165,8 @@ REGISTRY: dict[str, ConnectorType] = {
         ConnectorType(
             "shopify",
             ShopifySettings,
-            None,
-            "Shopify order and fulfilment webhooks",
+            "orderbridge.connectors.shopify.poller:ShopifyPoller",
+            "Shopify orders and fulfilments: webhooks, and polling of the Admin REST API (Link header)",
             receiver="orderbridge.connectors.shopify.receiver:ShopifyReceiver",
         ),
         ConnectorType(

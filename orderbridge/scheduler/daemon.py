@@ -24,7 +24,7 @@ from orderbridge.scheduler import logs
 from orderbridge.scheduler.http import Metrics, create_app
 from orderbridge.scheduler.sync import SyncError, sync_system
 from orderbridge.scheduler.webhooks import Webhooks
-from orderbridge.storage import health
+from orderbridge.storage import health, inbox
 from orderbridge.storage.db import Store
 from orderbridge.storage.health import Change, SystemHealth
 
@@ -82,6 +82,9 @@ class Daemon:
             id="reconcile",
             seconds=self.config.reconcile.every.total_seconds(),
             next_run_time=now + timedelta(seconds=5),
+        )
+        self.scheduler.add_job(
+            self.prune_inbox, "interval", id="prune-inbox", days=1, next_run_time=now + timedelta(minutes=1)
         )
         self.notifier.schedule(self.scheduler)
 
@@ -149,6 +152,19 @@ class Daemon:
             self.metrics.passes.inc()
         except Exception:
             log.exception("reconcile pass failed")
+
+    def prune_inbox(self) -> int:
+        """Deletes the webhook events processed or rejected longer ago than `store.keep_webhook_events`."""
+        cutoff = datetime.now(UTC) - self.config.store.keep_webhook_events
+        try:
+            with self.store.begin() as conn:
+                gone = inbox.prune(conn, cutoff)
+        except Exception:
+            log.exception("pruning the webhook inbox failed")
+            return 0
+        if gone:
+            log.info("webhook inbox pruned", events=gone, received_before=cutoff.isoformat())
+        return gone
 
     def ready(self) -> dict[str, Any]:
         """What /readyz answers. Its status is about this process (store reachable, scheduler running):

@@ -10,7 +10,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Connection, func, select, update
+from sqlalchemy import Connection, delete, func, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 
 from orderbridge.storage.sql import chunks
@@ -112,6 +112,14 @@ def requeue(conn: Connection, event_ids: Sequence[int]) -> None:
         conn.execute(
             update(inbox).where(inbox.c.id.in_(chunk)).values(state=PENDING, error=None, processed_at=None)
         )
+
+
+def prune(conn: Connection, received_before: datetime) -> int:
+    """Deletes processed and rejected events received before the cutoff; pending and failed ones stay
+    until processed or replayed. Returns how many went."""
+    done = (PROCESSED, REJECTED)
+    query = delete(inbox).where(inbox.c.state.in_(done), inbox.c.received_at < received_before)
+    return int(conn.execute(query).rowcount or 0)
 
 
 def counts(conn: Connection) -> dict[str, int]:

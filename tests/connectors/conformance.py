@@ -172,7 +172,9 @@ def poll(
 
 
 def records(batches: list[Batch]) -> list[SourceRecord]:
-    return [r for b in batches for r in b.records if b.system is None]
+    """The order records of a poll: not those of child listings, nor the system's records that name no
+    order themselves (Shopify's fulfilments, attached by a link)."""
+    return [r for b in batches for r in b.records if b.system is None and r.order_ref is not None]
 
 
 def delivered(batches: list[Batch]) -> list[str | None]:
@@ -316,7 +318,7 @@ class ApiSuite(ConnectorSuite):
         assert set(found) - {"SO-6"} == {"SO-1", "SO-4"}  # SO-6: the overlap at the old cursor
         status = mapped(api, found["SO-1"])
         assert status is not None and status.status == api.expected[SHIPPED]
-        listed = sum(len(b.records) for b in resumed if b.system is None)
+        listed = len(records(resumed))
         assert listed <= 3, "the source was not asked from the saved cursor"
         assert len(api.server.seen) > asked
 
@@ -325,7 +327,7 @@ class ApiSuite(ConnectorSuite):
         unchanged: no new observation, no change."""
         api.publish(orders(1, 4))
         first = sync_system(store, SYSTEM, settings_of(api), api.context())
-        assert first.new == 4
+        assert first.new == first.records >= 4
         again = sync_system(store, SYSTEM, settings_of(api), api.context())
         assert (again.new, again.changed) == (0, 0)
         assert again.unchanged == again.records - again.quarantined
@@ -340,7 +342,7 @@ class ApiSuite(ConnectorSuite):
         committed: dict[str, Any] | None = None
         batches = connector.poll(None, threading.Event())
         for batch in batches:
-            seen |= {r.order_ref for r in batch.records}
+            seen |= {r.order_ref for r in records([batch])}
             if batch.cursor is not None:
                 committed = batch.cursor
             if len(seen) >= 2:

@@ -126,17 +126,12 @@ class DeclarativePreset(PresetSettings):
         values["base_url"] = str(self.base_url).rstrip("/")
         return values
 
+    def preset_status(self) -> builtins.list[StatusTable]:
+        return [StatusTable.model_validate(t) for t in self._filled(self.template().status)]
+
     def complete(self) -> None:
-        template = self.template()
-        values = self.template_values()
-        try:
-            block = fill(template.rest, values)
-            tables = [StatusTable.model_validate(t) for t in fill(template.status, values)]
-        except KeyError as exc:
-            raise TemplateError(
-                f"the {self.type} preset asks for {{{{{exc.args[0]}}}}}, no such setting"
-            ) from None
-        self.status = with_preset(self.status, tables)
+        block = self._filled(self.template().rest)
+        self.status = with_preset(self.status, self.preset_status())
         block["fields"] = {**block.get("fields", {}), **self.fields.model_dump(exclude_unset=True)}
         block["headers"] = {**block.get("headers", {}), **self.headers}
         try:
@@ -146,8 +141,8 @@ class DeclarativePreset(PresetSettings):
             raise ValueError(f"these settings make the {self.type} preset invalid: {problems}") from None
         update = {name: getattr(self, name) for name in PASSED_ON}
         update |= {"status": self.status, "poll": self.poll, "errors": [*rest.errors, *self.errors]}
-        if "order_id" in self.model_fields_set:
-            update["order_id"] = self.order_id
+        if "order_id" in self.model_fields_set or "order_id" not in block:
+            update["order_id"] = self.order_id  # the user's rule, or the preset class's default
         rest = rest.model_copy(update=update)
         self.order_id, self.fields, self.auth, self.headers = (
             rest.order_id,
@@ -156,6 +151,13 @@ class DeclarativePreset(PresetSettings):
             rest.headers,
         )
         self._rest = rest
+
+    def _filled(self, part: Any) -> Any:
+        try:
+            return fill(part, self.template_values())
+        except KeyError as exc:
+            name = exc.args[0]
+            raise TemplateError(f"the {self.type} preset asks for {{{{{name}}}}}, no such setting") from None
 
     def rest(self) -> RestSettings:
         """The REST connector's settings this block expands to."""

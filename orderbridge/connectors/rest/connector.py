@@ -10,7 +10,7 @@ from typing import Any
 
 from orderbridge.connectors.base import Batch, Connector, ConnectorContext, SystemSettings
 from orderbridge.connectors.http import HttpApi
-from orderbridge.connectors.rest.listing import Listing
+from orderbridge.connectors.rest.listing import Build, Listing, one_record
 from orderbridge.connectors.rest.settings import RestSettings
 
 CHILDREN = "children"
@@ -20,6 +20,7 @@ FULL_AT = "full_at"
 class RestConnector(Connector):
     settings_model = RestSettings
     settings: RestSettings
+    build: Build = staticmethod(one_record)  # what one native order record becomes
 
     def __init__(
         self,
@@ -56,6 +57,7 @@ class RestConnector(Connector):
                 full=full,
                 label="page" if child is None else f"{child} page",
                 child=child is not None,
+                build=self.build if child is None else None,
             )
             for page in listing.pages(stop):
                 own = page.state

@@ -14,7 +14,7 @@ import itertools
 import json
 import threading
 from collections import OrderedDict
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -50,6 +50,9 @@ log = structlog.get_logger(__name__)
 NOTHING_NEW = frozenset({204, 304})  # "no content" and "not modified": nothing changed
 VERIFY_PASSES = 3  # re-reads of a run of equal cursor values read by page number
 REMEMBERED_REQUESTS = 1000
+# How one native record becomes records: the system's field map (build_record), or a connector's own
+# parse (Shopify's orders carry their fulfilments).
+Build = Callable[[str, dict[str, Any], RestSettings], list[SourceRecord]]
 
 
 @dataclass
@@ -112,9 +115,11 @@ class Listing:
         full: bool = False,
         label: str = "page",
         child: bool = False,
+        build: Build | None = None,
     ) -> None:
         self.name, self.settings, self.api, self.full, self.label = name, settings, api, full, label
         self.child = child
+        self.build: Build = build or one_record
         self.state: dict[str, Any] = dict(saved or {})
         self.paging_state: dict[str, Any] = dict(self.state.get("paging") or {})
         self.tz = zone(settings.timezone)
@@ -354,12 +359,20 @@ class Listing:
             try:
                 if not isinstance(item, dict):
                     raise RecordError(f"not a JSON object: {item!r:.80}")
-                data = blanked(item, self.settings.list.empty) if self.settings.list.empty else item
-                record = build_record(self.name, data, self.settings, raw=item)
-                if self.child and record.order_ref is not None:
+                empty = self.settings.list.empty
+                data = blanked(item, empty) if empty else item
+                built = self.build(self.name, data, self.settings)
+                if empty:  # the record is stored as the source sent it
+                    built = [r.model_copy(update={"raw": item}) if r.raw == data else r for r in built]
+                if self.child:
                     # The child's order field names its order, not itself: several deliveries of one
                     # order are not duplicates.
-                    record = record.model_copy(update={"order_ref": None, "parent_ref": record.order_ref})
+                    built = [
+                        r
+                        if r.order_ref is None
+                        else r.model_copy(update={"order_ref": None, "parent_ref": r.order_ref})
+                        for r in built
+                    ]
                 value = self.style.read(data) if self.style is not None else None
             except Exception as exc:  # one record, whatever is wrong with it, never fails the page
                 where = f"{self.label} {number}, record {position}"
@@ -371,8 +384,9 @@ class Listing:
                 continue
             read.values.append(value)
             marker = str(self.style.dump(value)) if self.style else content_hash(item)
-            if self.recent.add((record.record_id, marker)):
-                read.records.append(record)
+            fresh = [r for r in built if self.recent.add((r.record_id, marker))]
+            read.records.extend(fresh)
+            if fresh:
                 read.fresh.append(value)
         return read
 
@@ -436,6 +450,11 @@ class Listing:
         if note not in self.told:
             self.told.add(note)
             log.warning(note, system=self.name)
+
+
+def one_record(system: str, item: dict[str, Any], settings: RestSettings) -> list[SourceRecord]:
+    """A native record as one record, by the system's field map."""
+    return [build_record(system, item, settings)]
 
 
 def _second(style: CursorStyle, values: list[Any]) -> Any:

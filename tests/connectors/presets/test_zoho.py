@@ -181,3 +181,20 @@ def polled(settings: ZohoSettings, cursor: dict[str, Any] | None) -> tuple[list[
         connector.close()
     committed = [b.cursor for b in batches if b.cursor is not None]
     return [r for b in batches for r in b.records], committed[-1] if committed else None
+
+
+def test_a_mass_update_beyond_2000_records_needs_page_tokens(live_server: Any) -> None:
+    """2,100 orders changed in the same second fill more than Zoho's 2,000 records of plain page
+    numbers: with `paging: page` the poll fails with Zoho's error, never skipping any; with
+    `paging: page_token` it reads them all."""
+    tenant = ZohoTenant()
+    server = live_server(tenant.handle)
+    moment = datetime(2026, 11, 20, 9, 30, tzinfo=KOLKATA)
+    for serial in range(1, 2101):
+        record = sales_order(f"SO-{serial}", "Approved", moment, serial)
+        tenant.orders[record["id"]] = record
+    with pytest.raises(SourceError, match=r"DISCRETE_PAGINATION_LIMIT_EXCEEDED|2000 records"):
+        polled(ZohoSettings.model_validate(zoho_block(server.url)), None)
+    found, cursor = polled(ZohoSettings.model_validate(zoho_block(server.url, paging="page_token")), None)
+    assert len({r.order_ref for r in found}) == 2100
+    assert cursor == {"value": moment.isoformat()}

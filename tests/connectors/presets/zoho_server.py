@@ -98,13 +98,16 @@ class ZohoTenant:
                 return (304, None)
         if query.get("sort_by") == "Modified_Time":
             rows.sort(key=lambda r: (datetime.fromisoformat(r["Modified_Time"]), r["id"]))
-        chunk = rows[(page - 1) * per_page : page * per_page]
-        more = page * per_page < len(rows)
+        start = (
+            int(query["page_token"].removeprefix("tok-")) if "page_token" in query else (page - 1) * per_page
+        )
+        chunk = rows[start : start + per_page]
+        more = start + per_page < len(rows)
         wanted = set(query["fields"].split(","))
         data = [{k: v for k, v in r.items() if k in wanted or k == "id"} for r in chunk]
         info = {
             "per_page": per_page,
-            "next_page_token": "c8582e7fa1b3" if more else None,
+            "next_page_token": f"tok-{start + per_page}" if more else None,
             "count": len(data),
             "sort_by": query.get("sort_by", "id"),
             "page": page,

@@ -38,6 +38,26 @@ class ZohoSettings(DeclarativePreset):
         description="Fields asked for (the API returns only these); add your custom status fields here.",
     )
     page_size: int = Field(default=200, ge=1, le=200, description="Records per page (per_page, at most 200).")
+    paging: Literal["page", "page_token"] = Field(
+        default="page",
+        description="`page`: page numbers, which Zoho allows up to 2,000 records (the listing asks again "
+        "from the newest Modified_Time read, so only more than 2,000 orders changed in one second reach "
+        "it); `page_token`: Zoho's next_page_token (API v3 and later), for mass updates beyond that.",
+    )
 
     def template_values(self) -> dict[str, Any]:
-        return {**super().template_values(), "read_fields": ",".join(self.read_fields)}
+        common = {"size_param": "per_page", "size": self.page_size, "has_more": "info.more_records"}
+        styles = {
+            "page": {"style": "page", "param": "page", **common},
+            "page_token": {
+                "style": "cursor",
+                "param": "page_token",
+                "next": "info.next_page_token",
+                **common,
+            },
+        }
+        return {
+            **super().template_values(),
+            "read_fields": ",".join(self.read_fields),
+            "paging": styles[self.paging],
+        }
