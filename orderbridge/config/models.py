@@ -27,6 +27,7 @@ from orderbridge.connectors.base import HealthSettings, SystemSettings
 from orderbridge.connectors.registry import REGISTRY, UnknownConnectorType, lookup
 from orderbridge.mapping.model import PROGRESS, Dimension, statuses_of
 from orderbridge.mapping.timeparse import zone
+from orderbridge.notify.channels.registry import CHANNEL_TYPES
 from orderbridge.notify.mail import SmtpSettings
 from orderbridge.notify.settings import AlertSettings, ReportSettings, notify_problems
 from orderbridge.reconciler.rules import RULE_NAMES
@@ -391,9 +392,26 @@ def config_json_schema() -> dict[str, Any]:
     settings, told apart by `type`, so a connector added to the registry appears here by itself."""
     models = tuple(entry.settings for entry in REGISTRY.values())
     system: Any = models[0] if len(models) == 1 else Annotated[Union[models], Field(discriminator="type")]  # noqa: UP007 - built at run time
+    # Alert channels likewise: each one of the channel types' settings, told apart by `type`.
+    channel_models = tuple(channel.settings_model for channel in CHANNEL_TYPES.values())
+    channel: Any = Annotated[Union[channel_models], Field(discriminator="type")]  # noqa: UP007 - built at run time
+    alerts_model = create_model(
+        "AlertSettings",
+        __base__=AlertSettings,
+        channels=(
+            dict[str, channel],
+            Field(default_factory=dict, description=AlertSettings.model_fields["channels"].description),
+        ),
+    )
     schema_model = create_model(
         "OrderbridgeConfig",
         __base__=OrderbridgeConfig,
+        alerts=(
+            alerts_model,
+            Field(
+                default_factory=alerts_model, description=OrderbridgeConfig.model_fields["alerts"].description
+            ),
+        ),
         systems=(
             dict[str, system],
             Field(
@@ -404,7 +422,7 @@ def config_json_schema() -> dict[str, Any]:
     schema = schema_model.model_json_schema()
     systems = schema["properties"]["systems"]
     systems["propertyNames"] = {"pattern": SYSTEM_NAME.pattern}
-    for model in models:
+    for model in (*models, *channel_models):
         definition = schema.get("$defs", {}).get(model.__name__)
         if definition is None:
             continue
