@@ -22,7 +22,7 @@ from orderbridge.config.types import Interval
 from orderbridge.mapping.ids import OrderIdRule
 from orderbridge.mapping.model import Amounts, Quantities, SourceRecord
 from orderbridge.mapping.status import StatusTable
-from orderbridge.mapping.timeparse import DateOrder, TimestampError, parse_timestamp, zone
+from orderbridge.mapping.timeparse import DateOrder, TimestampError, at_time_of_day, parse_timestamp, zone
 from orderbridge.storage.db import Store
 
 
@@ -62,6 +62,11 @@ class FieldMap(BaseModel):
         default=None, description="Another system's number for the order (customer PO, shop order id)."
     )
     updated: str | None = Field(default=None, description="When the record's status last changed.")
+    updated_time: str | None = Field(
+        default=None,
+        description="The time of day of `updated`, for a system that keeps it in a field of its own (SAP "
+        "Business One's UpdateTime beside UpdateDate): `updated`'s date at this time, in the system's zone.",
+    )
     ordered_qty: str | None = Field(default=None, description="Quantity ordered.")
     shipped_qty: str | None = Field(default=None, description="Quantity shipped.")
     invoiced_qty: str | None = Field(default=None, description="Quantity invoiced.")
@@ -363,6 +368,11 @@ def build_record(
             status_at = parse_timestamp(read_field(data, fm.updated), tz, date_order=settings.date_order)
         except TimestampError as exc:
             raise RecordError(f"field {fm.updated!r}: {exc}") from None
+        if status_at is not None and fm.updated_time:
+            try:
+                status_at = at_time_of_day(status_at, read_field(data, fm.updated_time), tz)
+            except TimestampError as exc:
+                raise RecordError(f"field {fm.updated_time!r}: {exc}") from None
     return SourceRecord(
         system=system,
         record_id=record_id,

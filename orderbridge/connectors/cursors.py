@@ -13,7 +13,7 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from orderbridge.config.types import Duration, tagged_union
 from orderbridge.connectors.base import RecordError, get_path
-from orderbridge.mapping.timeparse import TimestampError, parse_timestamp, zone
+from orderbridge.mapping.timeparse import TimestampError, at_time_of_day, parse_timestamp, zone
 
 CURSOR = "{cursor}"
 
@@ -103,6 +103,13 @@ class TimestampCursor(CursorStyle):
             "`http_date` and epochs).",
         )
         initial: str = Field(default="1970-01-01T00:00:00+00:00", description="Cursor of the first poll.")
+        time_field: str | None = Field(
+            default=None,
+            description="A record field holding the time of day of `field`, for a system that keeps a "
+            "change's date and time apart (SAP Business One UpdateDate and UpdateTime): the cursor is "
+            "that date at that time. `format` may then write both, e.g. \"UpdateDate gt '%Y-%m-%d' or "
+            "(UpdateDate eq '%Y-%m-%d' and UpdateTime ge '%H:%M:%S')\".",
+        )
 
         @field_validator("format")
         @classmethod
@@ -138,6 +145,15 @@ class TimestampCursor(CursorStyle):
 
     def initial(self) -> datetime:
         return self.parse(self.settings.initial)
+
+    def read(self, record: Any) -> datetime:
+        day: datetime = super().read(record)
+        if self.settings.time_field is None:
+            return day
+        try:
+            return at_time_of_day(day, get_path(record, self.settings.time_field), self.tz)
+        except TimestampError as exc:
+            raise RecordError(f"cursor field {self.settings.time_field!r}: {exc}") from None
 
     def start(self, saved: datetime) -> datetime:
         # The overlap re-reads ties at a saved cursor; it never reaches before the initial cursor.

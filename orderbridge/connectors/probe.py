@@ -89,6 +89,7 @@ def configured_paths(settings: SystemSettings) -> list[tuple[str, str]]:
         paths.append(("cursor (cursor.field)", cursor.field))
     for name in (
         "updated",
+        "updated_time",
         "external_ref",
         "ordered_qty",
         "shipped_qty",

@@ -18,8 +18,12 @@ from orderbridge.connectors.karrio.settings import KarrioSettings
 from orderbridge.connectors.kuaidi100.settings import Kuaidi100Settings
 from orderbridge.connectors.presets.erpnext.settings import ErpNextSettings
 from orderbridge.connectors.presets.medusa.settings import MedusaSettings
+from orderbridge.connectors.presets.netsuite.settings import NetSuiteSettings
 from orderbridge.connectors.presets.odoo.settings import OdooSettings
 from orderbridge.connectors.presets.salesforce.settings import SalesforceSettings
+from orderbridge.connectors.presets.sap_b1.settings import SapB1Settings
+from orderbridge.connectors.presets.yonsuite.settings import YonSuiteSettings
+from orderbridge.connectors.presets.yonyou_u8.settings import YonyouU8Settings
 from orderbridge.connectors.presets.zoho.settings import ZohoSettings
 from orderbridge.connectors.rest.settings import RestSettings
 from orderbridge.connectors.sfexpress.settings import SfExpressSettings
@@ -99,6 +103,30 @@ REGISTRY: dict[str, ConnectorType] = {
             MedusaSettings,
             REST,
             "Medusa v2 orders (admin API, secret key or admin login)",
+        ),
+        ConnectorType(
+            "netsuite",
+            NetSuiteSettings,
+            REST,
+            "Oracle NetSuite sales orders, item fulfilments and invoices (token-based auth, SuiteQL)",
+        ),
+        ConnectorType(
+            "sap_b1",
+            SapB1Settings,
+            REST,
+            "SAP Business One sales orders, deliveries and invoices (Service Layer session, OData)",
+        ),
+        ConnectorType(
+            "yonsuite",
+            YonSuiteSettings,
+            REST,
+            "Yonyou YonSuite / YonBIP sales orders (signed access token, pubts)",
+        ),
+        ConnectorType(
+            "yonyou_u8",
+            YonyouU8Settings,
+            REST,
+            "Yonyou U8 / U8+ sales orders through the OpenAPI platform (token, page by page)",
         ),
         ConnectorType(
             "salesforce",

@@ -273,7 +273,8 @@ class Listing:
             over = following is None or progress
         if not over:
             return following
-        reached = newest if following is None else second
+        # With an inclusive filter the page's newest value may be asked again: its ties are re-read.
+        reached = newest if following is None else (target if self.inclusive else second)
         if self.shift_tolerant or (run.until is None and not run.moved):
             # Seen directly, or nothing was read by position: no record can have been skipped.
             self.run = None
