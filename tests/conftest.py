@@ -6,6 +6,7 @@ unreachable its tests skip with the reason, except under CI=true, where that is 
 
 from __future__ import annotations
 
+import logging
 import os
 import uuid
 from collections.abc import Iterator
@@ -13,6 +14,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
+import structlog
 from sqlalchemy import create_engine, text
 from sqlalchemy.engine import make_url
 
@@ -78,3 +80,14 @@ def store(store_url: str) -> Iterator[Store]:
 @pytest.fixture
 def now() -> datetime:
     return NOW
+
+
+@pytest.fixture
+def command_logging() -> Iterator[None]:
+    """For a test that runs a command: the command configures logging onto the runner's streams, which
+    close after it; later tests must not write to them."""
+    yield
+    structlog.reset_defaults()
+    root = logging.getLogger()
+    for handler in [h for h in root.handlers if getattr(h, "_orderbridge", False)]:
+        root.removeHandler(handler)

@@ -300,6 +300,23 @@ def get_path(data: Any, path: str) -> Any:
     return current
 
 
+def blanked(record: dict[str, Any], empty: list[Any]) -> dict[str, Any]:
+    """The record as it is read: every field (in nested objects too) holding an `empty` value is None."""
+    return {
+        key: None
+        if any(same_value(value, e) for e in empty)
+        else blanked(value, empty)
+        if isinstance(value, dict)
+        else value
+        for key, value in record.items()
+    }
+
+
+def same_value(value: Any, wanted: Any) -> bool:
+    # `1 == True` and `0 == False` in Python: `false` must not match 0, nor `success: false` the ok 0
+    return bool(value == wanted) and isinstance(value, bool) == isinstance(wanted, bool)
+
+
 def content_hash(raw: Any) -> str:
     text = json.dumps(raw, sort_keys=True, default=str, ensure_ascii=False)
     # surrogatepass: a lone surrogate must not fail the hash; mapping refuses the record with a reason

@@ -16,10 +16,13 @@ from orderbridge.connectors.easypost.settings import EasyPostSettings
 from orderbridge.connectors.karrio.settings import KarrioSettings
 from orderbridge.connectors.kuaidi100.settings import Kuaidi100Settings
 from orderbridge.connectors.presets.chanjet.settings import ChanjetSettings
+from orderbridge.connectors.presets.erpnext.settings import ErpNextSettings
 from orderbridge.connectors.presets.fxiaoke.settings import FxiaokeSettings
 from orderbridge.connectors.presets.jiandaoyun.settings import JiandaoyunSettings
 from orderbridge.connectors.presets.kingdee.settings import KingdeeSettings
+from orderbridge.connectors.presets.medusa.settings import MedusaSettings
 from orderbridge.connectors.presets.netsuite.settings import NetSuiteSettings
+from orderbridge.connectors.presets.odoo.settings import OdooSettings
 from orderbridge.connectors.presets.salesforce.settings import SalesforceSettings
 from orderbridge.connectors.presets.sap_b1.settings import SapB1Settings
 from orderbridge.connectors.presets.yonsuite.settings import YonSuiteSettings
@@ -85,6 +88,24 @@ REGISTRY: dict[str, ConnectorType] = {
             ZohoSettings,
             REST,
             "Zoho CRM sales orders (OAuth refresh token, If-Modified-Since)",
+        ),
+        ConnectorType(
+            "odoo",
+            OdooSettings,
+            REST,
+            "Odoo sale orders, deliveries and invoices (JSON-2, or JSON-RPC execute_kw)",
+        ),
+        ConnectorType(
+            "erpnext",
+            ErpNextSettings,
+            REST,
+            "ERPNext sales orders, delivery notes and sales invoices (/api/resource, API key pair)",
+        ),
+        ConnectorType(
+            "medusa",
+            MedusaSettings,
+            REST,
+            "Medusa v2 orders (admin API, secret key or admin login)",
         ),
         ConnectorType(
             "netsuite",

@@ -207,7 +207,7 @@ def test_system_type_missing_or_unknown(tmp_path: Path) -> None:
           erp:
             base_url: https://erp.example.com
           wms:
-            type: odoo
+            type: acme_erp
           Bad_Name:
             type: spreadsheet
             path: x.csv

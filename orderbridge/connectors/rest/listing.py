@@ -26,6 +26,7 @@ from orderbridge.connectors.base import (
     RecordError,
     RecordProblem,
     SourceError,
+    blanked,
     build_record,
     content_hash,
     get_path,
@@ -373,7 +374,11 @@ class Listing:
                     raise RecordError(item.reason)
                 if not isinstance(item, dict):
                     raise RecordError(f"not a JSON object: {item!r:.80}")
-                built = self.build(self.name, item, self.settings)
+                empty = self.settings.list.empty
+                data = blanked(item, empty) if empty else item
+                built = self.build(self.name, data, self.settings)
+                if empty:  # the record is stored as the source sent it
+                    built = [r.model_copy(update={"raw": item}) if r.raw == data else r for r in built]
                 if self.child:
                     # The child's order field names its order, not itself: several deliveries of one
                     # order are not duplicates.
@@ -383,7 +388,7 @@ class Listing:
                         else r.model_copy(update={"order_ref": None, "parent_ref": r.order_ref})
                         for r in built
                     ]
-                value = self.style.read(item) if self.style is not None else None
+                value = self.style.read(data) if self.style is not None else None
             except Exception as exc:  # one record, whatever is wrong with it, never fails the page
                 where = f"{self.label} {number}, record {position}"
                 raw = item.raw if isinstance(item, BadRow) else item

@@ -46,6 +46,11 @@ class ListSettings(BaseModel):
         description="How each record is written; `shape` picks one of: " + ", ".join(ROW_SHAPES) + " "
         "(arrays of values: Kingdee ExecuteBillQuery, Chanjet T+ Rows).",
     )
+    empty: list[Any] = Field(
+        default_factory=list,
+        description="Values that stand for an empty field in the records, read as absent (Odoo writes "
+        "false for every empty field, text and dates too: [false]); the record is stored as sent.",
+    )
     paging: AnyPaging = Field(
         default_factory=NoPaging.settings_model,
         description="How to ask for the next page; `style` picks one of: " + ", ".join(PAGINATORS) + ".",
@@ -68,6 +73,7 @@ class ChildSettings(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
 
+    enabled: bool = Field(default=True, description="false: the child is not read (nor reported).")
     list: ListSettings = Field(description="The child's own list request.")
     cursor: AnyCursor | None = Field(default=None, description="The child's own cursor.")
     order_field: str | None = Field(
@@ -119,6 +125,11 @@ class RestSettings(HttpSystemSettings):
         description="Child document listings, e.g. {deliveries: ..., invoices: ...}; each reports as the "
         "system `<system>.<child>`.",
     )
+
+    @model_validator(mode="after")
+    def _children_enabled(self) -> Self:
+        self.children = {name: child for name, child in self.children.items() if child.enabled}
+        return self
 
     @model_validator(mode="after")
     def _cursor_placed(self) -> Self:
