@@ -6,6 +6,7 @@ unreachable its tests skip with the reason, except under CI=true, where that is 
 
 from __future__ import annotations
 
+import logging
 import os
 import uuid
 from collections.abc import Callable, Iterator
@@ -15,6 +16,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+import structlog
 from serving import served
 from sqlalchemy import create_engine, text
 from sqlalchemy.engine import make_url
@@ -87,3 +89,14 @@ def now() -> datetime:
 def serve() -> Callable[[Any], AbstractContextManager[str]]:
     """`with serve(app) as base_url:` runs the app on uvicorn in a thread until the block ends."""
     return served
+
+
+@pytest.fixture
+def command_logging() -> Iterator[None]:
+    """For a test that runs a command: the command configures logging onto the runner's streams, which
+    close after it; later tests must not write to them."""
+    yield
+    structlog.reset_defaults()
+    root = logging.getLogger()
+    for handler in [h for h in root.handlers if getattr(h, "_orderbridge", False)]:
+        root.removeHandler(handler)

@@ -40,6 +40,9 @@ from orderbridge.connectors.auth_settings import (
     hmac_key,
 )
 from orderbridge.connectors.base import get_path
+from orderbridge.connectors.presets.fxiaoke.auth_settings import FxiaokeTokenSettings
+from orderbridge.connectors.presets.kingdee.auth_settings import KingdeeSdkSettings, KingdeeSignedSettings
+from orderbridge.connectors.presets.odoo.rpc_settings import OdooRpcSettings
 
 Flow = Generator[httpx.Request, httpx.Response, None]
 
@@ -214,8 +217,15 @@ class FetchedToken(AuthStyle, ABC):
     @abstractmethod
     def read_token(self, response: httpx.Response) -> Token: ...
 
-    @abstractmethod
-    def apply(self, request: httpx.Request, token: Token) -> None: ...
+    def apply(self, request: httpx.Request, token: Token) -> None:
+        """Put the token into the request (a header, a parameter, a cookie)."""
+        raise NotImplementedError
+
+    def prepare(self, request: httpx.Request, token: Token) -> httpx.Request:
+        """The request to send with the token: `request` itself with the token applied, or a new one
+        (a style whose credentials travel in the body builds it afresh)."""
+        self.apply(request, token)
+        return request
 
     def refused(self, response: httpx.Response) -> bool:
         return response.status_code == 401
@@ -227,13 +237,11 @@ class FetchedToken(AuthStyle, ABC):
         token = self.cache.get(self._key)
         if token is None or not token.fresh(self.margin()):
             token = yield from self._obtain()
-        self.apply(request, token)
-        response = yield request
+        response = yield self.prepare(request, token)
         if self.refused(response):
             self.cache.drop(self._key, token)
             token = yield from self._obtain()
-            self.apply(request, token)
-            yield request  # once: a second refusal is the source's answer
+            yield self.prepare(request, token)  # once: a second refusal is the source's answer
 
     def _obtain(self) -> Generator[httpx.Request, httpx.Response, Token]:
         response = yield self.token_request()
@@ -743,6 +751,25 @@ class U8Token(FetchedToken):
 Builder = Callable[[Any, httpx.URL, str], AuthStyle]
 
 
+def _kingdee_signed(settings: KingdeeSignedSettings, base: httpx.URL, system: str) -> AuthStyle:
+    # Vendors' styles build on the classes above: imported when used, so this module loads first.
+    from orderbridge.connectors.presets.kingdee.auth import KingdeeSignedLogin
+
+    return KingdeeSignedLogin(settings, base, system)
+
+
+def _kingdee_sdk(settings: KingdeeSdkSettings, base: httpx.URL, system: str) -> AuthStyle:
+    from orderbridge.connectors.presets.kingdee.auth import KingdeeSdkSigner
+
+    return KingdeeSdkSigner(settings)
+
+
+def _fxiaoke(settings: FxiaokeTokenSettings, base: httpx.URL, system: str) -> AuthStyle:
+    from orderbridge.connectors.presets.fxiaoke.auth import FxiaokeToken
+
+    return FxiaokeToken(settings, base, system)
+
+
 @dataclass(frozen=True)
 class AuthType:
     name: str
@@ -787,6 +814,15 @@ AUTH_STYLES: dict[str, AuthType] = {
         AuthType("oauth2", OAuth2Settings, lambda s, base, system: OAuth2(s, base, system), "OAuth2 token"),
         AuthType("login", LoginSettings, lambda s, base, system: Login(s, base, system), "session login"),
         AuthType("hmac", HmacSettings, lambda s, base, system: HmacSigner(s), "HMAC-signed requests"),
+        AuthType("kingdee_signed", KingdeeSignedSettings, _kingdee_signed, "Kingdee LoginBySign session"),
+        AuthType("kingdee_sdk", KingdeeSdkSettings, _kingdee_sdk, "Kingdee SDK signed headers"),
+        AuthType("fxiaoke", FxiaokeTokenSettings, _fxiaoke, "Fxiaoke corpAccessToken in the body"),
+        AuthType(
+            "odoo_jsonrpc",
+            OdooRpcSettings,
+            lambda s, base, system: _odoo_jsonrpc(s, base, system),
+            "Odoo's /jsonrpc endpoint (login, then execute_kw)",
+        ),
         AuthType("oauth1", OAuth1Settings, lambda s, base, system: OAuth1Signer(s), "OAuth 1.0a signing"),
         AuthType(
             "yonsuite",
@@ -797,6 +833,12 @@ AUTH_STYLES: dict[str, AuthType] = {
         AuthType("u8", U8TokenSettings, lambda s, base, system: U8Token(s, base, system), "Yonyou U8 token"),
     )
 }
+
+
+def _odoo_jsonrpc(settings: OdooRpcSettings, base: httpx.URL, system: str) -> AuthStyle:
+    from orderbridge.connectors.presets.odoo.rpc import OdooJsonRpc  # it builds on this module's FetchedToken
+
+    return OdooJsonRpc(settings, base, system)
 
 
 def build_auth(settings: BaseModel, base_url: str, system: str = "") -> AuthStyle:

@@ -12,7 +12,10 @@ from typing import Annotated, Any, Literal, Self
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, SecretStr, model_validator
 
 from orderbridge.config.types import Duration
-from orderbridge.connectors.base import get_path
+from orderbridge.connectors.base import get_path, same_value
+from orderbridge.connectors.presets.fxiaoke.auth_settings import FxiaokeTokenSettings
+from orderbridge.connectors.presets.kingdee.auth_settings import KingdeeSdkSettings, KingdeeSignedSettings
+from orderbridge.connectors.presets.odoo.rpc_settings import OdooRpcSettings
 
 
 class _Model(BaseModel):
@@ -356,6 +359,10 @@ AuthSettings = Annotated[
     | OAuth2Settings
     | LoginSettings
     | HmacSettings
+    | KingdeeSignedSettings
+    | KingdeeSdkSettings
+    | FxiaokeTokenSettings
+    | OdooRpcSettings
     | OAuth1Settings
     | YonSuiteTokenSettings
     | U8TokenSettings,
@@ -374,8 +381,3 @@ def hmac_key(settings: HmacSettings) -> bytes:
     except (ValueError, binascii.Error):
         raise ValueError(f"`secret` is not valid {settings.secret_encoding}") from None
     return raw.encode()
-
-
-def same_value(value: Any, wanted: Any) -> bool:
-    # `1 == True` and `0 == False` in Python: a `success: false` must not pass as the ok value 0
-    return bool(value == wanted) and isinstance(value, bool) == isinstance(wanted, bool)

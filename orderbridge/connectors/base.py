@@ -10,7 +10,7 @@ import threading
 from abc import ABC, abstractmethod
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
-from datetime import timedelta
+from datetime import datetime, timedelta
 from decimal import Decimal, InvalidOperation
 from pathlib import Path
 from typing import Any, ClassVar, Literal
@@ -259,6 +259,9 @@ class ConnectorContext:
     # What is stored already, for a connector whose poll depends on it (the tracking safety net
     # asks only about the shipments gone silent); set by the sync that runs the poll.
     store: Store | None = None
+    # The source's "now" (where a listing's window ends); None: the real time. Tests of sources
+    # living on another timeline set it.
+    clock: Callable[[], datetime] | None = None
 
 
 class Connector(ABC):
@@ -295,6 +298,23 @@ def get_path(data: Any, path: str) -> Any:
         if current is None:
             return None
     return current
+
+
+def blanked(record: dict[str, Any], empty: list[Any]) -> dict[str, Any]:
+    """The record as it is read: every field (in nested objects too) holding an `empty` value is None."""
+    return {
+        key: None
+        if any(same_value(value, e) for e in empty)
+        else blanked(value, empty)
+        if isinstance(value, dict)
+        else value
+        for key, value in record.items()
+    }
+
+
+def same_value(value: Any, wanted: Any) -> bool:
+    # `1 == True` and `0 == False` in Python: `false` must not match 0, nor `success: false` the ok 0
+    return bool(value == wanted) and isinstance(value, bool) == isinstance(wanted, bool)
 
 
 def content_hash(raw: Any) -> str:

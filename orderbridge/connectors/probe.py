@@ -15,7 +15,7 @@ from typing import Any
 import httpx
 
 from orderbridge.connectors import registry
-from orderbridge.connectors.base import ConnectorContext, SourceError, SystemSettings, get_path
+from orderbridge.connectors.base import ConnectorContext, SourceError, SystemSettings, blanked, get_path
 from orderbridge.connectors.paging import Page, PageRequest, PagingSettings, paginator
 from orderbridge.mapping.model import UNMAPPED
 
@@ -144,7 +144,8 @@ def probe(name: str, settings: SystemSettings, context: ConnectorContext | None 
             report.paging_problem = (
                 f"paging: list.paging.style is none, but {hints[0][4:]}: only this page would be read"
             )
-    analyse(report, settings, [item for item in items if isinstance(item, dict)])
+    empty = getattr(getattr(settings, "list", None), "empty", None) or []
+    analyse(report, settings, [blanked(item, empty) for item in items if isinstance(item, dict)])
     return report
 
 

@@ -157,7 +157,12 @@ class StatusTable(BaseModel):
     def lookup(self, fields: dict[str, Any]) -> CanonicalStatus | None:
         """The canonical status for these native fields: `unmapped` for a word the table does not know
         and for no status at all (every field null, absent or blank) unless a rule asks for a blank
-        field; None only for a word the table ignores (it belongs to another dimension)."""
+        field; None for a word the table ignores (it belongs to another dimension) and for a record
+        that has none of the table's fields at all (a Shopify fulfilment says nothing of billing). A
+        record read by configured fields always has them (None when missing from the source), so a
+        field that went missing still shows as unmapped."""
+        if not any(name in fields for name in self.fields):
+            return None
         native = self._native(fields)
         if self.field is not None:
             value = fields.get(self.field)

@@ -136,6 +136,8 @@ def sync(
         except KeyboardInterrupt:
             stop.set()
             raise
+        finally:
+            store.close()
     console.print(
         f"{system}: {plural(result.records, 'record')} in {plural(result.batches, 'batch', 'batches')} — "
         f"{result.new} new, {result.changed} changed, {result.unchanged} unchanged, "

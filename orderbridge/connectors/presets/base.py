@@ -101,6 +101,7 @@ class DeclarativePreset(PresetSettings):
     `fields` override the template's one by one; `order_id`, when given, whole."""
 
     template_file: ClassVar[str] = "preset.yaml"
+    derived: ClassVar[tuple[str, ...]] = ()  # names template_values() adds to the settings' own
 
     poll: RestPollSettings = Field(default_factory=RestPollSettings, description="When to poll.")
     _rest: RestSettings | None = PrivateAttr(default=None)
@@ -114,7 +115,8 @@ class DeclarativePreset(PresetSettings):
         return (*cls.gaps, *cls.template().gaps)
 
     def template_values(self) -> dict[str, Any]:
-        """What `{{name}}` stands for: each setting by name; a preset may add derived values."""
+        """What `{{name}}` stands for: each setting by name; a preset may add derived values (named
+        in `derived`)."""
         values: dict[str, Any] = {}
         for name in type(self).model_fields:
             value = getattr(self, name)

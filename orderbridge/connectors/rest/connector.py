@@ -27,14 +27,14 @@ class RestConnector(Connector):
         name: str,
         settings: SystemSettings,
         context: ConnectorContext | None = None,
-        clock: Callable[[], datetime] = lambda: datetime.now(UTC),
+        clock: Callable[[], datetime] | None = None,
     ) -> None:
         settings = settings.effective()  # a declarative preset: the REST settings it expands to
         if not isinstance(settings, RestSettings):
             raise TypeError(f"{name}: the rest connector needs RestSettings, not {type(settings).__name__}")
         super().__init__(name, settings, context)
         self.api = HttpApi.from_settings(name, settings, self.context)
-        self.clock = clock
+        self.clock = clock or self.context.clock or (lambda: datetime.now(UTC))
 
     def poll(self, cursor: dict[str, Any] | None, stop: threading.Event) -> Iterator[Batch]:
         """The order listing, then each child listing. The cursor holds each listing's own state:
@@ -57,6 +57,7 @@ class RestConnector(Connector):
                 full=full,
                 label="page" if child is None else f"{child} page",
                 child=child is not None,
+                clock=self.clock,
                 build=self.build if child is None else None,
             )
             for page in listing.pages(stop):

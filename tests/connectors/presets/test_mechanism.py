@@ -66,7 +66,7 @@ def test_every_template_asks_only_for_settings_of_its_preset(type_name: str) -> 
     assert issubclass(model, DeclarativePreset)
     template = model.template()
     asked = placeholders(template.rest) | placeholders(template.status)
-    assert asked and asked <= set(model.model_fields) | {"base_url"}
+    assert asked and asked <= set(model.model_fields) | {"base_url", *model.derived}
 
 
 @pytest.mark.parametrize("type_name", DECLARATIVE)

@@ -151,7 +151,14 @@ def test_fulfilments_are_records_of_the_shop_linked_to_their_order(live_server: 
     records = {r.record_id: r for r in polled(settings)}
     fulfilment = records["fulfillment:255858046003"]
     assert fulfilment.links == {"shopify_order": "450789469003", "tracking_number": "SF0000000003"}
-    assert map_statuses(settings.status, fulfilment.native_status)[Dimension.shipment].status == "in_transit"
+    statuses = map_statuses(settings.status, fulfilment.native_status)
+    assert statuses[Dimension.shipment].status == "in_transit"
+    # It says nothing of billing, and its fulfilment is what the shipment implies: nothing unmapped.
+    assert Dimension.billing not in statuses
+    assert (statuses[Dimension.fulfillment].status, statuses[Dimension.fulfillment].implied) == (
+        "shipped",
+        True,
+    )
     assert records["450789469003"].quantities.shipped == 2
 
 
