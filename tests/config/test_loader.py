@@ -157,7 +157,10 @@ def test_every_problem_in_the_file_is_reported_with_its_line(tmp_path: Path) -> 
     }
     assert "unknown key 'sytems'; expected one of store, server, log, systems, reconcile" in str(error)
     assert "(found 'htp:/x')" in find(error, "systems.wms.base_url")[0].message
-    assert "known types: 17track, aftership, cainiao, easypost" in find(error, "systems.erp.type")[0].message
+    assert (
+        "known types: 17track, aftership, cainiao, chanjet, easypost"
+        in find(error, "systems.erp.type")[0].message
+    )
     assert "not a duration" in find(error, "reconcile.every")[0].message
     assert "not a configured system" in find(error, "reconcile.authority.fulfillment")[0].message
     assert "(found 'wms2')" in find(error, "reconcile.authority.fulfillment")[0].message
@@ -204,7 +207,7 @@ def test_system_type_missing_or_unknown(tmp_path: Path) -> None:
           erp:
             base_url: https://erp.example.com
           wms:
-            type: odoo
+            type: acme_erp
           Bad_Name:
             type: spreadsheet
             path: x.csv
