@@ -1,18 +1,23 @@
 """Shared fixtures: a store on each backend (SQLite file and a real PostgreSQL database made for this
-test session), and a fixed clock.
+test session), a fixed clock, and an ASGI app served by uvicorn on a real socket (loopback, port 0).
 
 PostgreSQL comes from ORDERBRIDGE_TEST_PG_URL (default: the local server, database `test`). When it is
 unreachable its tests skip with the reason, except under CI=true, where that is a failure."""
 
 from __future__ import annotations
 
+import logging
 import os
 import uuid
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
+from contextlib import AbstractContextManager
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any
 
 import pytest
+import structlog
+from serving import served
 from sqlalchemy import create_engine, text
 from sqlalchemy.engine import make_url
 
@@ -78,3 +83,20 @@ def store(store_url: str) -> Iterator[Store]:
 @pytest.fixture
 def now() -> datetime:
     return NOW
+
+
+@pytest.fixture
+def serve() -> Callable[[Any], AbstractContextManager[str]]:
+    """`with serve(app) as base_url:` runs the app on uvicorn in a thread until the block ends."""
+    return served
+
+
+@pytest.fixture
+def command_logging() -> Iterator[None]:
+    """For a test that runs a command: the command configures logging onto the runner's streams, which
+    close after it; later tests must not write to them."""
+    yield
+    structlog.reset_defaults()
+    root = logging.getLogger()
+    for handler in [h for h in root.handlers if getattr(h, "_orderbridge", False)]:
+        root.removeHandler(handler)

@@ -1,5 +1,6 @@
 """The package layout's one-way dependencies (style guide): mapping is a leaf; storage builds on mapping;
-connectors and the reconciler on mapping and storage; config on the settings models below it; the
+connectors and the reconciler on mapping and storage; the web pages on those and notify (their words);
+config on the settings models below it; the
 daemon, CLI and demo (scheduler, demo) on everything, and nothing below imports them."""
 
 from __future__ import annotations
@@ -22,14 +23,16 @@ ALLOWED: dict[str, set[str]] = {
     "connectors": {"mapping", "storage", "config.types"},
     "reconciler": {"mapping", "storage", "config.types"},
     "notify": {"mapping", "storage", "reconciler", "config.types"},
-    "config": {"mapping", "storage", "connectors", "reconciler", "notify", "config.types"},
-    "demo": {"mapping", "storage", "connectors", "reconciler", "notify", "config", "config.types"},
+    "web": {"mapping", "storage", "connectors", "reconciler", "notify", "config.types"},
+    "config": {"mapping", "storage", "connectors", "reconciler", "notify", "web", "config.types"},
+    "demo": {"mapping", "storage", "connectors", "reconciler", "notify", "web", "config", "config.types"},
     "scheduler": {
         "mapping",
         "storage",
         "connectors",
         "reconciler",
         "notify",
+        "web",
         "config",
         "config.types",
         "demo",

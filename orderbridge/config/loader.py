@@ -228,6 +228,14 @@ class _Checker:
             self.add(
                 ("reconcile", *found.path), found.message, _NOTHING if found.found is None else found.found
             )
+        server = data.get("server")
+        track = server.get("track") if isinstance(server, dict) else None
+        named = track.get("system") if isinstance(track, dict) else None
+        if isinstance(named, str) and named not in names:
+            configured = ", ".join(names) or "none"
+            self.add(
+                ("server", "track", "system"), f"not a configured system; configured: {configured}", named
+            )
 
     def validation_error(
         self, exc: ValidationError, model: type[BaseModel], data: Any, prefix: KeyPath

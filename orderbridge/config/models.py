@@ -22,15 +22,18 @@ from pydantic import (
 )
 
 from orderbridge.config.errors import KeyPath, format_key_path
-from orderbridge.config.types import PositiveDuration
+from orderbridge.config.types import PositiveDuration, Secret
 from orderbridge.connectors.base import HealthSettings, SystemSettings
 from orderbridge.connectors.registry import REGISTRY, UnknownConnectorType, lookup
 from orderbridge.mapping.model import PROGRESS, Dimension, statuses_of
 from orderbridge.mapping.timeparse import zone
+from orderbridge.notify.channels.registry import CHANNEL_TYPES
 from orderbridge.notify.mail import SmtpSettings
 from orderbridge.notify.settings import AlertSettings, ReportSettings, notify_problems
 from orderbridge.reconciler.rules import RULE_NAMES
 from orderbridge.reconciler.settings import ReconcileSettings
+from orderbridge.web.passwords import hash_problem
+from orderbridge.web.settings import TrackSettings
 
 SYSTEM_NAME = re.compile(r"^[a-z][a-z0-9_-]{0,63}$")  # the store keeps 64 characters
 SYSTEM_NAME_RULE = "start with a lowercase letter, hold only a-z, 0-9, '_' and '-', and be at most 64 long"
@@ -114,6 +117,38 @@ class ServerSettings(BaseModel):
     listen: str = Field(
         default="127.0.0.1:8080", description="host:port of the HTTP endpoint; [::1]:8080 for IPv6."
     )
+    users: dict[str, str] = Field(
+        default_factory=dict,
+        description="Staff who may log in to the web pages: name -> password hash made by "
+        "`orderbridge hash-password` (never the password itself).",
+    )
+    user_header: str | None = Field(
+        default=None,
+        description="A header a trusted reverse proxy with single sign-on sets to the logged-in user's "
+        "name (e.g. X-Forwarded-User); believed only from `trusted_proxies`.",
+    )
+    trusted_proxies: list[str] = Field(
+        default_factory=lambda: ["127.0.0.1", "::1"],
+        description="Addresses whose `user_header` and `track.client_header` are believed.",
+    )
+    session_secret: Secret | None = Field(
+        default=None,
+        description="Key that signs the session cookies (use ${ENV}); without it a random key per start, "
+        "so a restart logs everyone out.",
+    )
+    session_lifetime: PositiveDuration = Field(
+        default=timedelta(hours=12), description="How long a login lasts."
+    )
+    secure_cookies: bool = Field(
+        default=False, description="Send the session cookie over HTTPS only (set when served behind TLS)."
+    )
+    board_refresh: PositiveDuration = Field(
+        default=timedelta(seconds=30),
+        description="How often the discrepancy board refreshes itself (not while a note is being written).",
+    )
+    track: TrackSettings = Field(
+        default_factory=TrackSettings, description="The customers' status page /track (off by default)."
+    )
 
     @field_validator("listen", mode="before")
     @classmethod
@@ -132,6 +167,16 @@ class ServerSettings(BaseModel):
             raise ValueError("an IPv6 address goes in brackets, e.g. [::1]:8080")
         if not port.isdigit() or not 0 <= int(port) <= 65535:
             raise ValueError(f"the port must be a number from 0 to 65535; {hint}")
+        return value
+
+    @field_validator("users")
+    @classmethod
+    def _hashes(cls, value: dict[str, str]) -> dict[str, str]:
+        problems = [f"{name}: {problem}" for name, h in value.items() if (problem := hash_problem(h))]
+        if problems:
+            raise ValueError("; ".join(problems))
+        if any(not name.strip() or len(name) > 64 for name in value):
+            raise ValueError("a user name is 1 to 64 characters")
         return value
 
     @property
@@ -391,9 +436,26 @@ def config_json_schema() -> dict[str, Any]:
     settings, told apart by `type`, so a connector added to the registry appears here by itself."""
     models = tuple(entry.settings for entry in REGISTRY.values())
     system: Any = models[0] if len(models) == 1 else Annotated[Union[models], Field(discriminator="type")]  # noqa: UP007 - built at run time
+    # Alert channels likewise: each one of the channel types' settings, told apart by `type`.
+    channel_models = tuple(channel.settings_model for channel in CHANNEL_TYPES.values())
+    channel: Any = Annotated[Union[channel_models], Field(discriminator="type")]  # noqa: UP007 - built at run time
+    alerts_model = create_model(
+        "AlertSettings",
+        __base__=AlertSettings,
+        channels=(
+            dict[str, channel],
+            Field(default_factory=dict, description=AlertSettings.model_fields["channels"].description),
+        ),
+    )
     schema_model = create_model(
         "OrderbridgeConfig",
         __base__=OrderbridgeConfig,
+        alerts=(
+            alerts_model,
+            Field(
+                default_factory=alerts_model, description=OrderbridgeConfig.model_fields["alerts"].description
+            ),
+        ),
         systems=(
             dict[str, system],
             Field(
@@ -404,7 +466,7 @@ def config_json_schema() -> dict[str, Any]:
     schema = schema_model.model_json_schema()
     systems = schema["properties"]["systems"]
     systems["propertyNames"] = {"pattern": SYSTEM_NAME.pattern}
-    for model in models:
+    for model in (*models, *channel_models):
         definition = schema.get("$defs", {}).get(model.__name__)
         if definition is None:
             continue

@@ -1,10 +1,10 @@
 """The settings reference in the documentation, generated from the settings models so that it cannot
 drift from them. A page holds blocks between `<!-- settings: NAME -->` and `<!-- end settings -->`;
-NAME is `sections` (the file's top level), a section (`store`, `reconcile`, ...), `system:TYPE` (a
-connector type's settings) or `system:TYPE/PART` (those below PART: `system:spreadsheet/fields`).
-`python -m orderbridge.config.reference [--check] [FILE...]` rewrites the blocks of FILEs (by default
-every page of PAGES, relative to the current folder), or, with --check, exits 1 naming the files that are
-out of date."""
+NAME is `sections` (the file's top level), `connectors` (the list of connector types), a section
+(`store`, `reconcile`, ...), `system:TYPE` (a connector type's settings) or `system:TYPE/PART` (those
+below PART: `system:spreadsheet/fields`). `python -m orderbridge.config.reference [--check] [FILE...]`
+rewrites the blocks of FILEs (by default every page of PAGES, relative to the current folder), or, with
+--check, exits 1 naming the files that are out of date."""
 
 from __future__ import annotations
 
@@ -31,8 +31,19 @@ BLOCK = re.compile(
     r"(<!-- settings: (?P<name>[\w:./-]+) -->\n)(?P<body>.*?)(<!-- end settings -->)", re.DOTALL
 )
 COMMAND = "python3 tasks.py docs"
-# The pages holding generated blocks, relative to the repository root.
-PAGES = ("docs/configuration.md", "docs/connectors/spreadsheet.md", "docs/webhooks.md")
+# Where each connector type's page is: docs/connectors/<type>.md when there is one.
+CONNECTOR_PAGES = Path(__file__).resolve().parents[2] / "docs" / "connectors"
+# The pages holding generated blocks, relative to the repository root: these, and every connector page
+# that holds one (a new connector's page joins by itself).
+PAGES = (
+    "docs/configuration.md",
+    "docs/webhooks.md",
+    *sorted(
+        f"docs/connectors/{page.name}"
+        for page in CONNECTOR_PAGES.glob("*.md")
+        if "<!-- settings: " in page.read_text(encoding="utf-8")
+    ),
+)
 
 
 @dataclass(frozen=True)
@@ -46,6 +57,8 @@ class Setting:
 def settings_of(model: type[BaseModel], prefix: str = "") -> Iterator[Setting]:
     """Every setting of `model`, nested ones by their dotted path (`status[].rules[].when`)."""
     for name, info in model.model_fields.items():
+        if info.exclude:
+            continue  # set by the connector itself, never written in YAML
         path = f"{prefix}{info.alias or name}"
         yield Setting(path, kind(info.annotation), default(info), " ".join((info.description or "").split()))
         nested, shape = _nested(info.annotation)
@@ -107,6 +120,8 @@ def render(name: str) -> str:
     if name == "sections":
         rows = [s for s in settings_of(OrderbridgeConfig) if "." not in s.path]
         return _table(rows, "section")
+    if name == "connectors":
+        return _connectors()
     if name.startswith("system:"):
         type_name, _, under = name.removeprefix("system:").partition("/")
         entry = REGISTRY.get(type_name)
@@ -144,6 +159,19 @@ def main(argv: list[str]) -> int:
     for name in stale:
         print(f"updated {name}")
     return 0
+
+
+def _connectors() -> str:
+    """One line per connector type, from the registry: its name, how it is read, its summary, its page."""
+    lines = ["| `type:` | read by | what it reads |", "|---|---|---|"]
+    for name, entry in REGISTRY.items():
+        how = " and ".join(
+            w for w, on in (("polling", entry.implementation), ("pushes", entry.receiver)) if on
+        )
+        page = CONNECTOR_PAGES / f"{name}.md"
+        link = f"[`{name}`]({name}.md)" if page.is_file() else f"[`{name}`](../webhooks.md)"
+        lines.append(f"| {link} | {how} | {_escape(entry.summary)} |")
+    return "\n".join(lines) + "\n"
 
 
 def _table(rows: list[Setting], what: str) -> str:

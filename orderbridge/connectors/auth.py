@@ -20,7 +20,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from http.cookies import CookieError, SimpleCookie
 from typing import Any
-from urllib.parse import quote
+from urllib.parse import parse_qsl, quote
 
 import httpx
 from pydantic import BaseModel
@@ -32,11 +32,17 @@ from orderbridge.connectors.auth_settings import (
     HmacSettings,
     LoginSettings,
     NoAuthSettings,
+    OAuth1Settings,
     OAuth2Settings,
     StaticSettings,
+    U8TokenSettings,
+    YonSuiteTokenSettings,
     hmac_key,
 )
 from orderbridge.connectors.base import get_path
+from orderbridge.connectors.presets.fxiaoke.auth_settings import FxiaokeTokenSettings
+from orderbridge.connectors.presets.kingdee.auth_settings import KingdeeSdkSettings, KingdeeSignedSettings
+from orderbridge.connectors.presets.odoo.rpc_settings import OdooRpcSettings
 
 Flow = Generator[httpx.Request, httpx.Response, None]
 
@@ -211,8 +217,15 @@ class FetchedToken(AuthStyle, ABC):
     @abstractmethod
     def read_token(self, response: httpx.Response) -> Token: ...
 
-    @abstractmethod
-    def apply(self, request: httpx.Request, token: Token) -> None: ...
+    def apply(self, request: httpx.Request, token: Token) -> None:
+        """Put the token into the request (a header, a parameter, a cookie)."""
+        raise NotImplementedError
+
+    def prepare(self, request: httpx.Request, token: Token) -> httpx.Request:
+        """The request to send with the token: `request` itself with the token applied, or a new one
+        (a style whose credentials travel in the body builds it afresh)."""
+        self.apply(request, token)
+        return request
 
     def refused(self, response: httpx.Response) -> bool:
         return response.status_code == 401
@@ -224,13 +237,11 @@ class FetchedToken(AuthStyle, ABC):
         token = self.cache.get(self._key)
         if token is None or not token.fresh(self.margin()):
             token = yield from self._obtain()
-        self.apply(request, token)
-        response = yield request
+        response = yield self.prepare(request, token)
         if self.refused(response):
             self.cache.drop(self._key, token)
             token = yield from self._obtain()
-            self.apply(request, token)
-            yield request  # once: a second refusal is the source's answer
+            yield self.prepare(request, token)  # once: a second refusal is the source's answer
 
     def _obtain(self) -> Generator[httpx.Request, httpx.Response, Token]:
         response = yield self.token_request()
@@ -393,7 +404,7 @@ class Login(FetchedToken):
         elif s.token.header is not None:
             value = response.headers.get(s.token.header)
         elif s.token.cookies is not None:
-            value = _cookie_header(response, s.token.cookies)
+            value = _cookie_header(response, s.token.cookies, s.token.optional_cookies)
         if not value:
             where = s.token.body or s.token.header or f"cookies {', '.join(s.token.cookies or [])}"
             raise _failure(
@@ -424,9 +435,10 @@ class Login(FetchedToken):
             request.headers[place.header] = f"{place.scheme} {token.value}" if place.scheme else token.value
 
 
-def _cookie_header(response: httpx.Response, names: list[str]) -> str | None:
-    """The Cookie header replaying the cookies the login set. Set-Cookie is parsed by hand: some
-    sources (SAP B1) send cookies without a Path, which cookie jars may drop."""
+def _cookie_header(response: httpx.Response, names: list[str], optional: list[str]) -> str | None:
+    """The Cookie header replaying the cookies the login set (None when a required one is missing).
+    Set-Cookie is parsed by hand: some sources (SAP B1) send cookies without a Path, which cookie jars
+    may drop."""
     found: dict[str, str] = {}
     for line in response.headers.get_list("set-cookie"):
         jar: SimpleCookie = SimpleCookie()
@@ -438,6 +450,7 @@ def _cookie_header(response: httpx.Response, names: list[str]) -> str | None:
     wanted = found if names == ["*"] else {n: found[n] for n in names if n in found}
     if names != ["*"] and len(wanted) < len(names):
         return None
+    wanted.update({n: found[n] for n in optional if n in found})
     return "; ".join(f"{name}={value}" for name, value in wanted.items()) or None
 
 
@@ -566,10 +579,195 @@ class HmacSigner(RequestSigner):
         return (self.settings.secret.get_secret_value(), *self._signatures)
 
 
+class OAuth1Signer(RequestSigner):
+    """OAuth 1.0a (RFC 5849) with a consumer and an access token: each request signed over its method,
+    URL and every parameter (the query — also of a followed next link — a form body, and the oauth_*
+    values), the signature and oauth_* values in the Authorization header. The realm is not signed."""
+
+    def __init__(
+        self,
+        settings: OAuth1Settings,
+        clock: Callable[[], float] = time.time,
+        nonce: Callable[[], str] = lambda: random_tokens.token_hex(16),
+    ) -> None:
+        self.settings, self._clock, self._nonce = settings, clock, nonce
+        self._signatures: list[str] = []
+
+    def sign(self, request: httpx.Request, body: bytes) -> None:
+        s = self.settings
+        oauth = {
+            "oauth_consumer_key": s.consumer_key.get_secret_value(),
+            "oauth_token": s.token_id.get_secret_value(),
+            "oauth_signature_method": s.signature_method,
+            "oauth_timestamp": str(int(self._clock())),
+            "oauth_nonce": self._nonce(),
+            "oauth_version": "1.0",
+        }
+        pairs = parse_qsl(request.url.query.decode("ascii", "replace"), keep_blank_values=True)
+        if request.headers.get("content-type", "").startswith("application/x-www-form-urlencoded"):
+            pairs += parse_qsl(body.decode("utf-8", "replace"), keep_blank_values=True)
+        text = oauth_base_string(request.method, request.url, [*pairs, *oauth.items()])
+        secrets = (s.consumer_secret.get_secret_value(), s.token_secret.get_secret_value())
+        key = "&".join(oauth_quote(secret) for secret in secrets)
+        digest = _DIGESTS["sha256" if s.signature_method == "HMAC-SHA256" else "sha1"]
+        signature = base64.b64encode(hmac.new(key.encode(), text.encode(), digest).digest()).decode()
+        self._signatures = [signature, oauth_quote(signature)]
+        fields = [f'realm="{s.realm}"'] if s.realm else []
+        fields += [f'{k}="{oauth_quote(v)}"' for k, v in {**oauth, "oauth_signature": signature}.items()]
+        request.headers["Authorization"] = "OAuth " + ", ".join(fields)
+
+    def secrets(self) -> tuple[str, ...]:
+        s = self.settings
+        held = (s.consumer_key, s.consumer_secret, s.token_id, s.token_secret)
+        return (*(x.get_secret_value() for x in held), *self._signatures)
+
+
+def oauth_quote(value: str) -> str:
+    """RFC 5849 §3.6 percent-encoding: everything but unreserved characters, UTF-8 first."""
+    return quote(value, safe="-._~")
+
+
+def oauth_base_string(method: str, url: httpx.URL, pairs: list[tuple[str, str]]) -> str:
+    """The signature base string (RFC 5849 §3.4.1): method, base string URI (no query, no default
+    port) and the parameters, each name and value encoded, sorted by name then value."""
+    default = {"http": 80, "https": 443}.get(url.scheme)
+    port = f":{url.port}" if url.port is not None and url.port != default else ""
+    uri = f"{url.scheme.lower()}://{url.host.lower()}{port}{url.path}"
+    encoded = sorted((oauth_quote(k), oauth_quote(v)) for k, v in pairs)
+    normalized = "&".join(f"{k}={v}" for k, v in encoded)
+    return "&".join(oauth_quote(part) for part in (method.upper(), uri, normalized))
+
+
+class YonSuiteToken(FetchedToken):
+    """YonSuite's self-built app token: `getAccessToken` signed with an HMAC-SHA256 of
+    'appKey<key>timestamp<ms>' under the app secret; the token goes in the access_token parameter."""
+
+    secret_params = frozenset({"access_token", "signature"})
+
+    def __init__(
+        self,
+        settings: YonSuiteTokenSettings,
+        base: httpx.URL,
+        system: str = "",
+        clock: Callable[[], float] = time.time,
+    ) -> None:
+        self.settings, self._clock = settings, clock
+        target = httpx.URL(settings.token_url)
+        self._url = target if target.is_absolute_url else base.copy_with(raw_path=target.raw_path)
+        key, secret = settings.app_key.get_secret_value(), settings.app_secret.get_secret_value()
+        super().__init__(_fingerprint("yonsuite", system, str(self._url), key, secret))
+
+    def configured_secrets(self) -> tuple[str, ...]:
+        return (self.settings.app_key.get_secret_value(), self.settings.app_secret.get_secret_value())
+
+    def margin(self) -> float:
+        return self.settings.refresh_before.total_seconds()
+
+    def token_request(self) -> httpx.Request:
+        key, secret = self.configured_secrets()
+        stamp = str(int(self._clock() * 1000))
+        message = f"appKey{key}timestamp{stamp}".encode()
+        signature = base64.b64encode(hmac.new(secret.encode(), message, hashlib.sha256).digest()).decode()
+        params = {"appKey": key, "timestamp": stamp, "signature": signature}
+        return httpx.Request("GET", self._url, params=params, headers={"Accept": "application/json"})
+
+    def read_token(self, response: httpx.Response) -> Token:
+        body = _json(response)
+        code = body.get("code") if isinstance(body, dict) else None
+        data = body.get("data") if isinstance(body, dict) else None
+        value = data.get("access_token") if isinstance(data, dict) else None
+        if not response.is_success or str(code) != "00000" or not isinstance(value, str) or not value:
+            raise _failure(
+                "getting a YonSuite access token",
+                response,
+                self.configured_secrets(),
+                " (check app_key, app_secret and the server clock: the signed timestamp must be recent)",
+            )
+        lifetime = _seconds(data.get("expire") if isinstance(data, dict) else None) or 7200.0
+        return Token(value, time.time() + lifetime)
+
+    def refused(self, response: httpx.Response) -> bool:
+        if response.status_code == 401:
+            return True
+        body = _json(response)
+        return isinstance(body, dict) and str(body.get("code")) in self.settings.expired_codes
+
+    def apply(self, request: httpx.Request, token: Token) -> None:
+        params = [(k, v) for k, v in request.url.params.multi_items() if k != "access_token"]
+        request.url = request.url.copy_with(params=[*params, ("access_token", token.value)])
+
+
+class U8Token(FetchedToken):
+    """Yonyou U8 OpenAPI: a token from `/system/token` (answer `{errcode: "0", token: {id}}`); every
+    call carries from_account, to_account, app_key, the token and the data source as parameters."""
+
+    secret_params = frozenset({"token", "app_key", "app_secret"})
+
+    def __init__(self, settings: U8TokenSettings, base: httpx.URL, system: str = "") -> None:
+        self.settings = settings
+        self._url = merge_url(base, settings.token_url)
+        key, secret = settings.app_key.get_secret_value(), settings.app_secret.get_secret_value()
+        super().__init__(_fingerprint("u8", system, str(self._url), settings.from_account, key, secret))
+
+    def configured_secrets(self) -> tuple[str, ...]:
+        return (self.settings.app_key.get_secret_value(), self.settings.app_secret.get_secret_value())
+
+    def token_request(self) -> httpx.Request:
+        key, secret = self.configured_secrets()
+        params = {"from_account": self.settings.from_account, "app_key": key, "app_secret": secret}
+        return httpx.Request("GET", self._url, params=params, headers={"Accept": "application/json"})
+
+    def read_token(self, response: httpx.Response) -> Token:
+        body = _json(response)
+        token = body.get("token") if isinstance(body, dict) else None
+        value = token.get("id") if isinstance(token, dict) else None
+        if not response.is_success or str(body.get("errcode") if isinstance(body, dict) else None) != "0":
+            raise _failure(
+                "getting a U8 token",
+                response,
+                self.configured_secrets(),
+                " (check app_key, app_secret and from_account)",
+            )
+        if not isinstance(value, str) or not value:
+            raise _failure("getting a U8 token", response, self.configured_secrets(), " (no token.id)")
+        return Token(value, time.time() + self.settings.lifetime.total_seconds())
+
+    def apply(self, request: httpx.Request, token: Token) -> None:
+        s = self.settings
+        fields = {
+            "from_account": s.from_account,
+            "to_account": s.to_account,
+            "app_key": s.app_key.get_secret_value(),
+            "token": token.value,
+            **({"ds_sequence": s.ds_sequence} if s.ds_sequence else {}),
+        }
+        params = [(k, v) for k, v in request.url.params.multi_items() if k not in fields]
+        request.url = request.url.copy_with(params=[*params, *fields.items()])
+
+
 # --- the registry --------------------------------------------------------------------------------------
 
 
 Builder = Callable[[Any, httpx.URL, str], AuthStyle]
+
+
+def _kingdee_signed(settings: KingdeeSignedSettings, base: httpx.URL, system: str) -> AuthStyle:
+    # Vendors' styles build on the classes above: imported when used, so this module loads first.
+    from orderbridge.connectors.presets.kingdee.auth import KingdeeSignedLogin
+
+    return KingdeeSignedLogin(settings, base, system)
+
+
+def _kingdee_sdk(settings: KingdeeSdkSettings, base: httpx.URL, system: str) -> AuthStyle:
+    from orderbridge.connectors.presets.kingdee.auth import KingdeeSdkSigner
+
+    return KingdeeSdkSigner(settings)
+
+
+def _fxiaoke(settings: FxiaokeTokenSettings, base: httpx.URL, system: str) -> AuthStyle:
+    from orderbridge.connectors.presets.fxiaoke.auth import FxiaokeToken
+
+    return FxiaokeToken(settings, base, system)
 
 
 @dataclass(frozen=True)
@@ -616,8 +814,31 @@ AUTH_STYLES: dict[str, AuthType] = {
         AuthType("oauth2", OAuth2Settings, lambda s, base, system: OAuth2(s, base, system), "OAuth2 token"),
         AuthType("login", LoginSettings, lambda s, base, system: Login(s, base, system), "session login"),
         AuthType("hmac", HmacSettings, lambda s, base, system: HmacSigner(s), "HMAC-signed requests"),
+        AuthType("kingdee_signed", KingdeeSignedSettings, _kingdee_signed, "Kingdee LoginBySign session"),
+        AuthType("kingdee_sdk", KingdeeSdkSettings, _kingdee_sdk, "Kingdee SDK signed headers"),
+        AuthType("fxiaoke", FxiaokeTokenSettings, _fxiaoke, "Fxiaoke corpAccessToken in the body"),
+        AuthType(
+            "odoo_jsonrpc",
+            OdooRpcSettings,
+            lambda s, base, system: _odoo_jsonrpc(s, base, system),
+            "Odoo's /jsonrpc endpoint (login, then execute_kw)",
+        ),
+        AuthType("oauth1", OAuth1Settings, lambda s, base, system: OAuth1Signer(s), "OAuth 1.0a signing"),
+        AuthType(
+            "yonsuite",
+            YonSuiteTokenSettings,
+            lambda s, base, system: YonSuiteToken(s, base, system),
+            "YonSuite signed access token",
+        ),
+        AuthType("u8", U8TokenSettings, lambda s, base, system: U8Token(s, base, system), "Yonyou U8 token"),
     )
 }
+
+
+def _odoo_jsonrpc(settings: OdooRpcSettings, base: httpx.URL, system: str) -> AuthStyle:
+    from orderbridge.connectors.presets.odoo.rpc import OdooJsonRpc  # it builds on this module's FetchedToken
+
+    return OdooJsonRpc(settings, base, system)
 
 
 def build_auth(settings: BaseModel, base_url: str, system: str = "") -> AuthStyle:

@@ -12,7 +12,10 @@ from typing import Annotated, Any, Literal, Self
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, SecretStr, model_validator
 
 from orderbridge.config.types import Duration
-from orderbridge.connectors.base import get_path
+from orderbridge.connectors.base import get_path, same_value
+from orderbridge.connectors.presets.fxiaoke.auth_settings import FxiaokeTokenSettings
+from orderbridge.connectors.presets.kingdee.auth_settings import KingdeeSdkSettings, KingdeeSignedSettings
+from orderbridge.connectors.presets.odoo.rpc_settings import OdooRpcSettings
 
 
 class _Model(BaseModel):
@@ -135,6 +138,11 @@ class TokenSource(_Model):
         default=None,
         description="Cookies set by the login answer to send back on every request ('*' for all of them).",
     )
+    optional_cookies: list[str] = Field(
+        default_factory=list,
+        description="Cookies sent back when the login answer sets them, not required (SAP Business One's "
+        "ROUTEID, set only behind its load balancer).",
+    )
 
     @model_validator(mode="after")
     def _exactly_one(self) -> Self:
@@ -142,6 +150,8 @@ class TokenSource(_Model):
             raise ValueError("give exactly one of `body`, `header` or `cookies`")
         if self.cookies is not None and not self.cookies:
             raise ValueError("`cookies` names at least one cookie, or '*'")
+        if self.optional_cookies and self.cookies is None:
+            raise ValueError("`optional_cookies` go with `cookies`")
         return self
 
 
@@ -267,6 +277,65 @@ class HmacSettings(_Model):
         return self
 
 
+class OAuth1Settings(_Model):
+    type: Literal["oauth1"] = Field(
+        description="OAuth 1.0a signed requests with a consumer and an access token (NetSuite token-based "
+        "authentication)."
+    )
+    consumer_key: SecretStr = Field(description="The consumer (integration record) key.")
+    consumer_secret: SecretStr = Field(description="The consumer (integration record) secret.")
+    token_id: SecretStr = Field(description="The access token's id (oauth_token).")
+    token_secret: SecretStr = Field(description="The access token's secret.")
+    realm: str | None = Field(
+        default=None,
+        description="The realm of the Authorization header (NetSuite: the account id, 1234567_SB1).",
+    )
+    signature_method: Literal["HMAC-SHA256", "HMAC-SHA1"] = Field(
+        default="HMAC-SHA256", description="How requests are signed (NetSuite accepts only HMAC-SHA256)."
+    )
+
+
+class YonSuiteTokenSettings(_Model):
+    type: Literal["yonsuite"] = Field(
+        description="YonSuite / YonBIP self-built app: an access token from a signed getAccessToken "
+        "request, sent as the access_token query parameter."
+    )
+    app_key: SecretStr = Field(description="The app's appKey.")
+    app_secret: SecretStr = Field(description="The app's appSecret (the HMAC-SHA256 signing key).")
+    token_url: str = Field(
+        default="/iuap-api-auth/open-auth/selfAppAuth/base/v1/getAccessToken",
+        description="The token endpoint: an absolute URL (the tenant's tokenUrl + "
+        "/open-auth/selfAppAuth/base/v1/getAccessToken), or a path on base_url's host.",
+    )
+    refresh_before: Duration = Field(
+        default=timedelta(minutes=5), description="Get a new token this long before the current one expires."
+    )
+    expired_codes: list[str] = Field(
+        default_factory=lambda: ["310036"],
+        description="Answer codes meaning the token is no longer valid: a new one is fetched and the request "
+        "sent again once.",
+    )
+
+
+class U8TokenSettings(_Model):
+    type: Literal["u8"] = Field(
+        description="Yonyou U8 OpenAPI: a token from /system/token, sent with from_account, to_account and "
+        "app_key as query parameters of every call."
+    )
+    from_account: str = Field(description="The developer account (from_account).")
+    to_account: str = Field(description="The enterprise account whose data is read (to_account).")
+    app_key: SecretStr = Field(description="The app_key.")
+    app_secret: SecretStr = Field(description="The app_secret.")
+    token_url: str = Field(
+        default="/system/token", description="The token endpoint, below base_url or absolute."
+    )
+    ds_sequence: str | None = Field(default=None, description="The data source (ds_sequence), when several.")
+    lifetime: Duration = Field(
+        default=timedelta(seconds=6000),
+        description="Get a new token after this long (the platform keeps one for 7200 s).",
+    )
+
+
 def _shorthand(value: Any) -> Any:
     """`auth: {bearer: T}` and `auth: {api_key: {...}}`, the older spelling, as typed styles."""
     if isinstance(value, dict) and "type" not in value:
@@ -289,7 +358,14 @@ AuthSettings = Annotated[
     | BasicSettings
     | OAuth2Settings
     | LoginSettings
-    | HmacSettings,
+    | HmacSettings
+    | KingdeeSignedSettings
+    | KingdeeSdkSettings
+    | FxiaokeTokenSettings
+    | OdooRpcSettings
+    | OAuth1Settings
+    | YonSuiteTokenSettings
+    | U8TokenSettings,
     Field(discriminator="type"),
     BeforeValidator(_shorthand),
 ]
@@ -305,8 +381,3 @@ def hmac_key(settings: HmacSettings) -> bytes:
     except (ValueError, binascii.Error):
         raise ValueError(f"`secret` is not valid {settings.secret_encoding}") from None
     return raw.encode()
-
-
-def same_value(value: Any, wanted: Any) -> bool:
-    # `1 == True` and `0 == False` in Python: a `success: false` must not pass as the ok value 0
-    return bool(value == wanted) and isinstance(value, bool) == isinstance(wanted, bool)

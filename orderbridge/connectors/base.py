@@ -10,7 +10,7 @@ import threading
 from abc import ABC, abstractmethod
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
-from datetime import timedelta
+from datetime import datetime, timedelta
 from decimal import Decimal, InvalidOperation
 from pathlib import Path
 from typing import Any, ClassVar, Literal
@@ -22,7 +22,7 @@ from orderbridge.config.types import Interval
 from orderbridge.mapping.ids import OrderIdRule
 from orderbridge.mapping.model import Amounts, Quantities, SourceRecord
 from orderbridge.mapping.status import StatusTable
-from orderbridge.mapping.timeparse import DateOrder, TimestampError, parse_timestamp, zone
+from orderbridge.mapping.timeparse import DateOrder, TimestampError, at_time_of_day, parse_timestamp, zone
 from orderbridge.storage.db import Store
 
 
@@ -62,6 +62,11 @@ class FieldMap(BaseModel):
         default=None, description="Another system's number for the order (customer PO, shop order id)."
     )
     updated: str | None = Field(default=None, description="When the record's status last changed.")
+    updated_time: str | None = Field(
+        default=None,
+        description="The time of day of `updated`, for a system that keeps it in a field of its own (SAP "
+        "Business One's UpdateTime beside UpdateDate): `updated`'s date at this time, in the system's zone.",
+    )
     ordered_qty: str | None = Field(default=None, description="Quantity ordered.")
     shipped_qty: str | None = Field(default=None, description="Quantity shipped.")
     invoiced_qty: str | None = Field(default=None, description="Quantity invoiced.")
@@ -131,6 +136,10 @@ class SystemSettings(BaseModel):
     def warnings(self) -> list[str]:
         """Things `check-config` points out about a valid block (an endpoint nothing signs, say)."""
         return []
+
+    def effective(self) -> SystemSettings:
+        """The settings the connector reads with: this block, or what a preset expands it to."""
+        return self
 
     @field_validator("status", mode="before")
     @classmethod
@@ -250,6 +259,9 @@ class ConnectorContext:
     # What is stored already, for a connector whose poll depends on it (the tracking safety net
     # asks only about the shipments gone silent); set by the sync that runs the poll.
     store: Store | None = None
+    # The source's "now" (where a listing's window ends); None: the real time. Tests of sources
+    # living on another timeline set it.
+    clock: Callable[[], datetime] | None = None
 
 
 class Connector(ABC):
@@ -286,6 +298,23 @@ def get_path(data: Any, path: str) -> Any:
         if current is None:
             return None
     return current
+
+
+def blanked(record: dict[str, Any], empty: list[Any]) -> dict[str, Any]:
+    """The record as it is read: every field (in nested objects too) holding an `empty` value is None."""
+    return {
+        key: None
+        if any(same_value(value, e) for e in empty)
+        else blanked(value, empty)
+        if isinstance(value, dict)
+        else value
+        for key, value in record.items()
+    }
+
+
+def same_value(value: Any, wanted: Any) -> bool:
+    # `1 == True` and `0 == False` in Python: `false` must not match 0, nor `success: false` the ok 0
+    return bool(value == wanted) and isinstance(value, bool) == isinstance(wanted, bool)
 
 
 def content_hash(raw: Any) -> str:
@@ -342,6 +371,11 @@ def build_record(
             status_at = parse_timestamp(read_field(data, fm.updated), tz, date_order=settings.date_order)
         except TimestampError as exc:
             raise RecordError(f"field {fm.updated!r}: {exc}") from None
+        if status_at is not None and fm.updated_time:
+            try:
+                status_at = at_time_of_day(status_at, read_field(data, fm.updated_time), tz)
+            except TimestampError as exc:
+                raise RecordError(f"field {fm.updated_time!r}: {exc}") from None
     return SourceRecord(
         system=system,
         record_id=record_id,

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import re
 from abc import ABC, abstractmethod
+from collections.abc import Callable
 from datetime import UTC, datetime, timedelta, tzinfo
 from email.utils import format_datetime
 from typing import TYPE_CHECKING, Any, ClassVar, Literal
@@ -13,9 +14,11 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from orderbridge.config.types import Duration, tagged_union
 from orderbridge.connectors.base import RecordError, get_path
-from orderbridge.mapping.timeparse import TimestampError, parse_timestamp, zone
+from orderbridge.mapping.timeparse import TimestampError, at_time_of_day, parse_timestamp, zone
 
 CURSOR = "{cursor}"
+Clock = Callable[[], datetime]
+UNTIL = "{until}"
 
 
 class CursorSettings(BaseModel):
@@ -40,8 +43,9 @@ class CursorStyle(ABC):
     settings_model: ClassVar[type[CursorSettings]]
     settings: CursorSettings
 
-    def __init__(self, settings: CursorSettings, tz: tzinfo) -> None:
+    def __init__(self, settings: CursorSettings, tz: tzinfo, clock: Clock | None = None) -> None:
         self.settings, self.tz = settings, tz
+        self.clock: Clock = clock or (lambda: datetime.now(UTC))  # the source's now
 
     @abstractmethod
     def parse(self, value: Any) -> Any:
@@ -79,6 +83,15 @@ class CursorStyle(ABC):
     def load(self, saved: Any) -> Any:
         return self.initial() if saved is None else self.parse(saved)
 
+    def bound(self) -> Any:
+        """The upper end of the window the listing reads, fixed when it starts (`{until}` in the
+        request); None: the listing reads everything after the cursor."""
+        return None
+
+    def complete(self, newest: Any) -> Any:
+        """What a listing read in full commits: the newest value it read (None: nothing read)."""
+        return newest
+
 
 class TimestampCursor(CursorStyle):
     """A modification time. Read in any common format (ISO 8601 with `Z`, `+08:00` or `+0000`, epoch
@@ -103,6 +116,13 @@ class TimestampCursor(CursorStyle):
             "`http_date` and epochs).",
         )
         initial: str = Field(default="1970-01-01T00:00:00+00:00", description="Cursor of the first poll.")
+        time_field: str | None = Field(
+            default=None,
+            description="A record field holding the time of day of `field`, for a system that keeps a "
+            "change's date and time apart (SAP Business One UpdateDate and UpdateTime): the cursor is "
+            "that date at that time. `format` may then write both, e.g. \"UpdateDate gt '%Y-%m-%d' or "
+            "(UpdateDate eq '%Y-%m-%d' and UpdateTime ge '%H:%M:%S')\".",
+        )
 
         @field_validator("format")
         @classmethod
@@ -139,6 +159,15 @@ class TimestampCursor(CursorStyle):
     def initial(self) -> datetime:
         return self.parse(self.settings.initial)
 
+    def read(self, record: Any) -> datetime:
+        day: datetime = super().read(record)
+        if self.settings.time_field is None:
+            return day
+        try:
+            return at_time_of_day(day, get_path(record, self.settings.time_field), self.tz)
+        except TimestampError as exc:
+            raise RecordError(f"cursor field {self.settings.time_field!r}: {exc}") from None
+
     def start(self, saved: datetime) -> datetime:
         # The overlap re-reads ties at a saved cursor; it never reaches before the initial cursor.
         return max(saved - self.settings.overlap, min(saved, self.initial()))
@@ -161,6 +190,47 @@ class TimestampCursor(CursorStyle):
 
     def dump(self, value: datetime) -> str:
         return value.isoformat()
+
+
+class WindowCursor(TimestampCursor):
+    """A modification time read in windows: each poll asks for `(cursor - overlap, until]`, with
+    `until` fixed before the first page (`{until}` in the request), and commits `until` once the
+    whole window was read. For listings sorted by something else (Jiandaoyun's keyset by `data_id`):
+    a record changed while the window is read falls after `until` and is read by the next poll,
+    never skipped behind the position the listing had reached."""
+
+    kind = "window"
+
+    class WindowSettings(TimestampCursor.TimestampSettings):
+        type: Literal["window"] = Field(  # type: ignore[assignment]
+            description="A modification time read in windows fixed before the scan."
+        )
+        settle: Duration = Field(
+            default=timedelta(seconds=0),
+            description="`until` is this long before now: for sources whose change time is set a "
+            "little before the change is visible.",
+        )
+
+    settings_model = WindowSettings  # type: ignore[assignment]
+    settings: WindowSettings
+
+    def __init__(self, settings: CursorSettings, tz: tzinfo, clock: Clock | None = None) -> None:
+        super().__init__(settings, tz, clock)
+        self.until: datetime | None = None
+
+    def start(self, saved: datetime) -> datetime:
+        # As the request writes it (a format without fractions rounds it down): the window committed
+        # is exactly the window asked for.
+        self.until = self.parse(self.render(self.clock() - self.settings.settle))
+        return super().start(saved)
+
+    def bound(self) -> datetime | None:
+        return self.until
+
+    def complete(self, newest: datetime | None) -> datetime | None:
+        if self.until is None:
+            return newest
+        return self.until if newest is None or newest <= self.until else newest
 
 
 class RowVersionCursor(CursorStyle):
@@ -238,7 +308,7 @@ class KeysetCursor(CursorStyle):
 
 
 REGISTRY: dict[str, type[CursorStyle]] = {
-    cls.kind: cls for cls in (TimestampCursor, RowVersionCursor, KeysetCursor)
+    cls.kind: cls for cls in (TimestampCursor, WindowCursor, RowVersionCursor, KeysetCursor)
 }
 
 
@@ -249,27 +319,27 @@ else:
     AnyCursor = tagged_union((cls.settings_model for cls in REGISTRY.values()), "type", TimestampCursor.kind)
 
 
-def cursor_style(settings: CursorSettings, tz: tzinfo) -> CursorStyle:
-    return REGISTRY[settings.type](settings, tz)
+def cursor_style(settings: CursorSettings, tz: tzinfo, clock: Clock | None = None) -> CursorStyle:
+    return REGISTRY[settings.type](settings, tz, clock)
 
 
-def replace_cursor(value: Any, text: str, typed: Any) -> Any:
-    """`value` (a parameter, header, or JSON body) with `{cursor}` written in: as `text` inside strings,
-    as `typed` where a JSON string is `{cursor}` and nothing else."""
+def replace_cursor(value: Any, text: str, typed: Any, marker: str = CURSOR) -> Any:
+    """`value` (a parameter, header, or JSON body) with `{cursor}` (or `marker`) written in: as `text`
+    inside strings, as `typed` where a JSON string is the marker and nothing else."""
     if isinstance(value, str):
-        return typed if value == CURSOR and typed is not None else value.replace(CURSOR, text)
+        return typed if value == marker and typed is not None else value.replace(marker, text)
     if isinstance(value, dict):
-        return {k: replace_cursor(v, text, typed) for k, v in value.items()}
+        return {k: replace_cursor(v, text, typed, marker) for k, v in value.items()}
     if isinstance(value, list):
-        return [replace_cursor(v, text, typed) for v in value]
+        return [replace_cursor(v, text, typed, marker) for v in value]
     return value
 
 
-def uses_cursor(value: Any) -> bool:
+def uses_cursor(value: Any, marker: str = CURSOR) -> bool:
     if isinstance(value, str):
-        return CURSOR in value
+        return marker in value
     if isinstance(value, dict):
-        return any(uses_cursor(v) for v in value.values())
+        return any(uses_cursor(v, marker) for v in value.values())
     if isinstance(value, list):
-        return any(uses_cursor(v) for v in value)
+        return any(uses_cursor(v, marker) for v in value)
     return False

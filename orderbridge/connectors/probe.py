@@ -15,7 +15,7 @@ from typing import Any
 import httpx
 
 from orderbridge.connectors import registry
-from orderbridge.connectors.base import ConnectorContext, SourceError, SystemSettings, get_path
+from orderbridge.connectors.base import ConnectorContext, SourceError, SystemSettings, blanked, get_path
 from orderbridge.connectors.paging import Page, PageRequest, PagingSettings, paginator
 from orderbridge.mapping.model import UNMAPPED
 
@@ -89,6 +89,7 @@ def configured_paths(settings: SystemSettings) -> list[tuple[str, str]]:
         paths.append(("cursor (cursor.field)", cursor.field))
     for name in (
         "updated",
+        "updated_time",
         "external_ref",
         "ordered_qty",
         "shipped_qty",
@@ -109,6 +110,7 @@ def probe(name: str, settings: SystemSettings, context: ConnectorContext | None 
     """One page or file of `name`, analysed; a failing source is reported, not raised."""
     report = ProbeReport(system=name)
     connector = registry.create(name, settings, context)
+    settings = settings.effective()  # a preset's paths and paging are those it expands to
     stop = threading.Event()
     items: list[Any] = []
     try:
@@ -121,7 +123,8 @@ def probe(name: str, settings: SystemSettings, context: ConnectorContext | None 
                 batches.close()
         if batch is not None:
             report.source = batch.label
-            items = [r.raw for r in batch.records]
+            # The status fields a connector derives (Shopify's `fulfillment`) count as found.
+            items = [_with_native(r.raw, r.native_status) for r in batch.records]
             for problem in batch.problems:
                 if isinstance(problem.raw, dict) and problem.location != batch.label:
                     items.append(problem.raw)  # a record it could not read still shows its fields
@@ -141,7 +144,8 @@ def probe(name: str, settings: SystemSettings, context: ConnectorContext | None 
             report.paging_problem = (
                 f"paging: list.paging.style is none, but {hints[0][4:]}: only this page would be read"
             )
-    analyse(report, settings, [item for item in items if isinstance(item, dict)])
+    empty = getattr(getattr(settings, "list", None), "empty", None) or []
+    analyse(report, settings, [blanked(item, empty) for item in items if isinstance(item, dict)])
     return report
 
 
@@ -234,6 +238,12 @@ def next_page_report(settings: SystemSettings, response: httpx.Response, items: 
         if isinstance(found, list) and any(isinstance(x, dict) and x.get("rel") == "next" for x in found):
             lines.append("the answer has links[rel=next]")
     return lines
+
+
+def _with_native(raw: Any, native: dict[str, Any]) -> Any:
+    if not isinstance(raw, dict):
+        return raw
+    return {**raw, **{name: value for name, value in native.items() if name not in raw}}
 
 
 def _paths(item: Any, prefix: str = "", depth: int = 3) -> list[str]:

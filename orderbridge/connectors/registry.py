@@ -13,9 +13,21 @@ from orderbridge.connectors.aftership.settings import AfterShipSettings
 from orderbridge.connectors.base import Connector, ConnectorContext, SystemSettings
 from orderbridge.connectors.cainiao.settings import CainiaoSettings
 from orderbridge.connectors.easypost.settings import EasyPostSettings
-from orderbridge.connectors.jiandaoyun.settings import JiandaoyunSettings
 from orderbridge.connectors.karrio.settings import KarrioSettings
 from orderbridge.connectors.kuaidi100.settings import Kuaidi100Settings
+from orderbridge.connectors.presets.chanjet.settings import ChanjetSettings
+from orderbridge.connectors.presets.erpnext.settings import ErpNextSettings
+from orderbridge.connectors.presets.fxiaoke.settings import FxiaokeSettings
+from orderbridge.connectors.presets.jiandaoyun.settings import JiandaoyunSettings
+from orderbridge.connectors.presets.kingdee.settings import KingdeeSettings
+from orderbridge.connectors.presets.medusa.settings import MedusaSettings
+from orderbridge.connectors.presets.netsuite.settings import NetSuiteSettings
+from orderbridge.connectors.presets.odoo.settings import OdooSettings
+from orderbridge.connectors.presets.salesforce.settings import SalesforceSettings
+from orderbridge.connectors.presets.sap_b1.settings import SapB1Settings
+from orderbridge.connectors.presets.yonsuite.settings import YonSuiteSettings
+from orderbridge.connectors.presets.yonyou_u8.settings import YonyouU8Settings
+from orderbridge.connectors.presets.zoho.settings import ZohoSettings
 from orderbridge.connectors.rest.settings import RestSettings
 from orderbridge.connectors.sfexpress.settings import SfExpressSettings
 from orderbridge.connectors.shippo.settings import ShippoSettings
@@ -54,13 +66,15 @@ def _load(implementation: str) -> Any:
     return getattr(importlib.import_module(module_name), class_name)
 
 
+REST = "orderbridge.connectors.rest.connector:RestConnector"  # also reads every declarative preset
+
 REGISTRY: dict[str, ConnectorType] = {
     entry.name: entry
     for entry in (
         ConnectorType(
             "rest",
             RestSettings,
-            "orderbridge.connectors.rest.connector:RestConnector",
+            REST,
             "Declarative HTTP/JSON API described in YAML",
         ),
         ConnectorType(
@@ -68,6 +82,78 @@ REGISTRY: dict[str, ConnectorType] = {
             SpreadsheetSettings,
             "orderbridge.connectors.spreadsheet.connector:SpreadsheetConnector",
             "CSV and XLSX files, one file or a glob",
+        ),
+        ConnectorType(
+            "zoho",
+            ZohoSettings,
+            REST,
+            "Zoho CRM sales orders (OAuth refresh token, If-Modified-Since)",
+        ),
+        ConnectorType(
+            "odoo",
+            OdooSettings,
+            REST,
+            "Odoo sale orders, deliveries and invoices (JSON-2, or JSON-RPC execute_kw)",
+        ),
+        ConnectorType(
+            "erpnext",
+            ErpNextSettings,
+            REST,
+            "ERPNext sales orders, delivery notes and sales invoices (/api/resource, API key pair)",
+        ),
+        ConnectorType(
+            "medusa",
+            MedusaSettings,
+            REST,
+            "Medusa v2 orders (admin API, secret key or admin login)",
+        ),
+        ConnectorType(
+            "netsuite",
+            NetSuiteSettings,
+            REST,
+            "Oracle NetSuite sales orders, item fulfilments and invoices (token-based auth, SuiteQL)",
+        ),
+        ConnectorType(
+            "sap_b1",
+            SapB1Settings,
+            REST,
+            "SAP Business One sales orders, deliveries and invoices (Service Layer session, OData)",
+        ),
+        ConnectorType(
+            "yonsuite",
+            YonSuiteSettings,
+            REST,
+            "Yonyou YonSuite / YonBIP sales orders (signed access token, pubts)",
+        ),
+        ConnectorType(
+            "yonyou_u8",
+            YonyouU8Settings,
+            REST,
+            "Yonyou U8 / U8+ sales orders through the OpenAPI platform (token, page by page)",
+        ),
+        ConnectorType(
+            "salesforce",
+            SalesforceSettings,
+            REST,
+            "Salesforce orders by SOQL on SystemModstamp (OAuth refresh token, nextRecordsUrl)",
+        ),
+        ConnectorType(
+            "kingdee",
+            KingdeeSettings,
+            REST,
+            "Kingdee K3 Cloud 金蝶云星空 sales orders, outbound documents and receivables (WebAPI)",
+        ),
+        ConnectorType(
+            "chanjet",
+            ChanjetSettings,
+            REST,
+            "Chanjet 畅捷通 T+ sales order vouchers (statuses and change filter configured per tenant)",
+        ),
+        ConnectorType(
+            "fxiaoke",
+            FxiaokeSettings,
+            REST,
+            "Fxiaoke 纷享销客 CRM SalesOrderObj (corpAccessToken, last_modified_time, offset pages)",
         ),
         ConnectorType(
             "aftership",
@@ -128,16 +214,16 @@ REGISTRY: dict[str, ConnectorType] = {
         ConnectorType(
             "shopify",
             ShopifySettings,
-            None,
-            "Shopify order and fulfilment webhooks",
+            "orderbridge.connectors.shopify.poller:ShopifyPoller",
+            "Shopify orders and fulfilments: webhooks, and polling of the Admin REST API (Link header)",
             receiver="orderbridge.connectors.shopify.receiver:ShopifyReceiver",
         ),
         ConnectorType(
             "jiandaoyun",
             JiandaoyunSettings,
-            None,
-            "Jiandaoyun 简道云 data push of a form's rows",
-            receiver="orderbridge.connectors.jiandaoyun.receiver:JiandaoyunReceiver",
+            REST,
+            "Jiandaoyun 简道云 form rows: data/list polled by data_id in updateTime windows, data pushes",
+            receiver="orderbridge.connectors.presets.jiandaoyun.receiver:JiandaoyunReceiver",
         ),
         ConnectorType(
             "webhook",

@@ -13,8 +13,7 @@ from typing import Annotated, Any, Literal, Self
 import httpx
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, model_validator
 
-from orderbridge.connectors.auth_settings import same_value
-from orderbridge.connectors.base import get_path
+from orderbridge.connectors.base import get_path, same_value
 
 NO_BODY: Any = object()  # the answer has no JSON body (empty, HTML, 204/304)
 RETRY_STATUSES = frozenset({408, 429})  # and every 5xx

@@ -11,12 +11,14 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from orderbridge.demo.carrier import DEMO_SALT, KD100_SALT_VAR
+from orderbridge.web.passwords import hash_password
 
 CONFIG_FILE_NAME = "orderbridge.yaml"
 PURCHASING_FILE = Path("purchasing") / "tracking.xlsx"  # matched by the config's purchasing/*.xlsx
 FINANCE_FILE = Path("finance") / "invoices.csv"
 ERP_TOKEN_VAR = "DEMO_ERP_TOKEN"
 WMS_KEY_VAR = "DEMO_WMS_KEY"
+WEB_PASSWORD_VAR = "DEMO_WEB_PASSWORD"
 
 
 @dataclass(frozen=True)
@@ -25,6 +27,8 @@ class DemoCredentials:
 
     erp_token: str = "demo-erp-token"
     wms_api_key: str = "demo-wms-key"
+    web_user: str = "demo"
+    web_password: str = "demo-password"
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None) -> DemoCredentials:
@@ -33,6 +37,7 @@ class DemoCredentials:
         return cls(
             erp_token=env.get(ERP_TOKEN_VAR) or cls.erp_token,
             wms_api_key=env.get(WMS_KEY_VAR) or cls.wms_api_key,
+            web_password=env.get(WEB_PASSWORD_VAR) or cls.web_password,
         )
 
 
@@ -44,11 +49,14 @@ def write_demo_config(directory: Path, erp_url: str, wms_url: str, store_url: st
     storing into `store_url` (default: SQLite next to the file)."""
     directory.mkdir(parents=True, exist_ok=True)
     path = directory / CONFIG_FILE_NAME
+    login = DemoCredentials.from_env()
     text = (
         _TEMPLATE.replace("@ERP_URL@", erp_url.rstrip("/"))
         .replace("@WMS_URL@", wms_url.rstrip("/"))
         .replace("@ERP_TOKEN@", f"${{{ERP_TOKEN_VAR}:-{DEMO_CREDENTIALS.erp_token}}}")
         .replace("@WMS_KEY@", f"${{{WMS_KEY_VAR}:-{DEMO_CREDENTIALS.wms_api_key}}}")
+        .replace("@WEB_USER@", login.web_user)
+        .replace("@WEB_HASH@", hash_password(login.web_password))
         .replace("@KD100_SALT@", f"${{{KD100_SALT_VAR}:-{DEMO_SALT}}}")
         .replace("@PURCHASING_DIR@", PURCHASING_FILE.parent.as_posix())
         .replace("@FINANCE_FILE@", FINANCE_FILE.as_posix())
@@ -82,7 +90,18 @@ log:
   file: orderbridge.log             # structured JSON lines
 
 server:
-  listen: "${ORDERBRIDGE_LISTEN:-127.0.0.1:8080}"     # /healthz, /readyz, /metrics, /api/...
+  listen: "${ORDERBRIDGE_LISTEN:-127.0.0.1:8080}"     # web pages, /healthz, /readyz, /metrics, /api/...
+  # Who may log in to the web pages: name -> hash made by `orderbridge hash-password`.
+  users:
+    @WEB_USER@: "@WEB_HASH@"
+  session_secret: "${ORDERBRIDGE_SESSION_SECRET:-}"   # empty: a new key per start
+  # The customers' page /track: order number plus the last 4 digits of the phone in the ERP's record.
+  track:
+    enabled: true
+    system: erp
+    field: contact.phone
+    factor: phone
+    digits: 4
 
 display:
   timezone: Asia/Shanghai           # times in tables and explanations; JSON keeps ISO 8601 with offsets

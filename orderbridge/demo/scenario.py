@@ -24,6 +24,12 @@ def order_key(number: int) -> str:
     return f"SO-{number:06d}"
 
 
+def demo_phone(number: int) -> str:
+    """The customer's phone number on order `number`: what the demo's /track page asks the last
+    four digits of."""
+    return f"+86 139 {number * 7919 % 10000:04d} {number * 104729 % 10000:04d}"
+
+
 def orphan_ref(system: str, record_id: str) -> str:
     """How `Scenario.expected` names a record that belongs to no order: "<system>:<record id>"."""
     return f"{system}:{record_id}"
@@ -92,6 +98,7 @@ class _Builder:
                 "currency": "CNY",
                 "qty": qty,
                 "customer_po": f"PO-{7700 + number}",
+                "contact": {"phone": demo_phone(number)},
             }
         )
 

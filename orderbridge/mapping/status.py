@@ -136,6 +136,17 @@ class StatusTable(BaseModel):
             )
         return self
 
+    def as_rules(self) -> list[StatusRule]:
+        """The table as first-match rules alone: each `map` word (a rule on `field`), then `rules`;
+        so another table's map and rules can be tried before it."""
+        if self.map and not self.case_sensitive:
+            raise ValueError("a table whose map ignores case cannot be written as rules")
+        mapped = [
+            StatusRule(when={self.field or "status": Condition(in_=[word])}, then=status)
+            for word, status in self.map.items()
+        ]
+        return [*mapped, *self.rules]
+
     @property
     def fields(self) -> list[str]:
         names = [self.field] if self.field else []
@@ -146,7 +157,12 @@ class StatusTable(BaseModel):
     def lookup(self, fields: dict[str, Any]) -> CanonicalStatus | None:
         """The canonical status for these native fields: `unmapped` for a word the table does not know
         and for no status at all (every field null, absent or blank) unless a rule asks for a blank
-        field; None only for a word the table ignores (it belongs to another dimension)."""
+        field; None for a word the table ignores (it belongs to another dimension) and for a record
+        that has none of the table's fields at all (a Shopify fulfilment says nothing of billing). A
+        record read by configured fields always has them (None when missing from the source), so a
+        field that went missing still shows as unmapped."""
+        if not any(name in fields for name in self.fields):
+            return None
         native = self._native(fields)
         if self.field is not None:
             value = fields.get(self.field)

@@ -102,6 +102,26 @@ def parse_timestamp(
     return parsed if parsed.tzinfo else parsed.replace(tzinfo=tz)
 
 
+_CLOCK = re.compile(r"(?P<hour>\d{1,2}):?(?P<minute>\d{2})(?::?(?P<second>\d{2}))?")
+
+
+def at_time_of_day(day: datetime, value: object, tz: tzinfo) -> datetime:
+    """The calendar date `day` was written with, at the time of day `value` (14:35:10, 14:35, 143510)
+    in `tz`: for sources that keep a change's date and time in two fields. A blank time keeps `day`."""
+    text = "" if value is None else str(value).strip()
+    if not text:
+        return day
+    match = _CLOCK.fullmatch(text)
+    if match is None:
+        raise TimestampError(f"{text!r} is not a time of day")
+    hour, minute, second = (int(match[name] or 0) for name in ("hour", "minute", "second"))
+    if hour > 23 or minute > 59 or second > 59:
+        raise TimestampError(f"{text!r} is not a time of day")
+    return datetime.combine(day.date(), datetime.min.time(), tz).replace(
+        hour=hour, minute=minute, second=second
+    )
+
+
 def _from_parts(text: str, match: re.Match[str], date_order: DateOrder | None) -> datetime:
     first, second, third = match["a"], match["b"], match["c"]
     year_first, year_last = len(first) == 4, len(third) == 4

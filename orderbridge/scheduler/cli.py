@@ -19,6 +19,7 @@ from orderbridge.connectors.base import Batch, ConnectorContext, RetryNotice, So
 from orderbridge.reconciler.engine import PassResult
 from orderbridge.reconciler.lifecycle import LifecycleError, acknowledge, snooze
 from orderbridge.reconciler.rules import RULE_NAMES
+from orderbridge.reconciler.urgency import by_urgency
 from orderbridge.scheduler.commandline import (
     DEFAULT_CONFIG,
     ConfigOption,
@@ -39,7 +40,6 @@ from orderbridge.scheduler.sync import SyncError, sync_system
 from orderbridge.scheduler.views import (
     DISCREPANCY_COLUMNS,
     EXPLAINED,
-    by_urgency,
     discrepancy_item,
     discrepancy_row,
     next_steps,
@@ -136,6 +136,8 @@ def sync(
         except KeyboardInterrupt:
             stop.set()
             raise
+        finally:
+            store.close()
     console.print(
         f"{system}: {plural(result.records, 'record')} in {plural(result.batches, 'batch', 'batches')} — "
         f"{result.new} new, {result.changed} changed, {result.unchanged} unchanged, "
@@ -455,6 +457,7 @@ from orderbridge.scheduler import (  # noqa: E402, F401 - register their command
     cli_orders,
     cli_probe,
     cli_status,
+    cli_web,
     cli_webhooks,
 )
 

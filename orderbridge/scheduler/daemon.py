@@ -21,7 +21,7 @@ from orderbridge.connectors.base import ConnectorContext, SourceError
 from orderbridge.notify.service import Notifier
 from orderbridge.reconciler.engine import Reconciler
 from orderbridge.scheduler import logs
-from orderbridge.scheduler.http import Metrics, create_app
+from orderbridge.scheduler.http import Metrics, create_app, web_pages
 from orderbridge.scheduler.sync import SyncError, sync_system
 from orderbridge.scheduler.webhooks import Webhooks
 from orderbridge.storage import health, inbox
@@ -212,6 +212,8 @@ class Daemon:
                         self.ready,
                         systems=self.config.systems,
                         mounted=self.webhooks.routes(),
+                        web=web_pages(self.config, self.store),
+                        https=self.config.server.secure_cookies,
                     ),
                     host=self.config.server.host,
                     port=self.config.server.port,

@@ -20,11 +20,12 @@ from orderbridge.config.models import StoreSettings
 from orderbridge.connectors import registry
 from orderbridge.connectors.base import ConnectorContext, SourceError
 from orderbridge.demo.carrier import ParcelEvent, push_all
-from orderbridge.demo.config import write_demo_config
+from orderbridge.demo.config import WEB_PASSWORD_VAR, DemoCredentials, write_demo_config
 from orderbridge.demo.scenario import build_scenario, load_erp, load_wms, write_spreadsheets
 from orderbridge.demo.simulators import SimulatedERP, SimulatedWMS
 from orderbridge.notify.alerts import Alerting
 from orderbridge.reconciler.engine import Reconciler
+from orderbridge.reconciler.urgency import by_urgency
 from orderbridge.scheduler import logs
 from orderbridge.scheduler.demo_notify import write_notifications
 from orderbridge.scheduler.output import Layout, plural, render_table
@@ -32,7 +33,6 @@ from orderbridge.scheduler.sync import sync_system
 from orderbridge.scheduler.views import (
     DISCREPANCY_COLUMNS,
     EXPLAINED,
-    by_urgency,
     discrepancy_row,
     next_steps,
 )
@@ -156,6 +156,14 @@ def run_demo(
                 "(Kuaidi100, signed with the salt the config names; docs/webhooks.md shows how to send one "
                 "with curl); the simulated ERP and WMS run until it stops, so "
                 f"`{command} sync erp {suffix}` reaches them meanwhile",
+            )
+            login = DemoCredentials.from_env()
+            _say(
+                console,
+                f"web pages: http://{config.server.listen}/ — log in as {login.web_user!r} with the password "
+                f"{login.web_password!r} (${WEB_PASSWORD_VAR} sets another); customers' page: "
+                f"http://{config.server.listen}/track (an order number such as "
+                f"SO-{now.year}-0041 and the last 4 digits of its phone in the ERP)",
             )
             Daemon(loaded, context).run()
             _say(console, "stopped: the daemon and the simulated ERP and WMS")

@@ -10,15 +10,17 @@ from prometheus_client import CollectorRegistry, Counter, Gauge, generate_latest
 from prometheus_client.core import GaugeMetricFamily
 from prometheus_client.registry import Collector
 from starlette.applications import Starlette
+from starlette.middleware import Middleware
 from starlette.requests import Request
 from starlette.responses import JSONResponse, PlainTextResponse, Response
 from starlette.routing import BaseRoute, Route
 
+from orderbridge.config.models import OrderbridgeConfig
 from orderbridge.connectors.base import SystemSettings
 from orderbridge.reconciler.rules import RULE_NAMES
+from orderbridge.reconciler.urgency import by_urgency
 from orderbridge.scheduler import http_guard
 from orderbridge.scheduler.views import (
-    by_urgency,
     discrepancy_item,
     order_item,
     parse_since,
@@ -30,6 +32,9 @@ from orderbridge.storage.db import Store
 from orderbridge.storage.orders import find as find_order
 from orderbridge.storage.orders import listing as order_listing
 from orderbridge.storage.orders import nearest as nearest_orders
+from orderbridge.web.access import Access
+from orderbridge.web.app import Web
+from orderbridge.web.headers import SecurityHeaders
 
 ORDERS_LIMIT = 500  # orders an /api/orders answer holds unless `limit` says otherwise
 
@@ -129,10 +134,12 @@ def create_app(
     *,
     systems: Mapping[str, SystemSettings] | None = None,
     mounted: Sequence[BaseRoute] = (),
+    web: Web | None = None,
+    https: bool = False,
 ) -> Starlette:
     """The app. `systems` (the configured ones) let /api/orders filter by system and find an order by
     any system's number; `mounted` routes of other areas (the webhook endpoint) are served beside the
-    read API."""
+    read API; `web` adds the web pages. Every answer carries the security headers (HSTS with `https`)."""
     systems = systems or {}
     rules = {name: settings.order_id for name, settings in systems.items()}
 
@@ -207,18 +214,51 @@ def create_app(
             }
         )
 
+    reader = web.access.reader if web is not None else _open
     return Starlette(
         routes=[
             Route("/healthz", healthz),
             Route("/readyz", readyz),
             Route("/metrics", metrics_endpoint),
-            Route("/api/discrepancies", list_discrepancies),
-            Route("/api/orders", list_orders),
-            Route("/api/orders/{key:path}", order),
+            Route("/api/discrepancies", reader(list_discrepancies)),
+            Route("/api/orders", reader(list_orders)),
+            Route("/api/orders/{key:path}", reader(order)),
             *mounted,
+            *(web.routes() if web is not None else []),
+        ],
+        middleware=[
+            Middleware(SecurityHeaders, https=https),
+            *(web.middleware() if web is not None else []),
         ],
         exception_handlers=http_guard.HANDLERS,
     )
+
+
+def web_pages(config: OrderbridgeConfig, store: Store) -> Web:
+    """The web pages as the configuration's `server` section sets them up."""
+    server = config.server
+    access = Access(
+        users=server.users,
+        lifetime_seconds=server.session_lifetime.total_seconds(),
+        user_header=server.user_header,
+        trusted_proxies=server.trusted_proxies,
+    )
+    secret = server.session_secret.get_secret_value() if server.session_secret else None
+    return Web(
+        store.engine,
+        access,
+        systems=config.systems,
+        reconcile=config.reconcile,
+        zone=config.display.zone,
+        track=server.track,
+        secret=secret,
+        secure_cookies=server.secure_cookies,
+        board_refresh=server.board_refresh.total_seconds(),
+    )
+
+
+def _open(handler: Callable[[Request], Response]) -> Callable[[Request], Response]:
+    return handler
 
 
 def _unknown(kind: str, name: str, choices: Sequence[str]) -> Response:

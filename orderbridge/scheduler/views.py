@@ -3,7 +3,7 @@ the read API: the most urgent first, each with what to do, and each system's sta
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from datetime import UTC, datetime, tzinfo
 from typing import Any
 
@@ -13,8 +13,7 @@ from orderbridge.config.types import parse_duration
 from orderbridge.connectors.base import SystemSettings
 from orderbridge.mapping.model import UNMAPPED, Dimension, Observation, statuses_of
 from orderbridge.mapping.timeparse import TimestampError, parse_timestamp
-from orderbridge.reconciler.rules import ADVICE
-from orderbridge.reconciler.types import SEVERITY_ORDER
+from orderbridge.reconciler.urgency import advice
 from orderbridge.scheduler.output import Below, Column
 from orderbridge.storage.discrepancies import Discrepancy
 from orderbridge.storage.orders import OrderView
@@ -33,16 +32,6 @@ DISCREPANCY_COLUMNS = [
     Column("dimension", keep=2),
 ]
 EXPLAINED = [Below("summary"), Below("advice", prefix="→ ", style="dim")]
-
-
-def by_urgency(found: Iterable[Discrepancy]) -> list[Discrepancy]:
-    """Critical first, then warnings, then the rest; the oldest problem first within each."""
-    return sorted(found, key=lambda d: (-SEVERITY_ORDER.get(d.severity, 0), d.since, d.id))
-
-
-def advice(d: Discrepancy) -> str:
-    found = ADVICE.get(d.rule)
-    return found(d.order_key, d.systems, d.details) if found is not None else ""
 
 
 def discrepancy_item(d: Discrepancy) -> dict[str, Any]:

@@ -17,6 +17,7 @@ from orderbridge.connectors.registry import REGISTRY
 from orderbridge.connectors.rest.settings import RestSettings
 from orderbridge.connectors.spreadsheet.settings import SpreadsheetSettings
 from orderbridge.mapping.model import Dimension
+from orderbridge.notify.channels.registry import CHANNEL_TYPES
 
 
 def write(tmp_path: Path, text: str, name: str = "orderbridge.yaml") -> Path:
@@ -156,7 +157,10 @@ def test_every_problem_in_the_file_is_reported_with_its_line(tmp_path: Path) -> 
     }
     assert "unknown key 'sytems'; expected one of store, server, log, systems, reconcile" in str(error)
     assert "(found 'htp:/x')" in find(error, "systems.wms.base_url")[0].message
-    assert "known types: 17track, aftership, cainiao, easypost" in find(error, "systems.erp.type")[0].message
+    assert (
+        "known types: 17track, aftership, cainiao, chanjet, easypost"
+        in find(error, "systems.erp.type")[0].message
+    )
     assert "not a duration" in find(error, "reconcile.every")[0].message
     assert "not a configured system" in find(error, "reconcile.authority.fulfillment")[0].message
     assert "(found 'wms2')" in find(error, "reconcile.authority.fulfillment")[0].message
@@ -203,7 +207,7 @@ def test_system_type_missing_or_unknown(tmp_path: Path) -> None:
           erp:
             base_url: https://erp.example.com
           wms:
-            type: odoo
+            type: acme_erp
           Bad_Name:
             type: spreadsheet
             path: x.csv
@@ -481,6 +485,23 @@ def test_merged_defaults_are_shared_and_overridable(tmp_path: Path) -> None:
     assert isinstance(us, RestSettings)
     assert str(us.base_url) == "https://us.example.com/"
     assert us.list.path == "/orders"
+
+
+def test_schema_describes_every_alert_channel_type() -> None:
+    """Each channel in `alerts.channels` is one of the registered channel types' settings, picked by
+    `type`, so an editor knows a DingTalk robot's `secret` as well as the shared `rate_limit`."""
+    schema = config_json_schema()
+    alerts = schema["$defs"]["AlertSettings"]
+    channels = alerts["properties"]["channels"]["additionalProperties"]
+    assert channels["discriminator"]["propertyName"] == "type"
+    mapping = channels["discriminator"]["mapping"]
+    assert mapping == {name: f"#/$defs/{c.settings_model.__name__}" for name, c in CHANNEL_TYPES.items()}
+    for name, channel in CHANNEL_TYPES.items():
+        definition = schema["$defs"][channel.settings_model.__name__]
+        assert definition["properties"]["type"]["const"] == name
+        assert "type" in definition["required"]
+        assert set(channel.settings_model.model_fields) == set(definition["properties"])
+    assert "secret" in schema["$defs"]["DingTalkSettings"]["properties"]
 
 
 def test_schema_covers_every_connector_type(tmp_path: Path) -> None:

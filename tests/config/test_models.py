@@ -100,9 +100,9 @@ def test_config_built_from_plain_data_checks_references() -> None:
     with pytest.raises(ValidationError, match=r"reconcile\.authority\.fulfillment: not a configured system"):
         OrderbridgeConfig.model_validate({"reconcile": {"authority": {"fulfillment": "wms"}}})
     with pytest.raises(
-        ValidationError, match="unknown connector type 'odoo'; known types: 17track, aftership"
+        ValidationError, match="unknown connector type 'acme_erp'; known types: 17track, aftership"
     ):
-        OrderbridgeConfig.model_validate({"systems": {"erp": {"type": "odoo"}}})
+        OrderbridgeConfig.model_validate({"systems": {"erp": {"type": "acme_erp"}}})
     with pytest.raises(ValidationError, match="system names must"):
         OrderbridgeConfig.model_validate({"systems": {"WMS": {"type": "spreadsheet", "path": "a.csv"}}})
 

@@ -1,88 +1,37 @@
-"""The connector contract, checked against every type in the registry: settings that validate and
-refuse unknown keys readably, polls that yield Batches of SourceRecords, bad records quarantined
-without sinking their batch, and a cursor that resumes without re-delivering.
+"""The conformance suite (conformance.py) applied to the connector types that are not presets, and the
+check that every polling type in the registry has a Source somewhere in the connector tests.
 
 To add a connector type: write a Source for it (a settings block and a real or respx-faked source it
-reads) and add it to SOURCES."""
+reads) and a test class applying `ConnectorSuite` (or `ApiSuite` for an HTTP API) with it."""
 
 from __future__ import annotations
 
 import base64
 import csv
-import json
-import threading
-from abc import ABC, abstractmethod
+import re
 from collections.abc import Iterator
-from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import datetime
 from pathlib import Path
 from typing import Any, ClassVar
-from zoneinfo import ZoneInfo
 
 import httpx
 import openpyxl
-import pytest
 import respx
-import yaml
-from pydantic import ValidationError
+from connectors.conformance import ConnectorSuite, Order, Source, StartServer
 
-from orderbridge.config.errors import ConfigError
-from orderbridge.config.loader import parse_config
 from orderbridge.connectors import registry
-from orderbridge.connectors.base import Batch, ConnectorContext, RecordProblem, SystemSettings
-from orderbridge.mapping.model import Dimension, SourceRecord
-from orderbridge.mapping.status import map_statuses
+from orderbridge.connectors.base import ConnectorContext
+from orderbridge.connectors.presets.base import PresetSettings
 
-SYSTEM = "shop"
-SHANGHAI = ZoneInfo("Asia/Shanghai")
-START = datetime(2026, 11, 20, 8, 0, tzinfo=SHANGHAI)
-
-
-@dataclass(frozen=True)
-class Order:
-    number: str
-    status: str  # PICKING or SHIPPED, in each source's own words
-    updated: datetime
-    quantity: int | str  # a str that is not a number makes the record bad
-
-
-def orders(first: int, count: int, *, bad: int | None = None) -> list[Order]:
-    """`count` orders an hour apart from order `first`; the one at index `bad` has quantity 'n/a'."""
-    made = []
-    for i in range(count):
-        status = "PICKING" if i % 2 else "SHIPPED"
-        quantity: int | str = "n/a" if i == bad else i + 1
-        made.append(Order(f"SO-{first + i}", status, START + timedelta(hours=first + i), quantity))
-    return made
-
-
-class Source(ABC):
-    """One connector type's side of the suite."""
-
-    minimal: ClassVar[dict[str, Any]]  # the smallest block the settings model accepts
-    misspelled: ClassVar[tuple[str, str]]  # a typo of one of its own keys, and the key meant
-
-    @abstractmethod
-    def block(self) -> dict[str, Any]:
-        """A settings block that reads this source: order number, status, change time and quantity."""
-
-    @abstractmethod
-    def publish(self, new: list[Order]) -> None:
-        """Put orders at the source as one new change (new rows in a new file, new API records)."""
-
-    def context(self) -> ConnectorContext:
-        return ConnectorContext()
-
-    @classmethod
-    @abstractmethod
-    def serve(cls, folder: Path) -> Iterator[Source]:
-        """The source, live for one test (files under `folder`, or an HTTP API mocked by respx)."""
+TESTS = Path(__file__).parent
+SOURCE_TYPE = re.compile(r"^\s+connector_type = \"([\w-]+)\"", re.MULTILINE)
 
 
 class RestSource(Source):
     """A WMS-like JSON API faked with respx: API key header, `{code, msg, data: {list, next_cursor}}`
     envelope, oldest-first listing filtered by `updated_after` (exclusive), opaque cursor tokens."""
 
+    connector_type = "rest"
     base = "https://wms.example.com/api/v2"
     key = "k-55d0e1b2c3"
     minimal: ClassVar[dict[str, Any]] = {
@@ -156,7 +105,7 @@ class RestSource(Source):
         return httpx.Response(200, json={"code": 0, "msg": "success", "data": data})
 
     @classmethod
-    def serve(cls, folder: Path) -> Iterator[Source]:
+    def serve(cls, folder: Path, server: StartServer) -> Iterator[Source]:
         with respx.mock(assert_all_called=True) as router:
             yield cls(router)
 
@@ -164,6 +113,7 @@ class RestSource(Source):
 class SpreadsheetSource(Source):
     """Monthly purchasing exports in a folder, alternately XLSX and CSV, with Chinese headers."""
 
+    connector_type = "spreadsheet"
     headers: ClassVar[list[str]] = ["订单号", "状态", "更新时间", "数量"]
     minimal: ClassVar[dict[str, Any]] = {"type": "spreadsheet", "path": "orders.xlsx"}
     misspelled = ("pth", "path")
@@ -198,132 +148,31 @@ class SpreadsheetSource(Source):
         return ConnectorContext(base_dir=self.folder)
 
     @classmethod
-    def serve(cls, folder: Path) -> Iterator[Source]:
+    def serve(cls, folder: Path, server: StartServer) -> Iterator[Source]:
         yield cls(folder)
 
 
-# One entry per registered connector type.
-SOURCES: dict[str, type[Source]] = {"rest": RestSource, "spreadsheet": SpreadsheetSource}
+class TestRest(ConnectorSuite):
+    source_class = RestSource
 
 
-@pytest.fixture(params=sorted(n for n, e in registry.REGISTRY.items() if e.receiver is None))
-def kind(request: pytest.FixtureRequest) -> type[Source]:
-    if request.param not in SOURCES:
-        pytest.fail(f"connector type {request.param!r} has no Source in SOURCES of the conformance suite")
-    return SOURCES[request.param]
+class TestSpreadsheet(ConnectorSuite):
+    source_class = SpreadsheetSource
 
 
-@pytest.fixture
-def source(kind: type[Source], tmp_path: Path) -> Iterator[Source]:
-    yield from kind.serve(tmp_path)
+def polling_types() -> set[str]:
+    """Types read by polling whose records are orders: all but the tracking aggregators, whose safety-net
+    polling has its own suite (test_push_providers.py, test_tracking_safety_net.py)."""
+    return {
+        name
+        for name, entry in registry.REGISTRY.items()
+        if entry.implementation is not None
+        and (entry.receiver is None or issubclass(entry.settings, PresetSettings))
+    }
 
 
-def settings_of(source: Source) -> SystemSettings:
-    return registry.lookup(source.block()["type"]).settings.model_validate(source.block())
-
-
-def poll(source: Source, cursor: dict[str, Any] | None = None) -> list[Batch]:
-    connector = registry.create(SYSTEM, settings_of(source), source.context())
-    try:
-        return list(connector.poll(cursor, threading.Event()))
-    finally:
-        connector.close()
-
-
-def delivered(batches: list[Batch]) -> list[str | None]:
-    return sorted((r.order_ref for b in batches for r in b.records), key=str)
-
-
-def config_text(block: dict[str, Any]) -> str:
-    return yaml.safe_dump({"systems": {SYSTEM: block}}, allow_unicode=True)
-
-
-def test_every_registered_type_is_in_the_suite() -> None:
-    """A polling connector type added to the registry without a Source here fails the build. Types that
-    receive pushes have their own suite (test_push_providers.py), safety-net polling included."""
-    assert set(SOURCES) == {name for name, entry in registry.REGISTRY.items() if entry.receiver is None}
-
-
-def test_minimal_block_validates(kind: type[Source]) -> None:
-    """The smallest block (type and required keys) is accepted, by the model and in a config file."""
-    entry = registry.lookup(kind.minimal["type"])
-    settings = entry.settings.model_validate(kind.minimal)
-    assert isinstance(settings, SystemSettings) and settings.type == entry.name
-    loaded = parse_config(config_text(kind.minimal))
-    assert isinstance(loaded.systems[SYSTEM], entry.settings)
-
-
-def test_unknown_keys_are_refused_with_a_readable_message(kind: type[Source]) -> None:
-    """A misspelled key, shared or the type's own, is refused (never ignored), and the config error
-    names the key's place and suggests the key meant."""
-    for typo, key in (kind.misspelled, ("timezon", "timezone")):
-        block = {**kind.minimal, typo: "x"}
-        with pytest.raises(ValidationError) as refused:
-            registry.lookup(kind.minimal["type"]).settings.model_validate(block)
-        assert [(e["type"], e["loc"]) for e in refused.value.errors()] == [("extra_forbidden", (typo,))]
-        with pytest.raises(ConfigError) as config_error:
-            parse_config(config_text(block))
-        [problem] = config_error.value.problems
-        assert problem.key_path == f"systems.{SYSTEM}.{typo}"
-        assert problem.message.startswith(f"unknown key {typo!r}; expected one of ")
-        assert problem.message.endswith(f"(did you mean {key!r}?)")
-
-
-def test_poll_yields_batches_of_source_records_named_by_system(source: Source) -> None:
-    """Every good order at the source arrives once as a SourceRecord carrying the system's name, a
-    status its status table maps, its change time and its quantity."""
-    published = orders(1, 5)
-    source.publish(published)
-    batches = poll(source)
-    assert batches and all(isinstance(b, Batch) for b in batches)
-    records = [r for b in batches for r in b.records]
-    assert all(isinstance(r, SourceRecord) and r.system == SYSTEM for r in records)
-    assert delivered(batches) == [o.number for o in published]
-    by_number = {r.order_ref: r for r in records}
-    canonical = {"PICKING": "preparing", "SHIPPED": "shipped"}
-    for order in published:
-        record = by_number[order.number]
-        assert record.status_at == order.updated
-        assert record.quantities.ordered == order.quantity
-        mapped = map_statuses(settings_of(source).status, record.native_status)[Dimension.fulfillment]
-        assert mapped.status == canonical[order.status]
-    assert all(b.problems == [] for b in batches)
-
-
-def test_bad_record_is_quarantined_and_the_rest_of_its_batch_kept(source: Source) -> None:
-    """An order whose quantity is 'n/a' becomes a RecordProblem saying which field and value; the good
-    records of the same batch are still delivered."""
-    source.publish(orders(1, 4, bad=1))
-    batches = poll(source)
-    [(batch, problem)] = [(b, p) for b in batches for p in b.problems]
-    assert isinstance(problem, RecordProblem)
-    assert problem.reason.startswith("field ") and problem.reason.endswith(": 'n/a' is not a number")
-    assert "n/a" in problem.raw.values()
-    assert batch.records, "the bad record's batch lost its good records"
-    assert delivered(batches) == ["SO-1", "SO-3", "SO-4"]
-
-
-def test_last_cursor_resumes_without_redelivering(source: Source) -> None:
-    """Polling from the last batch's cursor delivers nothing when nothing changed, then only what
-    changed after it: no record of the first poll comes again."""
-    source.publish(orders(1, 3))
-    first = poll(source)
-    cursor = first[-1].cursor
-    assert cursor is not None
-    assert delivered(poll(source, cursor)) == []
-    source.publish(orders(10, 2))
-    resumed = poll(source, cursor)
-    assert delivered(resumed) == ["SO-10", "SO-11"]
-    assert resumed[-1].cursor is not None and resumed[-1].cursor != cursor
-
-
-def test_batch_cursors_are_json_the_store_keeps_as_they_are(source: Source) -> None:
-    """Each committed cursor survives a JSON round trip unchanged (the store keeps it as JSON), and a
-    poll resumed from that round-tripped cursor delivers nothing new."""
-    source.publish(orders(1, 3))
-    batches = poll(source)
-    committed = [b.cursor for b in batches if b.cursor is not None]
-    assert committed
-    for cursor in committed:
-        assert json.loads(json.dumps(cursor)) == cursor
-    assert delivered(poll(source, json.loads(json.dumps(committed[-1])))) == []
+def test_every_polling_type_has_a_conformance_source() -> None:
+    """A polling connector type (a preset included) added to the registry without a Source applying the
+    suite somewhere in the connector tests fails the build."""
+    covered = {m for path in TESTS.rglob("test_*.py") for m in SOURCE_TYPE.findall(path.read_text("utf-8"))}
+    assert polling_types() - covered == set()

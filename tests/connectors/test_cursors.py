@@ -19,6 +19,7 @@ from orderbridge.connectors.cursors import (
     KeysetCursor,
     RowVersionCursor,
     TimestampCursor,
+    WindowCursor,
     cursor_style,
     replace_cursor,
 )
@@ -39,7 +40,8 @@ def test_type_picks_the_style_and_defaults_to_timestamp() -> None:
     assert isinstance(style({"field": "updated_at", "overlap": "5m", "format": "epoch"}), TimestampCursor)
     assert isinstance(style({"type": "row_version", "field": "ts"}), RowVersionCursor)
     assert isinstance(style({"type": "keyset", "field": "id"}), KeysetCursor)
-    assert set(REGISTRY) == {"timestamp", "row_version", "keyset"}
+    assert isinstance(style({"type": "window", "field": "updateTime"}), WindowCursor)
+    assert set(REGISTRY) == {"timestamp", "window", "row_version", "keyset"}
     with pytest.raises(ValidationError, match="does not match any of the expected tags"):
         style({"type": "version", "field": "v"})
 

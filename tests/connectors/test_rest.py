@@ -429,6 +429,28 @@ def test_a_sorted_listing_asks_each_page_from_the_newest_value_read_in_full() ->
     ]
 
 
+def test_a_run_of_ties_ending_inside_a_page_of_an_inclusive_filter_moves_on() -> None:
+    """A run of equal timestamps longer than a page, read by position, that ends inside a page: with an
+    inclusive `since` the listing goes on from that page's newest value (re-reading only its ties),
+    instead of asking from the run's own value again and again; every record is read once."""
+    connector = wms(
+        list=listing(
+            params={"since": "{cursor}"},
+            paging={"style": "page", "size_param": "per_page", "size": 2, "max_pages": 200},
+        ),
+        cursor={"field": "updated_at", "sorted": True, "overlap": "0s"},
+    )
+    times = ["10:00", "10:00", "10:01", "10:01", "10:01", "10:02", "10:02", "10:02", "10:03"]
+    source = SortedApi([order(n, f"2024-05-01T{t}:00Z") for n, t in enumerate(times, 1)])
+    with respx.mock(assert_all_called=True) as router:
+        route = router.get(ORDERS).mock(side_effect=source.answer)
+        batches = poll(connector)
+    assert sorted(ids(batches), key=int) == [str(n) for n in range(1, 10)]
+    assert len(ids(batches)) == 9
+    assert route.call_count < 30
+    assert [b.cursor["value"] for b in batches if b.cursor][-1] == "2024-05-01T10:03:00+00:00"
+
+
 def test_an_ignored_page_parameter_stops_at_the_second_identical_page() -> None:
     """A server that does not know the page parameter answers page 1 again and again; the listing
     stops at once with an error naming the setting, after two requests, not thousands."""

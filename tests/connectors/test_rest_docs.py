@@ -12,7 +12,7 @@ import pytest
 from pydantic import BaseModel
 
 from orderbridge.config.loader import parse_config
-from orderbridge.connectors import cursors, paging
+from orderbridge.connectors import cursors, paging, rows
 from orderbridge.connectors.auth import AUTH_STYLES
 from orderbridge.connectors.auth_settings import BodyMatch, TokenPlacement, TokenSource
 from orderbridge.connectors.base import SystemSettings
@@ -53,6 +53,7 @@ MODELS: list[type[BaseModel]] = [
     paging.PastEnd,
     *(cls.settings_model for cls in paging.REGISTRY.values()),
     *(cls.settings_model for cls in cursors.REGISTRY.values()),
+    *(cls.settings_model for cls in rows.REGISTRY.values()),
 ]
 # Complete configurations: a `systems:` document that is not a sketch with `...` in it.
 EXAMPLES = [

@@ -15,6 +15,7 @@ import openpyxl
 import pytest
 import yaml
 
+from orderbridge.config.models import ServerSettings
 from orderbridge.connectors.auth_settings import ApiKeySettings, BearerSettings
 from orderbridge.connectors.base import SystemSettings, build_record
 from orderbridge.connectors.registry import REGISTRY
@@ -38,6 +39,7 @@ from orderbridge.mapping.ids import OrderIdError, normalise_order_id
 from orderbridge.mapping.model import UNMAPPED, Dimension
 from orderbridge.mapping.status import map_statuses
 from orderbridge.reconciler.settings import ReconcileSettings
+from orderbridge.web.passwords import verify_password
 
 NOW = datetime(2026, 11, 22, 10, 0, tzinfo=UTC)
 ERP_AUTH = {"Authorization": f"Bearer {DEMO_CREDENTIALS.erp_token}"}
@@ -301,7 +303,10 @@ def test_demo_config_validates_against_the_settings_models(tmp_path: Path) -> No
     assert reconcile.sla["preparing"] == [timedelta(days=1), timedelta(days=3)]
     assert reconcile.expect[0].system == "wms" and reconcile.expect[0].within == timedelta(hours=2)
     assert document["store"] == {"url": "sqlite:///orderbridge.db"}
-    assert document["server"] == {"listen": "127.0.0.1:8080"}
+    assert document["server"]["listen"] == "127.0.0.1:8080"
+    server = ServerSettings.model_validate(document["server"])
+    assert verify_password(DEMO_CREDENTIALS.web_password, server.users[DEMO_CREDENTIALS.web_user])
+    assert server.track.enabled and server.track.system == "erp"
     assert document["log"] == {"file": "orderbridge.log"}
     assert "${DEMO_ERP_TOKEN:-demo-erp-token}" in (tmp_path / "orderbridge.yaml").read_text(encoding="utf-8")
 

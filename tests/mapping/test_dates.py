@@ -8,7 +8,7 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from orderbridge.mapping.timeparse import TimestampError, parse_timestamp
+from orderbridge.mapping.timeparse import TimestampError, at_time_of_day, parse_timestamp
 
 SHANGHAI = ZoneInfo("Asia/Shanghai")
 
@@ -81,3 +81,19 @@ def test_a_time_without_a_date_is_refused_as_such(text: str) -> None:
     """A time of day alone names no moment: the message says a date is missing."""
     with pytest.raises(TimestampError, match="time of day without a date"):
         parse_timestamp(text)
+
+
+def test_a_time_of_day_kept_in_its_own_field_joins_the_date() -> None:
+    """SAP Business One keeps UpdateDate (a date; v2 writes it with a misleading Z) and UpdateTime
+    apart: the change is that calendar date at that time, in the system's zone; a blank time keeps the
+    date, a time that is not one is refused."""
+    v1 = parse_timestamp("2024-05-02", SHANGHAI)
+    v2 = parse_timestamp("2024-05-02T00:00:00Z", SHANGHAI)
+    assert v1 is not None and v2 is not None
+    assert at_time_of_day(v1, "14:35:10", SHANGHAI) == at(2024, 5, 2, 14, 35, 10)
+    assert at_time_of_day(v2, "14:35:10", SHANGHAI) == at(2024, 5, 2, 14, 35, 10)
+    assert at_time_of_day(v1, "1435", SHANGHAI) == at(2024, 5, 2, 14, 35)
+    assert at_time_of_day(v1, None, SHANGHAI) == v1
+    for wrong in ("25:00:00", "noon", "14:3"):
+        with pytest.raises(TimestampError):
+            at_time_of_day(v1, wrong, SHANGHAI)

@@ -5,6 +5,7 @@ endpoints answer over a real socket."""
 from __future__ import annotations
 
 import os
+import re
 import signal
 import socket
 import subprocess
@@ -17,6 +18,7 @@ from pathlib import Path
 import httpx
 import pytest
 from sqlalchemy import func, select
+from web_client import log_in
 
 from orderbridge.demo.simulators import SimulatedERP, erp_time
 from orderbridge.storage import cursors
@@ -253,7 +255,15 @@ def test_demo_serve_keeps_the_daemon_and_the_simulated_systems_running(tmp_path:
         )
     try:
         wait_for(lambda: answers(f"http://127.0.0.1:{port}/readyz"), "the demo's daemon to be ready")
-        found = httpx.get(f"http://127.0.0.1:{port}/api/discrepancies", timeout=5).json()
+        with httpx.Client(base_url=f"http://127.0.0.1:{port}", timeout=5) as client:
+            before_login = client.get("/api/discrepancies").status_code
+            # The demo user and password it prints, as a person would use them.
+            user, password = re.search(
+                r"log in as '([^']+)' with the password '([^']+)'", _printed(tmp_path)
+            ).groups()
+            logged_in = log_in(client, user, password)
+            board = client.get("/")
+            found = client.get("/api/discrepancies").json()
         ready = httpx.get(f"http://127.0.0.1:{port}/readyz", timeout=5).json()
         wait_for(
             lambda: all(
@@ -266,6 +276,12 @@ def test_demo_serve_keeps_the_daemon_and_the_simulated_systems_running(tmp_path:
         code = stop_process(process, signal.SIGINT)
     printed = (tmp_path / "demo.out").read_text(encoding="utf-8")
     assert "open discrepancies" in printed and f"serving on http://127.0.0.1:{port}" in printed
+    assert before_login == 401 and logged_in.status_code == 303
+    assert board.status_code == 200 and 'id="board"' in board.text
     assert {item["rule"] for item in found} >= {"status_conflict", "missing", "stuck", "unmapped_status"}
     assert set(ready["systems"]) == {"erp", "wms", "purchasing", "finance"}
     assert code == 0
+
+
+def _printed(directory: Path) -> str:
+    return (directory / "demo.out").read_text(encoding="utf-8")

@@ -39,7 +39,8 @@ def preset_table(dimension: Dimension, *tables: CodeTable, extra: Sequence[Statu
 
 def with_preset(own: list[StatusTable], presets: list[StatusTable]) -> list[StatusTable]:
     """A system's own tables in front of the provider's presets, per dimension: the own table's map
-    and rules are tried first, then the preset's rules."""
+    and rules are tried first, then the preset's map and rules; the preset's ignored words stay
+    ignored unless the own table maps them."""
     merged: list[StatusTable] = []
     for preset in presets:
         mine = [t for t in own if t.dimension == preset.dimension]
@@ -47,12 +48,15 @@ def with_preset(own: list[StatusTable], presets: list[StatusTable]) -> list[Stat
             merged.append(preset)
             continue
         first = mine[0]
+        field = first.field if first.map or first.ignore else preset.field
+        ignored = preset.ignore if field == preset.field else []
         merged.append(
             StatusTable(
                 dimension=preset.dimension,
-                field=first.field,
+                field=field,
                 map=first.map,
-                rules=[*first.rules, *preset.rules],
+                rules=[*first.rules, *preset.as_rules()],
+                ignore=[*first.ignore, *(w for w in ignored if w not in first.map)],
                 case_sensitive=first.case_sensitive,
             )
         )

@@ -1,4 +1,5 @@
-"""The declarative REST connector: the order listing and its child listings, all described in YAML."""
+"""The declarative REST connector: the order listing and its child listings, all described in YAML (by
+the user, or by a declarative preset)."""
 
 from __future__ import annotations
 
@@ -9,7 +10,7 @@ from typing import Any
 
 from orderbridge.connectors.base import Batch, Connector, ConnectorContext, SystemSettings
 from orderbridge.connectors.http import HttpApi
-from orderbridge.connectors.rest.listing import Listing
+from orderbridge.connectors.rest.listing import Build, Listing, one_record
 from orderbridge.connectors.rest.settings import RestSettings
 
 CHILDREN = "children"
@@ -19,19 +20,21 @@ FULL_AT = "full_at"
 class RestConnector(Connector):
     settings_model = RestSettings
     settings: RestSettings
+    build: Build = staticmethod(one_record)  # what one native order record becomes
 
     def __init__(
         self,
         name: str,
         settings: SystemSettings,
         context: ConnectorContext | None = None,
-        clock: Callable[[], datetime] = lambda: datetime.now(UTC),
+        clock: Callable[[], datetime] | None = None,
     ) -> None:
+        settings = settings.effective()  # a declarative preset: the REST settings it expands to
         if not isinstance(settings, RestSettings):
             raise TypeError(f"{name}: the rest connector needs RestSettings, not {type(settings).__name__}")
         super().__init__(name, settings, context)
         self.api = HttpApi.from_settings(name, settings, self.context)
-        self.clock = clock
+        self.clock = clock or self.context.clock or (lambda: datetime.now(UTC))
 
     def poll(self, cursor: dict[str, Any] | None, stop: threading.Event) -> Iterator[Batch]:
         """The order listing, then each child listing. The cursor holds each listing's own state:
@@ -54,6 +57,8 @@ class RestConnector(Connector):
                 full=full,
                 label="page" if child is None else f"{child} page",
                 child=child is not None,
+                clock=self.clock,
+                build=self.build if child is None else None,
             )
             for page in listing.pages(stop):
                 own = page.state

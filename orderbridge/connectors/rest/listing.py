@@ -14,8 +14,9 @@ import itertools
 import json
 import threading
 from collections import OrderedDict
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
+from datetime import datetime
 from typing import Any
 
 import httpx
@@ -25,13 +26,14 @@ from orderbridge.connectors.base import (
     RecordError,
     RecordProblem,
     SourceError,
+    blanked,
     build_record,
     content_hash,
     get_path,
     native_record_id,
     record_reason,
 )
-from orderbridge.connectors.cursors import CursorStyle, cursor_style, replace_cursor
+from orderbridge.connectors.cursors import UNTIL, CursorStyle, cursor_style, replace_cursor
 from orderbridge.connectors.http import HttpApi
 from orderbridge.connectors.paging import (
     OffsetPaginator,
@@ -42,6 +44,7 @@ from orderbridge.connectors.paging import (
     paginator,
 )
 from orderbridge.connectors.rest.settings import RestSettings
+from orderbridge.connectors.rows import BadRow, row_shape
 from orderbridge.mapping.model import SourceRecord
 from orderbridge.mapping.timeparse import zone
 
@@ -49,6 +52,9 @@ log = structlog.get_logger(__name__)
 NOTHING_NEW = frozenset({204, 304})  # "no content" and "not modified": nothing changed
 VERIFY_PASSES = 3  # re-reads of a run of equal cursor values read by page number
 REMEMBERED_REQUESTS = 1000
+# How one native record becomes records: the system's field map (build_record), or a connector's own
+# parse (Shopify's orders carry their fulfilments).
+Build = Callable[[str, dict[str, Any], RestSettings], list[SourceRecord]]
 
 
 @dataclass
@@ -111,16 +117,20 @@ class Listing:
         full: bool = False,
         label: str = "page",
         child: bool = False,
+        clock: Callable[[], datetime] | None = None,
+        build: Build | None = None,
     ) -> None:
         self.name, self.settings, self.api, self.full, self.label = name, settings, api, full, label
         self.child = child
+        self.build: Build = build or one_record
         self.state: dict[str, Any] = dict(saved or {})
         self.paging_state: dict[str, Any] = dict(self.state.get("paging") or {})
         self.tz = zone(settings.timezone)
         self.style: CursorStyle | None = (
-            cursor_style(settings.cursor, self.tz) if settings.cursor is not None else None
+            cursor_style(settings.cursor, self.tz, clock) if settings.cursor is not None else None
         )
         self.pager: Paginator = paginator(settings.list.paging, self.paging_state, self._identity)
+        self.rows = row_shape(settings.list.rows)
         self.recent = Recent(max(2000, 10 * int(getattr(settings.list.paging, "size", 100))))
         self.told: set[str] = set()
 
@@ -188,7 +198,7 @@ class Listing:
                 following = self._drive(style, read, following, newest)
                 commit = newest if following is None else self.origin
             elif style is not None and following is None and failure is None:
-                commit = newest
+                commit = style.complete(newest)
             elif style is not None and sorted_listing:
                 page_top = _top(style, read.values)
                 below: Any = top_before if page_top is None or _before(style, top_before, page_top) else None
@@ -267,7 +277,8 @@ class Listing:
             over = following is None or progress
         if not over:
             return following
-        reached = newest if following is None else second
+        # With an inclusive filter the page's newest value may be asked again: its ties are re-read.
+        reached = newest if following is None else (target if self.inclusive else second)
         if self.shift_tolerant or (run.until is None and not run.moved):
             # Seen directly, or nothing was read by position: no record can have been skipped.
             self.run = None
@@ -301,8 +312,16 @@ class Listing:
         if self.style is not None and value is not None:
             text, typed = self.style.render(value), self.style.json_value(value)
 
+        bound: tuple[str, Any] | None = None
+        if self.style is not None and (until := self.style.bound()) is not None:
+            bound = (self.style.render(until), self.style.json_value(until))
+
         def fill(part: Any, json_typed: bool) -> Any:
-            return part if text is None else replace_cursor(part, text, typed if json_typed else None)
+            if text is not None:
+                part = replace_cursor(part, text, typed if json_typed else None)
+            if bound is not None:
+                part = replace_cursor(part, bound[0], bound[1] if json_typed else None, UNTIL)
+            return part
 
         return PageRequest(
             listing.method,
@@ -343,7 +362,7 @@ class Listing:
             raise SourceError(
                 f"{self.name}: expected a list of records at {path or 'the body'!r}, found {found}"
             )
-        return items
+        return self.rows.decode(items, body)
 
     # -- records -------------------------------------------------------------------------------------
 
@@ -351,26 +370,39 @@ class Listing:
         read = _Read()
         for position, item in enumerate(page.records, 1):
             try:
+                if isinstance(item, BadRow):
+                    raise RecordError(item.reason)
                 if not isinstance(item, dict):
                     raise RecordError(f"not a JSON object: {item!r:.80}")
-                record = build_record(self.name, item, self.settings)
-                if self.child and record.order_ref is not None:
+                empty = self.settings.list.empty
+                data = blanked(item, empty) if empty else item
+                built = self.build(self.name, data, self.settings)
+                if empty:  # the record is stored as the source sent it
+                    built = [r.model_copy(update={"raw": item}) if r.raw == data else r for r in built]
+                if self.child:
                     # The child's order field names its order, not itself: several deliveries of one
                     # order are not duplicates.
-                    record = record.model_copy(update={"order_ref": None, "parent_ref": record.order_ref})
-                value = self.style.read(item) if self.style is not None else None
+                    built = [
+                        r
+                        if r.order_ref is None
+                        else r.model_copy(update={"order_ref": None, "parent_ref": r.order_ref})
+                        for r in built
+                    ]
+                value = self.style.read(data) if self.style is not None else None
             except Exception as exc:  # one record, whatever is wrong with it, never fails the page
                 where = f"{self.label} {number}, record {position}"
+                raw = item.raw if isinstance(item, BadRow) else item
                 read.problems.append(
                     RecordProblem(
-                        where, record_reason(exc), item, record_id=native_record_id(item, self.settings)
+                        where, record_reason(exc), raw, record_id=native_record_id(item, self.settings)
                     )
                 )
                 continue
             read.values.append(value)
             marker = str(self.style.dump(value)) if self.style else content_hash(item)
-            if self.recent.add((record.record_id, marker)):
-                read.records.append(record)
+            fresh = [r for r in built if self.recent.add((r.record_id, marker))]
+            read.records.extend(fresh)
+            if fresh:
                 read.fresh.append(value)
         return read
 
@@ -434,6 +466,11 @@ class Listing:
         if note not in self.told:
             self.told.add(note)
             log.warning(note, system=self.name)
+
+
+def one_record(system: str, item: dict[str, Any], settings: RestSettings) -> list[SourceRecord]:
+    """A native record as one record, by the system's field map."""
+    return [build_record(system, item, settings)]
 
 
 def _second(style: CursorStyle, values: list[Any]) -> Any:

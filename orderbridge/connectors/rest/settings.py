@@ -9,10 +9,12 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator, model_valida
 
 from orderbridge.config.types import Interval, SentToSource
 from orderbridge.connectors.base import FieldMap, PollSettings
-from orderbridge.connectors.cursors import AnyCursor, uses_cursor
+from orderbridge.connectors.cursors import CURSOR, UNTIL, AnyCursor, WindowCursor, uses_cursor
 from orderbridge.connectors.http_settings import HttpSystemSettings
 from orderbridge.connectors.paging import REGISTRY as PAGINATORS
 from orderbridge.connectors.paging import AnyPaging, NoPaging
+from orderbridge.connectors.rows import REGISTRY as ROW_SHAPES
+from orderbridge.connectors.rows import AnyRows, ObjectRows
 from orderbridge.mapping.ids import OrderIdRule
 from orderbridge.mapping.status import StatusTable
 
@@ -39,6 +41,16 @@ class ListSettings(BaseModel):
         "only '{cursor}' becomes a number for numeric cursors).",
     )
     records: str = Field(default="", description="Dotted path to the list of records; '' = body is the list.")
+    rows: AnyRows = Field(
+        default_factory=ObjectRows.settings_model,
+        description="How each record is written; `shape` picks one of: " + ", ".join(ROW_SHAPES) + " "
+        "(arrays of values: Kingdee ExecuteBillQuery, Chanjet T+ Rows).",
+    )
+    empty: list[Any] = Field(
+        default_factory=list,
+        description="Values that stand for an empty field in the records, read as absent (Odoo writes "
+        "false for every empty field, text and dates too: [false]); the record is stored as sent.",
+    )
     paging: AnyPaging = Field(
         default_factory=NoPaging.settings_model,
         description="How to ask for the next page; `style` picks one of: " + ", ".join(PAGINATORS) + ".",
@@ -50,8 +62,8 @@ class ListSettings(BaseModel):
             raise ValueError("a list `body` is sent with `method: POST`")
         return self
 
-    def uses_cursor(self) -> bool:
-        return uses_cursor([self.params, self.headers, self.body])
+    def uses_cursor(self, marker: str = CURSOR) -> bool:
+        return uses_cursor([self.params, self.headers, self.body], marker)
 
 
 class ChildSettings(BaseModel):
@@ -61,6 +73,7 @@ class ChildSettings(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
 
+    enabled: bool = Field(default=True, description="false: the child is not read (nor reported).")
     list: ListSettings = Field(description="The child's own list request.")
     cursor: AnyCursor | None = Field(default=None, description="The child's own cursor.")
     order_field: str | None = Field(
@@ -114,6 +127,11 @@ class RestSettings(HttpSystemSettings):
     )
 
     @model_validator(mode="after")
+    def _children_enabled(self) -> Self:
+        self.children = {name: child for name, child in self.children.items() if child.enabled}
+        return self
+
+    @model_validator(mode="after")
     def _cursor_placed(self) -> Self:
         for where, listing, cursor in (
             ("list", self.list, self.cursor),
@@ -121,6 +139,8 @@ class RestSettings(HttpSystemSettings):
         ):
             if cursor is None and listing.uses_cursor():
                 raise ValueError(f"{where} uses '{{cursor}}' but no `cursor` is set beside it")
+            if listing.uses_cursor(UNTIL) and (cursor is None or cursor.type != WindowCursor.kind):
+                raise ValueError(f"{where} uses '{{until}}', which only a `cursor` of type window fills")
         return self
 
     def streams(self, name: str) -> dict[str, builtins.list[str]]:

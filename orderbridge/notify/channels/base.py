@@ -52,7 +52,9 @@ class DeliveryRetry(BaseModel):
 class ChannelSettings(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    type: str = Field(description="The kind of channel: email, dingtalk, wecom, feishu, slack or webhook.")
+    type: str = Field(
+        description="The kind of channel; each type adds its own settings (see `orderbridge schema`)."
+    )
     language: Language | None = Field(
         default=None, description="Language of this channel's messages (default: alerts.language)."
     )

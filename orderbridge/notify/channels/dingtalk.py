@@ -32,7 +32,7 @@ from orderbridge.notify.channels.base import (
 
 
 class DingTalkSettings(ChannelSettings):
-    type: Literal["dingtalk"] = "dingtalk"
+    type: Literal["dingtalk"] = Field(default="dingtalk", description="A DingTalk (钉钉) group robot.")
     url: SecretStr = Field(
         description="The robot's webhook URL, https://oapi.dingtalk.com/robot/send?access_token=... "
         "(a secret: put it in an environment variable)."

@@ -18,7 +18,7 @@ from orderbridge.storage.outbox import Item
 
 
 class EmailSettings(ChannelSettings):
-    type: Literal["email"] = "email"
+    type: Literal["email"] = Field(default="email", description="E-mail through the `smtp` server.")
     to: list[str] = Field(min_length=1, description="Recipients, e.g. [director@example.com].")
 
 

@@ -32,7 +32,7 @@ from orderbridge.notify.channels.dingtalk import _json
 
 
 class FeishuSettings(ChannelSettings):
-    type: Literal["feishu"] = "feishu"
+    type: Literal["feishu"] = Field(default="feishu", description="A Feishu (飞书) / Lark group bot.")
     url: SecretStr = Field(
         description="The bot's webhook URL, https://open.feishu.cn/open-apis/bot/v2/hook/... "
         "(Lark: https://open.larksuite.com/open-apis/bot/v2/hook/...; a secret)."

@@ -20,7 +20,7 @@ from orderbridge.notify.channels.base import ChannelSettings, RateLimit, Webhook
 
 
 class SlackSettings(ChannelSettings):
-    type: Literal["slack"] = "slack"
+    type: Literal["slack"] = Field(default="slack", description="A Slack incoming webhook.")
     url: SecretStr = Field(
         description="The incoming webhook URL, https://hooks.slack.com/services/... (a secret)."
     )

@@ -23,8 +23,10 @@ from pydantic import Field, SecretStr
 from orderbridge.notify.channels.base import ChannelSettings, Composed, Digest, WebhookChannel
 
 
-class WebhookSettings(ChannelSettings):
-    type: Literal["webhook"] = "webhook"
+class GenericWebhookSettings(ChannelSettings):
+    type: Literal["webhook"] = Field(
+        default="webhook", description="A JSON POST to any URL, signed with HMAC-SHA256 when a secret is set."
+    )
     url: SecretStr = Field(description="Where to POST (a secret if it carries a token).")
     secret: SecretStr | None = Field(
         default=None, description="HMAC-SHA256 key; the request carries X-Orderbridge-Signature when set."
@@ -40,8 +42,8 @@ def webhook_signature(secret: str, timestamp: int, body: bytes) -> str:
 
 
 class GenericWebhookChannel(WebhookChannel):
-    settings_model = WebhookSettings
-    settings: WebhookSettings
+    settings_model = GenericWebhookSettings
+    settings: GenericWebhookSettings
     max_bytes = 1_000_000
 
     def url(self) -> str:

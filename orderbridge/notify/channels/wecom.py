@@ -29,7 +29,7 @@ from orderbridge.notify.channels.dingtalk import _json
 
 
 class WeComSettings(ChannelSettings):
-    type: Literal["wecom"] = "wecom"
+    type: Literal["wecom"] = Field(default="wecom", description="A WeCom (企业微信) group robot.")
     url: SecretStr = Field(
         description="The robot's webhook URL, https://qyapi.weixin.qq.com/cgi-bin/webhook/send?key=... "
         "(a secret)."

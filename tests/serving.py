@@ -1,19 +1,19 @@
-"""Fixtures of the scheduler tests: an ASGI app served by uvicorn on a real socket (loopback, port 0)."""
+"""An ASGI app served by uvicorn on a real socket (loopback, port 0), in a thread, for as long as a
+`with` block lasts: the tests' HTTP server."""
 
 from __future__ import annotations
 
 import socket
 import threading
-from collections.abc import Callable, Iterator
-from contextlib import AbstractContextManager, contextmanager
+from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import Any
 
-import pytest
 import uvicorn
 
 
 @contextmanager
-def _served(app: Any) -> Iterator[str]:
+def served(app: Any) -> Iterator[str]:
     sock = socket.socket()
     sock.bind(("127.0.0.1", 0))
     server = uvicorn.Server(uvicorn.Config(app, log_config=None, access_log=False, lifespan="off"))
@@ -29,9 +29,3 @@ def _served(app: Any) -> Iterator[str]:
         server.should_exit = True
         thread.join(timeout=10)
         sock.close()
-
-
-@pytest.fixture
-def serve() -> Callable[[Any], AbstractContextManager[str]]:
-    """`with serve(app) as base_url:` runs the app on uvicorn in a thread until the block ends."""
-    return _served

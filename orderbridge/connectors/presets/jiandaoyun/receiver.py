@@ -10,7 +10,7 @@ from typing import ClassVar
 from pydantic import ValidationError
 
 from orderbridge.connectors.base import RecordError, build_record
-from orderbridge.connectors.jiandaoyun.settings import JiandaoyunSettings
+from orderbridge.connectors.presets.jiandaoyun.settings import JiandaoyunSettings
 from orderbridge.connectors.push.base import (
     EventError,
     Malformed,

@@ -1,0 +1,1 @@
+"""ERPNext (Frappe) sales orders with their delivery notes and sales invoices, over /api/resource."""

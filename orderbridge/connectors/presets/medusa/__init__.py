@@ -1,0 +1,1 @@
+"""Medusa v2 orders, over its admin API (/admin/orders)."""

@@ -1,0 +1,1 @@
+"""Oracle NetSuite: sales orders, item fulfilments and invoices through SuiteQL, with token-based auth."""

@@ -1,0 +1,1 @@
+"""Salesforce: the Order object read by SOQL (`type: salesforce`)."""

@@ -1,0 +1,1 @@
+"""Zoho CRM: the Sales_Orders module (`type: zoho`)."""
