@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import shutil
 import subprocess
 import sys
 from collections.abc import Callable, Sequence
@@ -61,5 +62,9 @@ def reference(options: Options, commit: str) -> Path:
             ["git", "-C", str(ROOT), "archive", commit, "orderbridge"], capture_output=True, check=True
         ).stdout
         subprocess.run(["tar", "-x", "-C", str(folder)], input=archive, check=True)
+        # Today's migrations, so that it opens stores made today (tables it does not know it ignores).
+        migrations = folder / "orderbridge" / "storage" / "migrations"
+        shutil.rmtree(migrations)
+        shutil.copytree(ROOT / "orderbridge" / "storage" / "migrations", migrations)
         (folder / "bench").symlink_to(ROOT / "bench")
     return folder
