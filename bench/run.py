@@ -376,7 +376,7 @@ class Timers:
     def install(self) -> None:
         # sync.py looks these names up at call time, so wrapping them here times the real calls.
         setattr(sync_module, "ingest", self.wrap("ingest", observations.ingest))  # noqa: B010
-        setattr(sync_module, "_map", self.wrap("map", sync_module._map))  # noqa: B010
+        setattr(sync_module, "map_batch", self.wrap("map", sync_module.map_batch))  # noqa: B010
         setattr(HttpApi, "send", self.wrap("http", HttpApi.send))  # noqa: B010
 
     def take(self) -> dict[str, float]:
