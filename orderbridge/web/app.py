@@ -39,6 +39,7 @@ STATIC = Path(__file__).parent / "static"
 SESSION_COOKIE = "orderbridge_session"
 NOTE_LIMIT = 500  # characters of a note kept with an action
 MAX_ID = 2**63 - 1  # the largest id a store holds; a larger one names no discrepancy
+LOGIN_ATTEMPTS_PER_MINUTE = 10  # per client: enough for typing mistakes, too few for guessing
 
 
 class Web:
@@ -69,6 +70,7 @@ class Web:
         self.render = Renderer(zone)  # type: ignore[arg-type]
         self.rules = {name: settings.order_id for name, settings in systems.items()}
         self.limit = RateLimit(track.per_minute)
+        self.login_limit = RateLimit(LOGIN_ATTEMPTS_PER_MINUTE)
 
     def middleware(self) -> list[Middleware]:
         return [
@@ -105,6 +107,12 @@ class Web:
             fields = await read_form(request)
             if not await csrf_ok(request):
                 return self.render.page(request, "login.html.j2", {"failed": True, "next": target}, 403)
+            if not self.login_limit.allow(self._client(request)):
+                # Password guessing is slowed per client whatever the names tried; the right password
+                # waits too, so the answer tells nothing.
+                answer = self.render.page(request, "login.html.j2", {"limited": True, "next": target}, 429)
+                answer.headers["Retry-After"] = "60"
+                return answer
             name, password = fields.get("name", "").strip(), fields.get("password", "")
             if self.access.check_password(name, password):
                 log_in(request, name)

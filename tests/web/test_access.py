@@ -100,6 +100,19 @@ def test_login_with_the_right_password_only_and_never_to_another_site(serve_web:
     assert board.status_code == 200 and "discrepancies/" in board.text
 
 
+def test_password_guessing_is_slowed_per_client(serve_web: Serve) -> None:
+    """Ten log-in attempts a minute from one client; the eleventh is a 429 with Retry-After, even
+    with the right password, so the answer says nothing about the password tried."""
+    with serve_web() as url, httpx.Client(base_url=url) as client:
+        guesses = [log_in(client, password=f"guess-{n}") for n in range(10)]
+        right = log_in(client)
+        board = client.get("/")
+    assert [g.status_code for g in guesses] == [401] * 10
+    assert right.status_code == 429 and right.headers["retry-after"] == "60"
+    assert "Too many log-in attempts" in right.text and "set-cookie" not in right.headers
+    assert board.status_code == 303  # not logged in
+
+
 def test_actions_without_the_sessions_csrf_token_are_refused(serve_web: Serve, demo: LoadedConfig) -> None:
     """Logged in, an action with no token, another session's token or a forged one is a 403 and
     changes nothing; with the page's token it is done and the history names the user and note."""
