@@ -390,6 +390,12 @@ def _row(found: Discrepancy, now: datetime, previous: datetime | None) -> Row:
     )
 
 
+def _record_words(record: dict[str, Any]) -> str:
+    native = record.get("native_status")
+    words = [str(w) for w in native.values() if w] if isinstance(native, dict) else []
+    return f"{record.get('record_id')}" + (f" ({' / '.join(words)})" if words else "")
+
+
 def says(found: Discrepancy) -> dict[str, str]:
     """What each involved system says, in its own words: its native status, and the numbers the
     rule compared."""
@@ -409,7 +415,10 @@ def says(found: Discrepancy) -> dict[str, str]:
     for system in found.systems:
         statement = details.get(system)
         parts: list[str] = []
-        if isinstance(statement, dict):
+        records = statement.get("records") if isinstance(statement, dict) else None
+        if isinstance(records, list):  # duplicate: the system's several records, each with its words
+            parts.append(", ".join(_record_words(r) for r in records if isinstance(r, dict)))
+        elif isinstance(statement, dict):
             # A statement of one dimension, or (status_conflict) one statement per dimension.
             nested = [v for v in statement.values() if isinstance(v, dict)]
             for said_here in nested or [statement]:
