@@ -161,14 +161,14 @@ class StatusTable(BaseModel):
         that has none of the table's fields at all (a Shopify fulfilment says nothing of billing). A
         record read by configured fields always has them (None when missing from the source), so a
         field that went missing still shows as unmapped."""
-        if not any(name in fields for name in self.fields):
+        names = self.fields
+        if not any(name in fields for name in names):
             return None
-        native = self._native(fields)
+        native = self._native(fields, names)
         if self.field is not None:
             value = fields.get(self.field)
-            if value is not None and _text(value) != "":
-                text = _text(value)
-                if self._word(text) in self._fold(self.ignore):
+            if value is not None and (text := _text(value)) != "":
+                if self.ignore and self._word(text) in self._fold(self.ignore):
                     return None
                 hit = self.map.get(text)
                 if hit is None and not self.case_sensitive:
@@ -190,14 +190,14 @@ class StatusTable(BaseModel):
     def _fold(self, words: Any) -> list[str]:
         return [self._word(str(w).strip()) for w in words]
 
-    def _native(self, fields: dict[str, Any]) -> str | None:
-        present = [(n, fields.get(n)) for n in self.fields]
-        present = [(n, v) for n, v in present if v is not None and _text(v) != ""]
+    def _native(self, fields: dict[str, Any], names: list[str]) -> str | None:
+        if len(names) == 1:
+            value = fields.get(names[0])
+            return None if value is None or (text := _text(value)) == "" else text
+        present = [(n, text) for n in names if (v := fields.get(n)) is not None and (text := _text(v)) != ""]
         if not present:
             return None
-        if len(self.fields) == 1:
-            return _text(present[0][1])
-        return ", ".join(f"{n}={_text(v)}" for n, v in present)
+        return ", ".join(f"{n}={text}" for n, text in present)
 
 
 def map_statuses(tables: list[StatusTable], fields: dict[str, Any]) -> dict[Dimension, CanonicalStatus]:

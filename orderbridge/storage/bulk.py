@@ -17,6 +17,7 @@ from sqlalchemy.exc import DBAPIError
 from orderbridge.storage.tables import metadata, observations
 
 COPY_FROM = 200  # rows: below this a batch's round trips are too few for COPY's extra statements to pay
+TIMES_KEPT = 4096  # datetimes a Bulk remembers converted: a few pages' worth
 
 
 def encoder(
@@ -59,14 +60,15 @@ class Bulk:
         self._times: dict[datetime, Any] = {}
 
     def time(self, value: datetime | None) -> Any:
-        """A datetime as the driver is given it; the same few values (a batch's `now`) are remembered."""
+        """A datetime as the driver is given it; values are remembered for the transaction's writes (a
+        batch's `now`, and each record's status time, which its row and its history entry both hold)."""
         if value is None:
             return None
         found = self._times.get(value)
         if found is None:
-            found = self._times[value] = self._bind(value)
-            if len(self._times) > 64:
+            if len(self._times) >= TIMES_KEPT:
                 self._times.clear()
+            found = self._times[value] = self._bind(value)
         return found
 
     def upsert(

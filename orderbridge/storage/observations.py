@@ -11,7 +11,19 @@ from decimal import Decimal
 from typing import Any
 
 from pydantic_core import to_jsonable_python
-from sqlalchemy import Connection, RowMapping, Text, and_, delete, func, or_, select, type_coerce, update
+from sqlalchemy import (
+    Connection,
+    RowMapping,
+    Text,
+    and_,
+    bindparam,
+    delete,
+    func,
+    or_,
+    select,
+    type_coerce,
+    update,
+)
 
 from orderbridge.mapping.model import (
     Amounts,
@@ -110,7 +122,7 @@ def _body(obs: Observation) -> dict[str, Any]:
         "order_ref": obs.order_ref,
         "external_ref": obs.external_ref,
         "statuses": {
-            dimension.value: {"status": s.status, "native": s.native, "implied": s.implied}
+            _NAMES[dimension]: {"status": s.status, "native": s.native, "implied": s.implied}
             for dimension, s in obs.statuses.items()
         },
         "native_status": dict(obs.native_status),
@@ -131,12 +143,16 @@ def _body(obs: Observation) -> dict[str, Any]:
     }
 
 
+_NAMES = {dimension: dimension.value for dimension in Dimension}  # faster than `.value` on Python 3.11
+
+
 def _text(number: Decimal | None) -> str | None:
     return None if number is None else str(number)
 
 
 def _without_blanks(value: Any) -> Any:
-    # The hot loop of ingest: exact types first, the general checks only for what remains.
+    # The hot loop of ingest: exact types first (dicts and lists recursed into without asking whether
+    # they are blank, which they never are), the general checks only for what remains.
     if isinstance(value, dict):
         kept = {}
         for key, item in value.items():
@@ -146,13 +162,26 @@ def _without_blanks(value: Any) -> Any:
                     kept[key] = item
             elif item is None:
                 continue
+            elif kind is dict or kind is list:
+                kept[key] = _without_blanks(item)
             elif kind is int or kind is float or kind is bool:
                 kept[key] = item
             elif not _blank(item):
                 kept[key] = _without_blanks(item)
         return kept
     if isinstance(value, list | tuple):
-        return [None if _blank(item) else _without_blanks(item) for item in value]
+        items = []
+        for item in value:
+            kind = type(item)
+            if kind is str:
+                items.append(item if item and not item.isspace() else None)
+            elif kind is dict or kind is list:
+                items.append(_without_blanks(item))
+            elif item is None or kind is int or kind is float or kind is bool:
+                items.append(item)
+            else:
+                items.append(None if _blank(item) else _without_blanks(item))
+        return items
     return value
 
 
@@ -246,24 +275,14 @@ def ingest(
             .values(scope=scope)
         )
     bulk.insert(status_history, HISTORY_COLUMNS, [_history_row(bulk, e) for e in history])
+    at = bulk.time(now)
     links = [
-        {
-            "link_type": kind,
-            "value": value,
-            "order_key": obs.order_key,
-            "system": obs.system,
-            "updated_at": now,
-        }
+        (kind, value, obs.order_key, obs.system, at)
         for obs in written.values()  # an unchanged record's links are stored already
         if obs.order_key
         for kind, value in _link_values(obs).items()
     ]
-    bulk.upsert(
-        order_links,
-        LINK_COLUMNS,
-        [(k["link_type"], k["value"], k["order_key"], k["system"], bulk.time(now)) for k in links],
-        ["link_type", "value"],
-    )
+    bulk.upsert(order_links, LINK_COLUMNS, links, ["link_type", "value"])
     _track_orphans(conn, bulk, system, list(written.values()), were_orphans, link_types)
     attached = _attach_waiting(conn, links)
     result.orders |= attached
@@ -334,18 +353,20 @@ def _track_orphans(
     bulk.upsert(orphan_links, ORPHAN_COLUMNS, rows, ORPHAN_COLUMNS, update=[])
 
 
-def _attach_waiting(conn: Connection, links: list[dict[str, Any]]) -> set[str]:
-    """Attach the orphans waiting for one of these newly known link values; return their orders."""
+def _attach_waiting(conn: Connection, links: list[tuple[Any, ...]]) -> set[str]:
+    """Attach the orphans waiting for one of these newly known link values (rows of LINK_COLUMNS);
+    return their orders."""
     wanted: dict[str, dict[str, str]] = {}
-    for link in links:
-        wanted.setdefault(link["link_type"], {})[link["value"]] = link["order_key"]
+    for kind, value, order_key, *_ in links:
+        wanted.setdefault(kind, {})[value] = order_key
     targets: dict[tuple[str, str], str] = {}
+    query = select(orphan_links).where(
+        orphan_links.c.link_type == bindparam("kind"),
+        orphan_links.c.value.in_(bindparam("values", expanding=True)),
+    )
     for kind, values in wanted.items():
         for chunk in chunks(sorted(values)):
-            query = select(orphan_links).where(
-                orphan_links.c.link_type == kind, orphan_links.c.value.in_(chunk)
-            )
-            for row in conn.execute(query).mappings():
+            for row in conn.execute(query, {"kind": kind, "values": chunk}).mappings():
                 targets.setdefault((row["system"], row["record_id"]), values[row["value"]])
     for (system, record_id), key in targets.items():
         _attach(conn, system, record_id, key)
@@ -637,9 +658,12 @@ def _existing(conn: Connection, system: str, record_ids: list[str]) -> dict[str,
         observations.c.scope,
         observations.c.retired_at,
     )
+    query = select(*columns).where(
+        observations.c.system == system, observations.c.record_id.in_(bindparam("ids", expanding=True))
+    )
     for chunk in chunks(sorted(set(record_ids))):
-        query = select(*columns).where(observations.c.system == system, observations.c.record_id.in_(chunk))
-        for row in conn.execute(query).mappings():
+        # One bound list, not one bound value per id: the statement is not rebuilt for each batch.
+        for row in conn.execute(query, {"ids": chunk}).mappings():
             found[row["record_id"]] = row
     return found
 
