@@ -7,6 +7,7 @@ words listed in `ignore` belong to another dimension and say nothing on this one
 
 from __future__ import annotations
 
+from functools import lru_cache
 from typing import Any, Self
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
@@ -174,15 +175,15 @@ class StatusTable(BaseModel):
                 if hit is None and not self.case_sensitive:
                     hit = {k.casefold(): v for k, v in self.map.items()}.get(text.casefold())
                 if hit is not None:
-                    return CanonicalStatus(status=hit, native=native)
+                    return _canonical(hit, native)
         # With every field blank, a rule that asks for a blank field still applies: `{status: {empty:
         # true}}` may be all it asks (a Shopify order not yet fulfilled has fulfillment_status null).
         for rule in self.rules:
             if (native is not None or rule.asks_blank) and rule.matches(fields):
-                return CanonicalStatus(status=rule.then, native=native)
+                return _canonical(rule.then, native)
         # No status at all is reported like a word nobody mapped (native None), never taken silently
         # as the record saying nothing: a status field that went null is a change people must see.
-        return CanonicalStatus(status=UNMAPPED, native=native)
+        return _canonical(UNMAPPED, native)
 
     def _word(self, text: str) -> str:
         return text if self.case_sensitive else text.casefold()
@@ -198,6 +199,12 @@ class StatusTable(BaseModel):
         if not present:
             return None
         return ", ".join(f"{n}={text}" for n, text in present)
+
+
+@lru_cache(maxsize=4096)
+def _canonical(status: str, native: str | None) -> CanonicalStatus:
+    """A reported status (frozen, so one instance serves every record that says the same)."""
+    return CanonicalStatus(status=status, native=native)
 
 
 def map_statuses(tables: list[StatusTable], fields: dict[str, Any]) -> dict[Dimension, CanonicalStatus]:

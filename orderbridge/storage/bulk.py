@@ -9,6 +9,7 @@ from collections.abc import Callable, Sequence
 from datetime import datetime
 from functools import cache
 from json.encoder import c_make_encoder, encode_basestring, encode_basestring_ascii  # type: ignore[attr-defined]
+from operator import itemgetter
 from typing import Any
 
 from sqlalchemy import JSON, Connection, Table
@@ -84,8 +85,8 @@ class Bulk:
         if not rows:
             return
         updated = tuple(c for c in columns if c not in keys) if update is None else tuple(update)
-        positions = [columns.index(k) for k in keys]
-        unique = list({tuple(row[i] for i in positions): row for row in rows}.values())
+        key = itemgetter(*[columns.index(k) for k in keys])
+        unique = list({key(row): row for row in rows}.values())
         if self.postgres and len(unique) >= COPY_FROM:
             self._copy_upsert(table, tuple(columns), unique, tuple(keys), updated)
             return

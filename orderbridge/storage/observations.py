@@ -10,6 +10,7 @@ from datetime import UTC, datetime
 from decimal import Decimal
 from typing import Any
 
+import orjson
 from pydantic_core import to_jsonable_python
 from sqlalchemy import (
     Connection,
@@ -21,9 +22,11 @@ from sqlalchemy import (
     func,
     or_,
     select,
+    tuple_,
     type_coerce,
     update,
 )
+from sqlalchemy.dialects import postgresql
 
 from orderbridge.mapping.model import (
     Amounts,
@@ -99,16 +102,45 @@ class IngestResult:
 def fingerprint(obs: Observation, raw: Any) -> str:
     """What makes a record 'changed': everything but the time we happened to look at it. An empty
     value and an absent one are the same (a workbook saved again turns empty text into empty cells)."""
-    return _digest(_body(obs), raw)
+    return _digest(_kept(_body(obs), raw))
 
 
-_FINGERPRINT_TEXT = encoder(ascii=False, sort_keys=True, default=str)
+# The fingerprint's version 2: SHA-256 of the kept values as orjson writes them with sorted keys, cut to
+# fit the 64-character column beside its mark. Hashes without the mark are version 1 (the standard
+# library's JSON of the same values): a record stored with one is compared by that formula, and when
+# it is unchanged its hash is rewritten in the new form (see `ingest`), so an upgraded store does not
+# see its records as changed. Values orjson cannot write (a lone surrogate, an integer beyond 64 bits,
+# a key that is not text) are hashed by version 1.
+FINGERPRINT_MARK = "2:"
+_FINGERPRINT_OPTIONS = orjson.OPT_SORT_KEYS | orjson.OPT_PASSTHROUGH_DATETIME  # times by `str`, as in 1
+_LEGACY_TEXT = encoder(ascii=False, sort_keys=True, default=str)
 _RAW_TEXT = encoder(default=str)
 
 
-def _digest(body: dict[str, Any], raw: Any) -> str:
-    text = _FINGERPRINT_TEXT([_without_blanks(body), _without_blanks(raw)])
-    return hashlib.sha256(text.encode()).hexdigest()
+def _kept(body: dict[str, Any], raw: Any) -> list[Any]:
+    """What the fingerprint is made of: the observation's body and its raw record without blanks."""
+    return [_without_blanks(body), _without_blanks(raw)]
+
+
+def _digest(kept: list[Any]) -> str:
+    try:
+        text = orjson.dumps(kept, default=str, option=_FINGERPRINT_OPTIONS)
+    except orjson.JSONEncodeError:
+        return _legacy_digest(kept)
+    return FINGERPRINT_MARK + hashlib.sha256(text).hexdigest()[: 64 - len(FINGERPRINT_MARK)]
+
+
+def _legacy_digest(kept: list[Any]) -> str:
+    """The fingerprint of version 1, which every hash stored before version 2 was made with."""
+    return hashlib.sha256(_LEGACY_TEXT(kept).encode()).hexdigest()
+
+
+def _unchanged(stored: str, digest: str, kept: list[Any]) -> bool:
+    """Whether a record whose stored hash is `stored` is unchanged, by the formula that hash was made
+    with."""
+    if stored == digest:
+        return True
+    return not stored.startswith(FINGERPRINT_MARK) and stored == _legacy_digest(kept)
 
 
 def _body(obs: Observation) -> dict[str, Any]:
@@ -226,13 +258,18 @@ def ingest(
     written: dict[str, Observation] = {}
     were_orphans: list[str] = []  # records written that linked to no order before
     rescoped: list[str] = []  # unchanged records stored before their scope was known
+    rehashed: list[tuple[str, str]] = []  # unchanged records whose stored hash is of an older version
     for obs, raw in items:
         body = _body(obs)
-        digest = _digest(body, raw)
+        kept = _kept(body, raw)
+        digest = _digest(kept)
         before = current.get(obs.record_id)
         back = before is not None and before["retired_at"] is not None
-        if before is not None and before["content_hash"] == digest and not back:
+        if before is not None and not back and _unchanged(before["content_hash"], digest, kept):
             result.unchanged += 1
+            if before["content_hash"] != digest:
+                rehashed.append((obs.record_id, digest))
+                before["content_hash"] = digest
             if scope is not None and before["scope"] != scope:
                 rescoped.append(obs.record_id)
             continue
@@ -268,6 +305,13 @@ def ingest(
         if obs.order_key:
             result.orders.add(obs.order_key)
     bulk.upsert(observations, OBSERVATION_COLUMNS, list(rows.values()), ["system", "record_id"])
+    if rehashed:
+        conn.execute(
+            update(observations)
+            .where(observations.c.system == system, observations.c.record_id == bindparam("b_record_id"))
+            .values(content_hash=bindparam("b_content_hash")),
+            [{"b_record_id": record_id, "b_content_hash": digest} for record_id, digest in rehashed],
+        )
     for ids in chunks(rescoped):
         conn.execute(
             update(observations)
@@ -658,12 +702,20 @@ def _existing(conn: Connection, system: str, record_ids: list[str]) -> dict[str,
         observations.c.scope,
         observations.c.retired_at,
     )
-    query = select(*columns).where(
-        observations.c.system == system, observations.c.record_id.in_(bindparam("ids", expanding=True))
-    )
+    if conn.dialect.name == "postgresql":
+        # The ids as one array, each looked up by the primary key. PostgreSQL plans `record_id IN
+        # (...)` on a table it has no statistics of (a new store, autovacuum not run yet) as a scan of
+        # the system's rows filtered by every id: each batch then costs as much as the table is large.
+        wanted = select(bindparam("system"), func.unnest(bindparam("ids", type_=postgresql.ARRAY(Text))))
+        query = select(*columns).where(tuple_(observations.c.system, observations.c.record_id).in_(wanted))
+    else:
+        query = select(*columns).where(
+            observations.c.system == bindparam("system"),
+            observations.c.record_id.in_(bindparam("ids", expanding=True)),
+        )
     for chunk in chunks(sorted(set(record_ids))):
         # One bound list, not one bound value per id: the statement is not rebuilt for each batch.
-        for row in conn.execute(query, {"ids": chunk}).mappings():
+        for row in conn.execute(query, {"system": system, "ids": chunk}).mappings():
             found[row["record_id"]] = row
     return found
 
