@@ -163,7 +163,7 @@ class StatusTable(BaseModel):
         record read by configured fields always has them (None when missing from the source), so a
         field that went missing still shows as unmapped."""
         names = self.fields
-        if not any(name in fields for name in names):
+        if fields.keys().isdisjoint(names):
             return None
         native = self._native(fields, names)
         if self.field is not None:

@@ -114,7 +114,6 @@ def fingerprint(obs: Observation, raw: Any) -> str:
 FINGERPRINT_MARK = "2:"
 _FINGERPRINT_OPTIONS = orjson.OPT_SORT_KEYS | orjson.OPT_PASSTHROUGH_DATETIME  # times by `str`, as in 1
 _LEGACY_TEXT = encoder(ascii=False, sort_keys=True, default=str)
-_RAW_TEXT = encoder(default=str)
 
 
 def _kept(body: dict[str, Any], raw: Any) -> list[Any]:
@@ -747,7 +746,7 @@ def _row(
         json_text(body["links"]),
         obs.reason,
         digest,
-        _RAW_TEXT(raw),
+        json_text(raw),
         scope,
         None,
     )
