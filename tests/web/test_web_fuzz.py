@@ -64,7 +64,9 @@ def fuzz(client: httpx.Client, base: str, token: str) -> None:
     check()
 
 
-def test_no_web_request_makes_a_server_error(own_demo: LoadedConfig, caplog: pytest.LogCaptureFixture) -> None:
+def test_no_web_request_makes_a_server_error(
+    own_demo: LoadedConfig, caplog: pytest.LogCaptureFixture
+) -> None:
     caplog.set_level(logging.WARNING)
     with demo_site(own_demo) as base:
         with httpx.Client(base_url=base, timeout=30) as anonymous:
