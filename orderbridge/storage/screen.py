@@ -22,6 +22,7 @@ from sqlalchemy import (
 from sqlalchemy.sql.elements import ColumnElement
 
 from orderbridge.mapping.model import PROGRESS, UNMAPPED, Dimension
+from orderbridge.storage import plain
 from orderbridge.storage.tables import discrepancies, observations, status_history
 
 ACTIVE_STATUSES = ("open", "acknowledged", "snoozed")  # storage.discrepancies.ACTIVE
@@ -83,16 +84,6 @@ def flags(
     return {key: raised for key, raised in found.items() if key in wanted}
 
 
-def _status(dimension: Dimension) -> ColumnElement[Any]:
-    found: ColumnElement[Any] = observations.c.statuses[(dimension.value, "status")].as_string()
-    return found
-
-
-def _number(column: Any, name: str) -> ColumnElement[Any]:
-    found: ColumnElement[Any] = column[name].as_string()
-    return found
-
-
 def _differ(value: ColumnElement[Any]) -> ColumnElement[bool]:
     """More than one value (NULLs aside) in the group; cheaper than counting distinct values."""
     return func.min(value) != func.max(value)
@@ -107,27 +98,13 @@ def _record_flags(
     cancelled: str,
     paid: Collection[str],
 ) -> Iterable[tuple[str, list[Flag]]]:
-    # Every JSON value is extracted once per record (a materialised CTE), then compared per order.
-    names = {
-        **{dimension.value: _status(dimension) for dimension in Dimension},
-        **{
-            f"q_{name}": _number(observations.c.quantities, name)
-            for name in ("ordered", "shipped", "invoiced")
-        },
-        **{f"a_{name}": _number(observations.c.amounts, name) for name in ("order", "invoiced", "paid")},
-        "currency": func.upper(func.trim(_number(observations.c.amounts, "currency"))),
-    }
-    seen = (
-        select(observations.c.order_key, observations.c.system, *(v.label(k) for k, v in names.items()))
-        .where(among, observations.c.retired_at.is_(None))
-        .cte("seen")
-        .prefix_with("MATERIALIZED")
-    )
-    c = seen.c
-    status = {dimension: c[dimension.value] for dimension in Dimension}
+    # The plain columns the database keeps beside the JSON (storage/plain.py): no JSON is parsed here.
+    c = observations.c
+    status = {dimension: c[plain.STATUS[dimension]] for dimension in Dimension}
     fulfillment, billing = status[Dimension.fulfillment], status[Dimension.billing]
-    ordered, shipped_qty, invoiced_qty = c.q_ordered, c.q_shipped, c.q_invoiced
-    order_amount, invoiced, paid_amount = c.a_order, c.a_invoiced, c.a_paid
+    ordered, shipped_qty, invoiced_qty = (c[plain.QUANTITY[n]] for n in ("ordered", "shipped", "invoiced"))
+    order_amount, invoiced, paid_amount = (c[plain.AMOUNT[n]] for n in ("order", "invoiced", "paid"))
+    currency = c[plain.AMOUNT[plain.CURRENCY]]
     shipped_said = case((fulfillment.in_(list(shipped)), shipped_qty), else_=null())
     paid_said = case((billing.in_(list(paid)), paid_amount), else_=null())
     one_ordered = func.min(ordered)
@@ -171,7 +148,7 @@ def _record_flags(
                     func.max(paid_said) != func.min(invoiced),
                 ),
             ),
-            _differ(case((c.currency != "", c.currency), else_=null())),
+            _differ(case((currency != "", currency), else_=null())),
         ),
     }
     for system in expected:
@@ -180,7 +157,12 @@ def _record_flags(
             func.max(case((c.system == system, 1), else_=0)) == 0,
         )
     columns = [func.coalesce(check, False).label(flag.value) for flag, check in checks.items()]
-    query = select(c.order_key, *columns).group_by(c.order_key)
+    query = (
+        select(c.order_key, *columns)
+        .where(among, c.retired_at.is_(None))
+        .group_by(c.order_key)
+        .having(or_(*checks.values()))  # most orders raise nothing: they need not come back
+    )
     order = list(checks)
     for row in conn.execute(query):
         raised = [flag for flag, value in zip(order, row[1:], strict=True) if value]
