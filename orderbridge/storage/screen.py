@@ -6,6 +6,8 @@ orders on which every system agrees never reach the rules. It may flag an order 
 from __future__ import annotations
 
 from collections.abc import Collection, Iterable, Mapping, Sequence
+from dataclasses import dataclass
+from datetime import datetime
 from enum import StrEnum
 from typing import Any
 
@@ -13,17 +15,21 @@ from sqlalchemy import (
     Connection,
     and_,
     case,
+    exists,
     func,
     literal,
     null,
     or_,
     select,
+    tuple_,
+    type_coerce,
 )
 from sqlalchemy.sql.elements import ColumnElement
 
 from orderbridge.mapping.model import PROGRESS, UNMAPPED, Dimension
 from orderbridge.storage import plain
 from orderbridge.storage.tables import discrepancies, observations, status_history
+from orderbridge.storage.types import UTCDateTime
 
 ACTIVE_STATUSES = ("open", "acknowledged", "snoozed")  # storage.discrepancies.ACTIVE
 ORPHAN_RULE = "orphan"
@@ -219,3 +225,71 @@ def _with_active(conn: Connection, among: ColumnElement[bool]) -> set[str]:
         .with_hint(discrepancies, "INDEXED BY ix_discrepancies_order_key", "sqlite")
     )
     return set(conn.execute(query).scalars())
+
+
+@dataclass(frozen=True)
+class Holding:
+    """A record of `system` saying `status` on `dimension`, since `entered`: the start of its current run
+    of that status in the order's history (else the record's own status time), as the rules read it."""
+
+    system: str
+    dimension: Dimension
+    status: str
+    entered: datetime
+
+
+def holdings(
+    conn: Connection, keys: Sequence[str], sla: Mapping[Dimension, Collection[str]]
+) -> tuple[dict[str, list[Holding]], set[str]]:
+    """Of the orders `keys`: each active record that reports a status with an SLA, and since when (one
+    statement per dimension with an SLA, none of the orders loaded); and the orders in which a record
+    reports a shipment status (on fulfilment that counts for the progress it implies)."""
+    found: dict[str, list[Holding]] = {key: [] for key in keys}
+    shipping: set[str] = set()
+    if not keys:
+        return found, shipping
+    o = observations.c
+    current = o.retired_at.is_(None)
+    for dimension, statuses in sla.items():
+        said = o[plain.STATUS[dimension]]
+        query = select(o.order_key, o.system, said, _entered(dimension, said)).where(
+            o.order_key.in_(list(keys)), current, said.in_(list(statuses))
+        )
+        for key, system, status, entered in conn.execute(query):
+            found[key].append(Holding(system, dimension, status, entered))
+    if Dimension.fulfillment in sla:
+        query = select(o.order_key).where(
+            o.order_key.in_(list(keys)), current, o[plain.STATUS[Dimension.shipment]].is_not(None)
+        )
+        shipping.update(conn.execute(query.distinct()).scalars())
+    return found, shipping
+
+
+def _entered(dimension: Dimension, said: Any) -> ColumnElement[datetime]:
+    """When the outer record entered its current run of `said` on `dimension`: the earliest entry of
+    that status in its history (in the order's history, by time, then as seen) with no other status
+    after it; the record's status time when its history has none."""
+    o = observations.c
+    run, other = status_history.alias("run"), status_history.alias("other")
+
+    def place(h: Any) -> Any:
+        return tuple_(func.coalesce(h.c.status_at, h.c.observed_at), h.c.observed_at, h.c.id)
+
+    broken = exists().where(
+        *(other.c[name] == run.c[name] for name in ("system", "record_id", "order_key", "dimension")),
+        other.c.status != run.c.status,
+        place(other) > place(run),
+    )
+    start = (
+        select(func.min(func.coalesce(run.c.status_at, run.c.observed_at)))
+        .where(
+            run.c.system == o.system,
+            run.c.record_id == o.record_id,
+            run.c.order_key == o.order_key,
+            run.c.dimension == dimension.value,
+            run.c.status == said,
+            ~broken,
+        )
+        .scalar_subquery()
+    )
+    return type_coerce(func.coalesce(start, o.status_at, o.observed_at), UTCDateTime)
