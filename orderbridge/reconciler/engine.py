@@ -162,7 +162,7 @@ class Reconciler:
     ) -> Settled:
         """One chunk of orders: screened in SQL, the ones that can fire shown to the rules that can fire
         on them, what changed written, their next deadlines queued."""
-        claimed = queue.claim(conn, chunk)  # before loading: a later change stays queued
+        claimed = queue.claim(conn, chunk, span=span)  # before loading: a later change stays queued
         flagged = self._screen(conn, chunk, span)
         quiet = self._quiet_deadlines(conn, [key for key in chunk if flagged.get(key) == ONLY_SLA], ctx)
         evaluate = [key for key in chunk if key in flagged and key not in quiet]
