@@ -6,6 +6,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from datetime import datetime, timedelta
 from typing import Any
+from urllib.parse import urlencode
 from zoneinfo import ZoneInfo
 
 from jinja2 import Environment, PackageLoader, select_autoescape
@@ -38,6 +39,10 @@ def language(request: Request) -> Language:
     return Language.en
 
 
+def without_lang(request: Request) -> list[tuple[str, str]]:
+    return [(k, v) for k, v in request.query_params.multi_items() if k != "lang"]
+
+
 class Renderer:
     def __init__(self, zone: ZoneInfo) -> None:
         self.zone = zone
@@ -68,6 +73,8 @@ class Renderer:
             rule_label=lambda rule: rule_label(lang, rule),
             lang=lang.value,
             other_lang=other.value,
+            # The same page with its filters, in the other language.
+            lang_link="?" + urlencode([*without_lang(request), ("lang", other.value)]),
             path=request.url.path,
             user=getattr(request.state, "user", None),
             csrf=csrf_token(request),

@@ -6,18 +6,17 @@ a second run does the same with the store unreachable."""
 from __future__ import annotations
 
 import logging
-import os
 import socket
 from collections.abc import Callable, Iterator
 from contextlib import AbstractContextManager, contextmanager
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
-from urllib.parse import quote
 
 import httpx
 import pytest
-from hypothesis import HealthCheck, given, settings
+from http_fuzz import FUZZ, no_tracebacks, requests_to, send
+from hypothesis import given
 from hypothesis import strategies as st
 
 from orderbridge.mapping.model import CanonicalStatus, Dimension, Observation
@@ -26,15 +25,7 @@ from orderbridge.storage.db import Store
 from orderbridge.storage.observations import ingest
 
 NOW = datetime(2026, 11, 22, 12, 0, tzinfo=UTC)
-FUZZ = settings(
-    max_examples=int(os.environ.get("ORDERBRIDGE_FUZZ_EXAMPLES", "150")),
-    deadline=None,
-    derandomize=not os.environ.get("ORDERBRIDGE_FUZZ_RANDOM"),
-    suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
-    database=None,
-)
 ROUTES = ["/api/orders/", "/api/discrepancies", "/readyz", "/healthz", "/metrics", "/", "/api/", "/webhooks/"]
-NASTY = ["%00", "%ff", "%ed%a0%80", "%c0%af", "..%2f", "%25", "%2e%2e", "\u00e9", "%0d%0a", "%u0000", "%"]
 
 
 Serve = Callable[[Any], AbstractContextManager[str]]
@@ -62,41 +53,7 @@ def with_an_order(store: Store) -> Store:
     return store
 
 
-fragments = st.one_of(
-    st.sampled_from(NASTY),
-    st.text(st.sampled_from("abzAZ09-_.~!$&'()*+,;=:@/?#[] \t"), max_size=6),
-    st.binary(max_size=6).map(lambda b: "".join(f"%{c:02x}" for c in b)),
-    st.just("x" * 300),
-    st.just("SO-000001"),
-)
-requests = st.fixed_dictionaries(
-    {
-        "method": st.sampled_from(["GET", "HEAD", "POST", "PUT", "DELETE", "OPTIONS", "PATCH"]),
-        "route": st.sampled_from(ROUTES),
-        "path": st.lists(fragments, max_size=4).map("".join),
-        "query": st.lists(
-            st.tuples(
-                st.sampled_from(["rule", "status", "key", "x", "%00", ""]), st.lists(fragments, max_size=3)
-            ),
-            max_size=3,
-        ),
-        "headers": st.dictionaries(
-            st.sampled_from(["Content-Type", "Accept", "X-Forwarded-For", "Content-Encoding"]),
-            st.sampled_from(["application/json", "text/plain; charset=nope", "gzip", "*/*", "\u00e9"]),
-            max_size=2,
-        ),
-        "body": st.binary(max_size=64),
-    }
-)
-
-
-def send(client: httpx.Client, base: str, request: dict[str, Any]) -> httpx.Response:
-    query = "&".join(f"{key}={''.join(value)}" for key, value in request["query"])
-    target = request["route"] + request["path"] + (f"?{query}" if query else "")
-    headers = {k.encode(): v.encode() for k, v in request["headers"].items()}
-    raw = httpx.Request(request["method"], httpx.URL(base), headers=headers, content=request["body"])
-    raw.url = raw.url.copy_with(raw_path=quote(target, safe="/?&=%:@!$'()*+,;[]~-._").encode())
-    return client.send(raw)
+requests = requests_to(ROUTES, ["rule", "status", "key"])
 
 
 def fuzz_answers(base: str, *, unavailable: bool) -> Any:
@@ -109,11 +66,6 @@ def fuzz_answers(base: str, *, unavailable: bool) -> Any:
 
     with httpx.Client(timeout=30) as client:
         check()
-
-
-def no_tracebacks(records: list[logging.LogRecord]) -> None:
-    problems = [r for r in records if r.exc_info or "Exception in ASGI application" in r.getMessage()]
-    assert not problems, [r.getMessage() for r in problems]
 
 
 def test_no_request_makes_a_server_error(

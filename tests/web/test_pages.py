@@ -79,6 +79,19 @@ def test_the_boards_filters_keep_what_they_say(serve_web: Serve, demo: LoadedCon
     assert {rule for _, _, rule in rows(fragment)} == {"stuck"}
 
 
+def test_the_language_link_keeps_the_pages_filters(serve_web: Serve, demo: LoadedConfig) -> None:
+    """Switching language on a filtered board shows the same rows in the other language."""
+    with serve_web() as url, httpx.Client(base_url=url) as client:
+        log_in(client)
+        english = client.get("/", params={"rule": "stuck", "lang": "en"}).text
+        link = re.search(r'<a class="lang" href="([^"]+)">', english)
+        assert link is not None
+        chinese = client.get("/" + link.group(1).replace("&amp;", "&"))
+    assert "rule=stuck" in link.group(1) and "lang=zh-CN" in link.group(1)
+    assert chinese.status_code == 200 and '<html lang="zh-CN">' in chinese.text
+    assert rows(chinese.text) == rows(english) and {rule for _, _, rule in rows(english)} == {"stuck"}
+
+
 def test_search_by_tracking_number_and_an_unknown_number(serve_web: Serve, demo: LoadedConfig) -> None:
     """A tracking number opens its order's page; an unknown number is a 404 naming the closest keys."""
     store = Store(demo.config.store.url, demo.base_dir)
