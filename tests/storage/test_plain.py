@@ -3,6 +3,7 @@ row ingest writes, and migration 0005 fills them for the rows a store already he
 
 from __future__ import annotations
 
+import importlib.util
 import uuid
 from collections.abc import Iterator
 from datetime import datetime
@@ -17,6 +18,7 @@ from alembic.config import Config
 from alembic.migration import MigrationContext
 from conftest import PG_URL
 from sqlalchemy import create_engine, select, text
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import make_url
 
 from orderbridge.mapping.model import Amounts, CanonicalStatus, Dimension, Observation, Quantities
@@ -88,6 +90,21 @@ def plain_values(store: Store) -> dict[str, dict[str, Any]]:
 def test_every_plain_column_is_declared_and_expected() -> None:
     """The table, the migration's expectations here and storage/plain.py name the same columns."""
     assert set(EXPECTED["1"]) == set(PLAIN) == {c.name for c in table.columns if c.computed is not None}
+
+
+def test_migration_0005_makes_the_columns_the_table_declares() -> None:
+    """The migration spells each generated column's expression out (older code runs it too): the same
+    SQL as tables.py declares, on each backend."""
+    path = MIGRATIONS / "versions" / "0005_plain_columns.py"
+    spec = importlib.util.spec_from_file_location("migration_0005", path)
+    assert spec is not None and spec.loader is not None
+    migration = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(migration)
+    for dialect in (sqlite.dialect(), postgresql.dialect()):
+        for column in table.columns:
+            if column.computed is not None:
+                declared = str(column.computed.sqltext.compile(dialect=dialect))
+                assert migration._expression(column.name, dialect.name) == declared, column.name
 
 
 def test_ingest_writes_the_plain_columns(store: Store, now: datetime) -> None:

@@ -13,26 +13,36 @@ from typing import Literal
 import sqlalchemy as sa
 from alembic import op
 
-from orderbridge.storage.plain import JsonText
-
 revision = "0005"
 down_revision = "0004"
 branch_labels = None
 depends_on = None
 
-# As they were made here (storage/plain.py declares them for the current schema).
+# As they were made here (storage/plain.py declares them for the current schema): column -> (JSON
+# column, path). Self-contained, so that older code run with today's migrations can open a store.
 COLUMNS = {
-    "status_fulfillment": JsonText("statuses", "fulfillment", "status"),
-    "status_shipment": JsonText("statuses", "shipment", "status"),
-    "status_billing": JsonText("statuses", "billing", "status"),
-    "quantity_ordered": JsonText("quantities", "ordered"),
-    "quantity_shipped": JsonText("quantities", "shipped"),
-    "quantity_invoiced": JsonText("quantities", "invoiced"),
-    "amount_order": JsonText("amounts", "order"),
-    "amount_invoiced": JsonText("amounts", "invoiced"),
-    "amount_paid": JsonText("amounts", "paid"),
-    "amount_currency": sa.func.upper(sa.func.trim(JsonText("amounts", "currency"))),
+    "status_fulfillment": ("statuses", "fulfillment", "status"),
+    "status_shipment": ("statuses", "shipment", "status"),
+    "status_billing": ("statuses", "billing", "status"),
+    "quantity_ordered": ("quantities", "ordered"),
+    "quantity_shipped": ("quantities", "shipped"),
+    "quantity_invoiced": ("quantities", "invoiced"),
+    "amount_order": ("amounts", "order"),
+    "amount_invoiced": ("amounts", "invoiced"),
+    "amount_paid": ("amounts", "paid"),
+    "amount_currency": ("amounts", "currency"),
 }
+TRIMMED = {"amount_currency"}  # compared trimmed and in capitals
+
+
+def _expression(name: str, dialect: str) -> str:
+    column, *path = COLUMNS[name]
+    if dialect == "sqlite":
+        steps = "".join(f'."{step}"' for step in path)
+        found = f"CAST(json_extract({column}, '${steps}') AS TEXT)"
+    else:
+        found = f"({column} #>> '{{{','.join(path)}}}')"
+    return f"upper(trim({found}))" if name in TRIMMED else found
 
 
 def _recreate() -> Literal["always", "auto"]:
@@ -42,9 +52,11 @@ def _recreate() -> Literal["always", "auto"]:
 def upgrade() -> None:
     # SQLite cannot add a stored generated column to a table: it is made anew, and the copy of every
     # row computes them. PostgreSQL adds them in place, computing them for every row.
+    dialect = op.get_bind().dialect.name
     with op.batch_alter_table("observations", recreate=_recreate()) as batch_op:
-        for name, value in COLUMNS.items():
-            batch_op.add_column(sa.Column(name, sa.Text(), sa.Computed(value, persisted=True)))
+        for name in COLUMNS:
+            computed = sa.Computed(_expression(name, dialect), persisted=True)
+            batch_op.add_column(sa.Column(name, sa.Text(), computed))
 
 
 def downgrade() -> None:
