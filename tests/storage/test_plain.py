@@ -4,7 +4,6 @@ row ingest writes, and migration 0005 fills them for the rows a store already he
 from __future__ import annotations
 
 import importlib.util
-import uuid
 from collections.abc import Iterator
 from datetime import datetime
 from decimal import Decimal
@@ -16,10 +15,9 @@ from alembic import command
 from alembic.autogenerate import compare_metadata
 from alembic.config import Config
 from alembic.migration import MigrationContext
-from conftest import PG_URL
-from sqlalchemy import create_engine, select, text
+from conftest import new_pg_database
+from sqlalchemy import select
 from sqlalchemy.dialects import postgresql, sqlite
-from sqlalchemy.engine import make_url
 
 from orderbridge.mapping.model import Amounts, CanonicalStatus, Dimension, Observation, Quantities
 from orderbridge.storage import observations, plain
@@ -129,17 +127,8 @@ def empty_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
         yield f"sqlite:///{tmp_path / 'old.db'}"
         return
     request.getfixturevalue("pg_database")  # skips (or fails under CI) without a server
-    admin_url = make_url(PG_URL).set(drivername="postgresql+psycopg")
-    admin = create_engine(admin_url, isolation_level="AUTOCOMMIT")
-    name = f"orderbridge_test_plain_{uuid.uuid4().hex[:8]}"
-    with admin.connect() as conn:
-        conn.execute(text(f'CREATE DATABASE "{name}"'))
-    try:
-        yield admin_url.set(database=name).render_as_string(hide_password=False)
-    finally:
-        with admin.connect() as conn:
-            conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-        admin.dispose()
+    with new_pg_database() as url:
+        yield url
 
 
 def test_migration_0005_fills_the_plain_columns_of_rows_stored_before_it(
