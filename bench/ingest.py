@@ -32,6 +32,8 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
+import orjson
+
 from bench.machine import DEFAULT_PG_URL, commit
 from bench.results import Outcome, Row
 from bench.scenario import Options, Scenario
@@ -143,8 +145,11 @@ SHANGHAI = timedelta(hours=8)
 
 
 def reference_rows(data: list[list[dict[str, Any]]], dialect: str) -> list[Rows]:
-    """Per page, the rows orderbridge writes for it, ready for the driver: JSON as text, times as the
-    store keeps them (SQLite: naive UTC text)."""
+    """Per page, the rows orderbridge writes for it, ready for the driver: JSON as text (compact, as
+    orderbridge writes it), times as the store keeps them (SQLite: naive UTC text)."""
+
+    def dump(value: Any) -> str:
+        return orjson.dumps(value).decode()
 
     def when(moment: datetime) -> Any:
         return moment.strftime("%Y-%m-%d %H:%M:%S.%f") if dialect == "sqlite" else moment
@@ -159,15 +164,15 @@ def reference_rows(data: list[list[dict[str, Any]]], dialect: str) -> list[Rows]
             status = STATUSES[item["status"]]
             statuses = {"fulfillment": {"status": status, "native": item["status"], "implied": False}}
             link = {"tracking_number": item["tracking_no"]} if item["tracking_no"] else {}
-            raw = json.dumps(item)
+            raw = dump(item)
             digest = hashlib.sha256(raw.encode()).hexdigest()
             obs.append(
                 (
-                    SYSTEM, str(item["id"]), key, item["order_no"], item["customer_po"], json.dumps(statuses),
-                    json.dumps({"status": item["status"]}), at, now, now,
-                    json.dumps({"ordered": str(item["qty"]), "shipped": None, "invoiced": None}),
-                    json.dumps({"order": item["amount"], "invoiced": None, "paid": None, "currency": "CNY"}),
-                    json.dumps(link), None, digest, raw, None, None,
+                    SYSTEM, str(item["id"]), key, item["order_no"], item["customer_po"], dump(statuses),
+                    dump({"status": item["status"]}), at, now, now,
+                    dump({"ordered": str(item["qty"]), "shipped": None, "invoiced": None}),
+                    dump({"order": item["amount"], "invoiced": None, "paid": None, "currency": "CNY"}),
+                    dump(link), None, digest, raw, None, None,
                 )
             )  # fmt: skip
             history.append((key, SYSTEM, str(item["id"]), "fulfillment", status, item["status"], at, now))
@@ -175,7 +180,7 @@ def reference_rows(data: list[list[dict[str, Any]]], dialect: str) -> list[Rows]
             if item["customer_po"]:
                 links.append(("external_ref", item["customer_po"], key, SYSTEM, now))
             queue.append((key, now, uuid.uuid4().hex))
-        cursor = (SYSTEM, json.dumps({"value": page[-1]["updated_at"], "page": number}), now)
+        cursor = (SYSTEM, dump({"value": page[-1]["updated_at"], "page": number}), now)
         made.append(Rows(obs, history, links, queue, cursor))
     return made
 

@@ -427,6 +427,7 @@ def _status_text(value: Any) -> str | None:
 
 
 _CURRENCY = re.compile(r"[¥￥$€£]")
+_PLAIN_NUMBER = re.compile(r"[+-]?[0-9]+(?:\.[0-9]+)?")
 
 
 def _number(data: dict[str, Any], separator: str, path: str | None) -> Decimal | None:
@@ -455,6 +456,8 @@ def parse_number(text: str, separator: str = "auto") -> Decimal:
     """A number written as text with `separator` as its decimal mark ('.', ',' or 'auto'); thousands
     may be grouped by the other mark, spaces or apostrophes. 'auto' takes '.' as the decimal mark and
     raises ValueError for text that needs ',' to make sense, or means two different numbers."""
+    if separator != "," and _PLAIN_NUMBER.fullmatch(text):
+        return Decimal(text)  # digits with a decimal point or none: what the patterns below read it as
     body = _CURRENCY.sub("", text).strip()
     if separator != "auto":
         if (number := _with_separator(body, separator)) is None:

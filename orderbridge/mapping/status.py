@@ -7,6 +7,7 @@ words listed in `ignore` belong to another dimension and say nothing on this one
 
 from __future__ import annotations
 
+from functools import lru_cache
 from typing import Any, Self
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
@@ -161,28 +162,28 @@ class StatusTable(BaseModel):
         that has none of the table's fields at all (a Shopify fulfilment says nothing of billing). A
         record read by configured fields always has them (None when missing from the source), so a
         field that went missing still shows as unmapped."""
-        if not any(name in fields for name in self.fields):
+        names = self.fields
+        if fields.keys().isdisjoint(names):
             return None
-        native = self._native(fields)
+        native = self._native(fields, names)
         if self.field is not None:
             value = fields.get(self.field)
-            if value is not None and _text(value) != "":
-                text = _text(value)
-                if self._word(text) in self._fold(self.ignore):
+            if value is not None and (text := _text(value)) != "":
+                if self.ignore and self._word(text) in self._fold(self.ignore):
                     return None
                 hit = self.map.get(text)
                 if hit is None and not self.case_sensitive:
                     hit = {k.casefold(): v for k, v in self.map.items()}.get(text.casefold())
                 if hit is not None:
-                    return CanonicalStatus(status=hit, native=native)
+                    return _canonical(hit, native)
         # With every field blank, a rule that asks for a blank field still applies: `{status: {empty:
         # true}}` may be all it asks (a Shopify order not yet fulfilled has fulfillment_status null).
         for rule in self.rules:
             if (native is not None or rule.asks_blank) and rule.matches(fields):
-                return CanonicalStatus(status=rule.then, native=native)
+                return _canonical(rule.then, native)
         # No status at all is reported like a word nobody mapped (native None), never taken silently
         # as the record saying nothing: a status field that went null is a change people must see.
-        return CanonicalStatus(status=UNMAPPED, native=native)
+        return _canonical(UNMAPPED, native)
 
     def _word(self, text: str) -> str:
         return text if self.case_sensitive else text.casefold()
@@ -190,14 +191,20 @@ class StatusTable(BaseModel):
     def _fold(self, words: Any) -> list[str]:
         return [self._word(str(w).strip()) for w in words]
 
-    def _native(self, fields: dict[str, Any]) -> str | None:
-        present = [(n, fields.get(n)) for n in self.fields]
-        present = [(n, v) for n, v in present if v is not None and _text(v) != ""]
+    def _native(self, fields: dict[str, Any], names: list[str]) -> str | None:
+        if len(names) == 1:
+            value = fields.get(names[0])
+            return None if value is None or (text := _text(value)) == "" else text
+        present = [(n, text) for n in names if (v := fields.get(n)) is not None and (text := _text(v)) != ""]
         if not present:
             return None
-        if len(self.fields) == 1:
-            return _text(present[0][1])
-        return ", ".join(f"{n}={_text(v)}" for n, v in present)
+        return ", ".join(f"{n}={text}" for n, text in present)
+
+
+@lru_cache(maxsize=4096)
+def _canonical(status: str, native: str | None) -> CanonicalStatus:
+    """A reported status (frozen, so one instance serves every record that says the same)."""
+    return CanonicalStatus(status=status, native=native)
 
 
 def map_statuses(tables: list[StatusTable], fields: dict[str, Any]) -> dict[Dimension, CanonicalStatus]:

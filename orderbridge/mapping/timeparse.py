@@ -39,6 +39,8 @@ _NUMERIC = re.compile(
 _CHINESE = re.compile(
     r"(?P<a>\d{4})\s*年\s*(?P<b>\d{1,2})\s*月\s*(?P<c>\d{1,2})\s*[日号]" + _TIME.format(r"\s*")
 )
+_NUMBER = re.compile(r"-?\d+(\.\d+)?")
+_COMPACT_DATE = re.compile(r"\d{8}(\d{6})?")  # 20250301, 20250301143000: a date, not a number
 _TIME_ONLY = re.compile(_TIME.format("").removeprefix("(?:").removesuffix(")?"))
 _AFTERNOON = ("下午", "晚上", "中午")
 
@@ -77,7 +79,7 @@ def parse_timestamp(
     text = str(value).strip()
     if not text:
         return None
-    if re.fullmatch(r"-?\d+(\.\d+)?", text) and not re.fullmatch(r"\d{8}(\d{6})?", text):
+    if _NUMBER.fullmatch(text) and not _COMPACT_DATE.fullmatch(text):
         return _from_number(float(text), tz, epoch)
     iso = text.replace("Z", "+00:00") if text.endswith("Z") else text
     try:

@@ -29,13 +29,12 @@ class Unstorable(ValueError):
 def check_storable(obs: Observation, raw: Any) -> None:
     """Raise Unstorable naming the first value of `obs` or its raw record that a store would refuse
     (or keep differently on SQLite and PostgreSQL)."""
-    keys = {
-        "record id": obs.record_id,
-        "order key": obs.order_key,
-        "order number": obs.order_ref,
-        "external reference": obs.external_ref,
-    }
-    for what, value in keys.items():
+    for what, value in (
+        ("record id", obs.record_id),
+        ("order key", obs.order_key),
+        ("order number", obs.order_ref),
+        ("external reference", obs.external_ref),
+    ):
         if value is not None and len(value) > KEY:
             raise Unstorable(f"the {what} is {len(value)} characters long; at most {KEY} can be stored")
     for kind, value in obs.links.items():
@@ -44,10 +43,15 @@ def check_storable(obs: Observation, raw: Any) -> None:
         if len(value) > KEY:
             raise Unstorable(f"link {kind!r} is {len(value)} characters long; at most {KEY} can be stored")
     q, a = obs.quantities, obs.amounts
-    numbers = [("ordered", q.ordered), ("shipped", q.shipped), ("invoiced", q.invoiced)]
-    numbers += [("order", a.order), ("invoiced", a.invoiced), ("paid", a.paid)]
-    for name, number in numbers:
-        if isinstance(number, Decimal) and abs(number) >= MAX_NUMBER:
+    for name, number in (
+        ("ordered", q.ordered),
+        ("shipped", q.shipped),
+        ("invoiced", q.invoiced),
+        ("order", a.order),
+        ("invoiced", a.invoiced),
+        ("paid", a.paid),
+    ):
+        if number is not None and isinstance(number, Decimal) and abs(number) >= MAX_NUMBER:
             raise Unstorable(f"{name} {number} is out of range (at most {MAX_NUMBER:.0e})")
     if obs.status_at is not None:
         try:
@@ -74,16 +78,17 @@ def check_storable(obs: Observation, raw: Any) -> None:
         raise Unstorable(f"the raw record cannot be stored as JSON: {failure}")
 
 
-def _mapped_texts(obs: Observation) -> Iterator[str]:
+def _mapped_texts(obs: Observation) -> list[str]:
     """Every text of the observation as mapped (what `model_dump` holds besides numbers and times)."""
-    yield from (obs.system, obs.record_id, obs.order_key or "", obs.order_ref or "", obs.external_ref or "")
-    yield from (obs.reason or "", obs.amounts.currency or "")
+    texts = [obs.system, obs.record_id, obs.order_key or "", obs.order_ref or "", obs.external_ref or ""]
+    texts += (obs.reason or "", obs.amounts.currency or "")
     for dimension, status in obs.statuses.items():
-        yield from (dimension.value, status.status, status.native or "")
+        texts += (dimension, status.status, status.native or "")  # a StrEnum: its text is its value
     for name, value in obs.native_status.items():
-        yield from (name, value or "")
+        texts += (name, value or "")
     for kind, value in obs.links.items():
-        yield from (kind, value)
+        texts += (kind, value)
+    return texts
 
 
 def usable_key(text: str) -> bool:

@@ -10,8 +10,23 @@ from datetime import UTC, datetime
 from decimal import Decimal
 from typing import Any
 
+import orjson
 from pydantic_core import to_jsonable_python
-from sqlalchemy import Connection, RowMapping, Text, and_, delete, func, or_, select, type_coerce, update
+from sqlalchemy import (
+    Connection,
+    RowMapping,
+    Text,
+    and_,
+    bindparam,
+    delete,
+    func,
+    or_,
+    select,
+    tuple_,
+    type_coerce,
+    update,
+)
+from sqlalchemy.dialects import postgresql
 
 from orderbridge.mapping.model import (
     Amounts,
@@ -87,16 +102,44 @@ class IngestResult:
 def fingerprint(obs: Observation, raw: Any) -> str:
     """What makes a record 'changed': everything but the time we happened to look at it. An empty
     value and an absent one are the same (a workbook saved again turns empty text into empty cells)."""
-    return _digest(_body(obs), raw)
+    return _digest(_kept(_body(obs), raw))
 
 
-_FINGERPRINT_TEXT = encoder(ascii=False, sort_keys=True, default=str)
-_RAW_TEXT = encoder(default=str)
+# The fingerprint's version 2: SHA-256 of the kept values as orjson writes them with sorted keys, cut to
+# fit the 64-character column beside its mark. Hashes without the mark are version 1 (the standard
+# library's JSON of the same values): a record stored with one is compared by that formula, and when
+# it is unchanged its hash is rewritten in the new form (see `ingest`), so an upgraded store does not
+# see its records as changed. Values orjson cannot write (a lone surrogate, an integer beyond 64 bits,
+# a key that is not text) are hashed by version 1.
+FINGERPRINT_MARK = "2:"
+_FINGERPRINT_OPTIONS = orjson.OPT_SORT_KEYS | orjson.OPT_PASSTHROUGH_DATETIME  # times by `str`, as in 1
+_LEGACY_TEXT = encoder(ascii=False, sort_keys=True, default=str)
 
 
-def _digest(body: dict[str, Any], raw: Any) -> str:
-    text = _FINGERPRINT_TEXT([_without_blanks(body), _without_blanks(raw)])
-    return hashlib.sha256(text.encode()).hexdigest()
+def _kept(body: dict[str, Any], raw: Any) -> list[Any]:
+    """What the fingerprint is made of: the observation's body and its raw record without blanks."""
+    return [_without_blanks(body), _without_blanks(raw)]
+
+
+def _digest(kept: list[Any]) -> str:
+    try:
+        text = orjson.dumps(kept, default=str, option=_FINGERPRINT_OPTIONS)
+    except orjson.JSONEncodeError:
+        return _legacy_digest(kept)
+    return FINGERPRINT_MARK + hashlib.sha256(text).hexdigest()[: 64 - len(FINGERPRINT_MARK)]
+
+
+def _legacy_digest(kept: list[Any]) -> str:
+    """The fingerprint of version 1, which every hash stored before version 2 was made with."""
+    return hashlib.sha256(_LEGACY_TEXT(kept).encode()).hexdigest()
+
+
+def _unchanged(stored: str, digest: str, kept: list[Any]) -> bool:
+    """Whether a record whose stored hash is `stored` is unchanged, by the formula that hash was made
+    with."""
+    if stored == digest:
+        return True
+    return not stored.startswith(FINGERPRINT_MARK) and stored == _legacy_digest(kept)
 
 
 def _body(obs: Observation) -> dict[str, Any]:
@@ -110,7 +153,7 @@ def _body(obs: Observation) -> dict[str, Any]:
         "order_ref": obs.order_ref,
         "external_ref": obs.external_ref,
         "statuses": {
-            dimension.value: {"status": s.status, "native": s.native, "implied": s.implied}
+            _NAMES[dimension]: {"status": s.status, "native": s.native, "implied": s.implied}
             for dimension, s in obs.statuses.items()
         },
         "native_status": dict(obs.native_status),
@@ -131,12 +174,16 @@ def _body(obs: Observation) -> dict[str, Any]:
     }
 
 
+_NAMES = {dimension: dimension.value for dimension in Dimension}  # faster than `.value` on Python 3.11
+
+
 def _text(number: Decimal | None) -> str | None:
     return None if number is None else str(number)
 
 
 def _without_blanks(value: Any) -> Any:
-    # The hot loop of ingest: exact types first, the general checks only for what remains.
+    # The hot loop of ingest: exact types first (dicts and lists recursed into without asking whether
+    # they are blank, which they never are), the general checks only for what remains.
     if isinstance(value, dict):
         kept = {}
         for key, item in value.items():
@@ -146,13 +193,26 @@ def _without_blanks(value: Any) -> Any:
                     kept[key] = item
             elif item is None:
                 continue
+            elif kind is dict or kind is list:
+                kept[key] = _without_blanks(item)
             elif kind is int or kind is float or kind is bool:
                 kept[key] = item
             elif not _blank(item):
                 kept[key] = _without_blanks(item)
         return kept
     if isinstance(value, list | tuple):
-        return [None if _blank(item) else _without_blanks(item) for item in value]
+        items = []
+        for item in value:
+            kind = type(item)
+            if kind is str:
+                items.append(item if item and not item.isspace() else None)
+            elif kind is dict or kind is list:
+                items.append(_without_blanks(item))
+            elif item is None or kind is int or kind is float or kind is bool:
+                items.append(item)
+            else:
+                items.append(None if _blank(item) else _without_blanks(item))
+        return items
     return value
 
 
@@ -197,13 +257,18 @@ def ingest(
     written: dict[str, Observation] = {}
     were_orphans: list[str] = []  # records written that linked to no order before
     rescoped: list[str] = []  # unchanged records stored before their scope was known
+    rehashed: list[tuple[str, str]] = []  # unchanged records whose stored hash is of an older version
     for obs, raw in items:
         body = _body(obs)
-        digest = _digest(body, raw)
+        kept = _kept(body, raw)
+        digest = _digest(kept)
         before = current.get(obs.record_id)
         back = before is not None and before["retired_at"] is not None
-        if before is not None and before["content_hash"] == digest and not back:
+        if before is not None and not back and _unchanged(before["content_hash"], digest, kept):
             result.unchanged += 1
+            if before["content_hash"] != digest:
+                rehashed.append((obs.record_id, digest))
+                before["content_hash"] = digest
             if scope is not None and before["scope"] != scope:
                 rescoped.append(obs.record_id)
             continue
@@ -239,6 +304,13 @@ def ingest(
         if obs.order_key:
             result.orders.add(obs.order_key)
     bulk.upsert(observations, OBSERVATION_COLUMNS, list(rows.values()), ["system", "record_id"])
+    if rehashed:
+        conn.execute(
+            update(observations)
+            .where(observations.c.system == system, observations.c.record_id == bindparam("b_record_id"))
+            .values(content_hash=bindparam("b_content_hash")),
+            [{"b_record_id": record_id, "b_content_hash": digest} for record_id, digest in rehashed],
+        )
     for ids in chunks(rescoped):
         conn.execute(
             update(observations)
@@ -246,24 +318,14 @@ def ingest(
             .values(scope=scope)
         )
     bulk.insert(status_history, HISTORY_COLUMNS, [_history_row(bulk, e) for e in history])
+    at = bulk.time(now)
     links = [
-        {
-            "link_type": kind,
-            "value": value,
-            "order_key": obs.order_key,
-            "system": obs.system,
-            "updated_at": now,
-        }
+        (kind, value, obs.order_key, obs.system, at)
         for obs in written.values()  # an unchanged record's links are stored already
         if obs.order_key
         for kind, value in _link_values(obs).items()
     ]
-    bulk.upsert(
-        order_links,
-        LINK_COLUMNS,
-        [(k["link_type"], k["value"], k["order_key"], k["system"], bulk.time(now)) for k in links],
-        ["link_type", "value"],
-    )
+    bulk.upsert(order_links, LINK_COLUMNS, links, ["link_type", "value"])
     _track_orphans(conn, bulk, system, list(written.values()), were_orphans, link_types)
     attached = _attach_waiting(conn, links)
     result.orders |= attached
@@ -334,18 +396,20 @@ def _track_orphans(
     bulk.upsert(orphan_links, ORPHAN_COLUMNS, rows, ORPHAN_COLUMNS, update=[])
 
 
-def _attach_waiting(conn: Connection, links: list[dict[str, Any]]) -> set[str]:
-    """Attach the orphans waiting for one of these newly known link values; return their orders."""
+def _attach_waiting(conn: Connection, links: list[tuple[Any, ...]]) -> set[str]:
+    """Attach the orphans waiting for one of these newly known link values (rows of LINK_COLUMNS);
+    return their orders."""
     wanted: dict[str, dict[str, str]] = {}
-    for link in links:
-        wanted.setdefault(link["link_type"], {})[link["value"]] = link["order_key"]
+    for kind, value, order_key, *_ in links:
+        wanted.setdefault(kind, {})[value] = order_key
     targets: dict[tuple[str, str], str] = {}
+    query = select(orphan_links).where(
+        orphan_links.c.link_type == bindparam("kind"),
+        orphan_links.c.value.in_(bindparam("values", expanding=True)),
+    )
     for kind, values in wanted.items():
         for chunk in chunks(sorted(values)):
-            query = select(orphan_links).where(
-                orphan_links.c.link_type == kind, orphan_links.c.value.in_(chunk)
-            )
-            for row in conn.execute(query).mappings():
+            for row in conn.execute(query, {"kind": kind, "values": chunk}).mappings():
                 targets.setdefault((row["system"], row["record_id"]), values[row["value"]])
     for (system, record_id), key in targets.items():
         _attach(conn, system, record_id, key)
@@ -637,9 +701,20 @@ def _existing(conn: Connection, system: str, record_ids: list[str]) -> dict[str,
         observations.c.scope,
         observations.c.retired_at,
     )
+    if conn.dialect.name == "postgresql":
+        # The ids as one array, each looked up by the primary key. PostgreSQL plans `record_id IN
+        # (...)` on a table it has no statistics of (a new store, autovacuum not run yet) as a scan of
+        # the system's rows filtered by every id: each batch then costs as much as the table is large.
+        wanted = select(bindparam("system"), func.unnest(bindparam("ids", type_=postgresql.ARRAY(Text))))
+        query = select(*columns).where(tuple_(observations.c.system, observations.c.record_id).in_(wanted))
+    else:
+        query = select(*columns).where(
+            observations.c.system == bindparam("system"),
+            observations.c.record_id.in_(bindparam("ids", expanding=True)),
+        )
     for chunk in chunks(sorted(set(record_ids))):
-        query = select(*columns).where(observations.c.system == system, observations.c.record_id.in_(chunk))
-        for row in conn.execute(query).mappings():
+        # One bound list, not one bound value per id: the statement is not rebuilt for each batch.
+        for row in conn.execute(query, {"system": system, "ids": chunk}).mappings():
             found[row["record_id"]] = row
     return found
 
@@ -671,7 +746,7 @@ def _row(
         json_text(body["links"]),
         obs.reason,
         digest,
-        _RAW_TEXT(raw),
+        json_text(raw),
         scope,
         None,
     )

@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Connection, select, update
+from sqlalchemy import Connection, bindparam, select, update
 
 from orderbridge.storage.limits import storable_json, storable_key, storable_text
 from orderbridge.storage.sql import chunks
@@ -86,10 +86,14 @@ def settle(
         quarantine.c.resolved_at.is_(None),
         quarantine.c.last_seen_at < now,
     )
+    # One bound list, not one bound value per id (a sync settles every record of every page it reads).
+    of_records = (
+        update(quarantine)
+        .where(*still_open, quarantine.c.record_id.in_(bindparam("ids", expanding=True)))
+        .values(resolved_at=now)
+    )
     for chunk in chunks(sorted(set(record_ids))):
-        settled += conn.execute(
-            update(quarantine).where(*still_open, quarantine.c.record_id.in_(chunk)).values(resolved_at=now)
-        ).rowcount
+        settled += conn.execute(of_records, {"ids": chunk}).rowcount
     if scope is not None:
         settled += conn.execute(
             update(quarantine)

