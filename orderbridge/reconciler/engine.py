@@ -14,7 +14,7 @@ from sqlalchemy import Connection
 from orderbridge.mapping.model import Dimension, FulfillmentStatus, Observation
 from orderbridge.reconciler import rules
 from orderbridge.reconciler.lifecycle import AGREE, Change, Settled, settle
-from orderbridge.reconciler.rules.deadlines import sla_status
+from orderbridge.reconciler.rules.deadlines import quiet_deadline, sla_status, stuck
 from orderbridge.reconciler.rules.records import ORPHAN
 from orderbridge.reconciler.rules.status import PAID, SHIPPED
 from orderbridge.reconciler.settings import ReconcileSettings
@@ -27,6 +27,7 @@ from orderbridge.storage.screen import Flag
 
 log = structlog.get_logger("orderbridge.reconciler")
 CHUNK = 2000  # orders per transaction: one screen, one load, one bulk write each
+ONLY_SLA = {Flag.in_sla_status}
 
 
 @dataclass
@@ -70,6 +71,9 @@ class Reconciler:
         self.orphans_enabled = enabled is None or ORPHAN in enabled
         self.observer = observer
         self.unscreened = frozenset(name for name in self.order_rules if name not in rules.SCREENED_BY)
+        # An order that only sits in a status with an SLA has its next deadline computed in SQL when
+        # `stuck` is the built-in rule and the only one it would be shown to.
+        self.sla_in_sql = not self.unscreened and self.order_rules.get("stuck") is stuck
         # What the pre-screen looks for: the statuses with an SLA, the systems every order must be in.
         self.sla: dict[Dimension, set[str]] = {}
         for key, tiers in settings.sla.items():
@@ -158,12 +162,13 @@ class Reconciler:
     ) -> Settled:
         """One chunk of orders: screened in SQL, the ones that can fire shown to the rules that can fire
         on them, what changed written, their next deadlines queued."""
-        claimed = queue.claim(conn, chunk)  # before loading: a later change stays queued
+        claimed = queue.claim(conn, chunk, span=span)  # before loading: a later change stays queued
         flagged = self._screen(conn, chunk, span)
-        evaluate = [key for key in chunk if key in flagged]
+        quiet = self._quiet_deadlines(conn, [key for key in chunk if flagged.get(key) == ONLY_SLA], ctx)
+        evaluate = [key for key in chunk if key in flagged and key not in quiet]
         found, history = observations.load_orders(conn, evaluate)
         findings: dict[str, list[Finding]] = {}
-        wakes: dict[str, datetime] = {}
+        wakes = {key: at for key, at in quiet.items() if at is not None}
         failed: set[tuple[str, str]] = set()
         for key in evaluate:
             snapshot = OrderSnapshot(key, found[key], history[key])
@@ -189,6 +194,24 @@ class Reconciler:
         result.evaluated += len(chunk)
         result.candidates += len(evaluate)
         return settled
+
+    def _quiet_deadlines(
+        self, conn: Connection, keys: list[str], ctx: RuleContext
+    ) -> dict[str, datetime | None]:
+        """Of orders whose only flag is a status with an SLA, those that are inside every SLA, with their
+        next deadline, found in SQL without loading them: `stuck` (the only rule such an order is shown
+        to) would say just that. The rest (a limit passed, a shipment status) are shown to it."""
+        if not keys or not self.sla_in_sql:
+            return {}
+        held, shipping = screen.holdings(conn, keys, self.sla)
+        quiet: dict[str, datetime | None] = {}
+        for key in keys:
+            if key in shipping:
+                continue
+            within, wake = quiet_deadline(held[key], ctx)
+            if within:
+                quiet[key] = wake
+        return quiet
 
     def _screen(self, conn: Connection, chunk: list[str], span: bool) -> dict[str, set[Flag]]:
         flagged = screen.flags(

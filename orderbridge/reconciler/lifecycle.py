@@ -21,7 +21,7 @@ from orderbridge.storage.queue import ORPHANS, enqueue
 AGREE = "the systems agree again"
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)  # a pass keeps every change it made: as small as they go
 class Change:
     kind: str  # opened, reopened, updated, escalated, snooze_ended, resolved
     id: int

@@ -110,7 +110,10 @@ def _create_engine(url: str) -> Engine:
             ) from None
     if parsed.database and parsed.database != ":memory:":
         Path(parsed.database).parent.mkdir(parents=True, exist_ok=True)
-    engine = create_engine(url, connect_args={"timeout": 30})
+    # The driver keeps 128 prepared statements by default; statements with IN lists of every length
+    # make that many distinct ones over a long pass (about 10 MiB more at 1,000,000 orders than at
+    # 100,000). 32 hold every statement a pass repeats.
+    engine = create_engine(url, connect_args={"timeout": 30, "cached_statements": 32})
 
     @event.listens_for(engine, "connect")
     def _pragmas(dbapi_conn: Any, _record: Any) -> None:

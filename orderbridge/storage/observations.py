@@ -42,7 +42,7 @@ from orderbridge.storage.sql import chunks
 from orderbridge.storage.tables import observations, order_links, orphan_links, status_history
 
 EXTERNAL_REF = "external_ref"
-OBSERVATION_COLUMNS = tuple(c.name for c in observations.columns)
+OBSERVATION_COLUMNS = tuple(c.name for c in observations.columns if c.computed is None)  # those written
 HISTORY_COLUMNS = (
     "order_key",
     "system",

@@ -73,10 +73,17 @@ def due(conn: Connection, now: datetime, limit: int | None = None) -> list[str]:
     return list(conn.execute(query).scalars())
 
 
-def claim(conn: Connection, keys: Iterable[str]) -> dict[str, str]:
-    """The current token of each queued order among `keys`; read before the orders are loaded."""
+def claim(conn: Connection, keys: Iterable[str], *, span: bool = False) -> dict[str, str]:
+    """The current token of each queued order among `keys`; read before the orders are loaded. With
+    `span`, `keys` are every order key from the first to the last (a full pass's chunk): the range of
+    the queue between them is read instead of looking each key up."""
     claimed: dict[str, str] = {}
-    for chunk in chunks(sorted(set(keys))):
+    wanted = sorted(set(keys))
+    if span and wanted:
+        query = select(q.c.order_key, q.c.token).where(q.c.order_key.between(wanted[0], wanted[-1]))
+        kept = set(wanted)
+        return {key: token for key, token in conn.execute(query) if key in kept}
+    for chunk in chunks(wanted):
         query = select(q.c.order_key, q.c.token).where(q.c.order_key.in_(chunk))
         claimed.update({key: token for key, token in conn.execute(query)})
     return claimed

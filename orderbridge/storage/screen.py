@@ -6,23 +6,31 @@ orders on which every system agrees never reach the rules. It may flag an order 
 from __future__ import annotations
 
 from collections.abc import Collection, Iterable, Mapping, Sequence
+from dataclasses import dataclass
+from datetime import datetime
 from enum import StrEnum
 from typing import Any
 
 from sqlalchemy import (
     Connection,
     and_,
+    bindparam,
     case,
+    exists,
     func,
     literal,
     null,
     or_,
     select,
+    tuple_,
+    type_coerce,
 )
 from sqlalchemy.sql.elements import ColumnElement
 
 from orderbridge.mapping.model import PROGRESS, UNMAPPED, Dimension
+from orderbridge.storage import plain
 from orderbridge.storage.tables import discrepancies, observations, status_history
+from orderbridge.storage.types import UTCDateTime
 
 ACTIVE_STATUSES = ("open", "acknowledged", "snoozed")  # storage.discrepancies.ACTIVE
 ORPHAN_RULE = "orphan"
@@ -83,14 +91,25 @@ def flags(
     return {key: raised for key, raised in found.items() if key in wanted}
 
 
-def _status(dimension: Dimension) -> ColumnElement[Any]:
-    found: ColumnElement[Any] = observations.c.statuses[(dimension.value, "status")].as_string()
+def _is(value: Any) -> ColumnElement[Any]:
+    """A constant written into the statement, not bound: SQLite evaluates the records query's
+    expressions a quarter faster with literals (18 against 25 ms a chunk)."""
+    return literal(value, literal_execute=True)
+
+
+ZERO, ONE = _is(0), _is(1)
+
+
+def _among(column: Any, values: Collection[str]) -> ColumnElement[bool]:
+    found: ColumnElement[bool] = column.in_(
+        bindparam(None, sorted(values), expanding=True, literal_execute=True)
+    )
     return found
 
 
-def _number(column: Any, name: str) -> ColumnElement[Any]:
-    found: ColumnElement[Any] = column[name].as_string()
-    return found
+def _any(condition: ColumnElement[bool]) -> ColumnElement[bool]:
+    """Whether `condition` holds for some record of the group."""
+    return func.max(case((condition, ONE), else_=ZERO)) == ONE
 
 
 def _differ(value: ColumnElement[Any]) -> ColumnElement[bool]:
@@ -107,43 +126,29 @@ def _record_flags(
     cancelled: str,
     paid: Collection[str],
 ) -> Iterable[tuple[str, list[Flag]]]:
-    # Every JSON value is extracted once per record (a materialised CTE), then compared per order.
-    names = {
-        **{dimension.value: _status(dimension) for dimension in Dimension},
-        **{
-            f"q_{name}": _number(observations.c.quantities, name)
-            for name in ("ordered", "shipped", "invoiced")
-        },
-        **{f"a_{name}": _number(observations.c.amounts, name) for name in ("order", "invoiced", "paid")},
-        "currency": func.upper(func.trim(_number(observations.c.amounts, "currency"))),
-    }
-    seen = (
-        select(observations.c.order_key, observations.c.system, *(v.label(k) for k, v in names.items()))
-        .where(among, observations.c.retired_at.is_(None))
-        .cte("seen")
-        .prefix_with("MATERIALIZED")
-    )
-    c = seen.c
-    status = {dimension: c[dimension.value] for dimension in Dimension}
+    # The plain columns the database keeps beside the JSON (storage/plain.py): no JSON is parsed here.
+    c = observations.c
+    status = {dimension: c[plain.STATUS[dimension]] for dimension in Dimension}
     fulfillment, billing = status[Dimension.fulfillment], status[Dimension.billing]
-    ordered, shipped_qty, invoiced_qty = c.q_ordered, c.q_shipped, c.q_invoiced
-    order_amount, invoiced, paid_amount = c.a_order, c.a_invoiced, c.a_paid
-    shipped_said = case((fulfillment.in_(list(shipped)), shipped_qty), else_=null())
-    paid_said = case((billing.in_(list(paid)), paid_amount), else_=null())
+    ordered, shipped_qty, invoiced_qty = (c[plain.QUANTITY[n]] for n in ("ordered", "shipped", "invoiced"))
+    order_amount, invoiced, paid_amount = (c[plain.AMOUNT[n]] for n in ("order", "invoiced", "paid"))
+    currency = c[plain.AMOUNT[plain.CURRENCY]]
+    shipped_said = case((_among(fulfillment, shipped), shipped_qty), else_=null())
+    paid_said = case((_among(billing, paid), paid_amount), else_=null())
     one_ordered = func.min(ordered)
-    in_sla = [status[d].in_(list(statuses)) for d, statuses in sla.items()]
+    in_sla = [_among(status[d], statuses) for d, statuses in sla.items()]
     checks: dict[Flag, ColumnElement[Any]] = {
         Flag.statuses_differ: or_(*(_differ(found) for found in status.values())),
         Flag.stopped_but_moving: and_(
-            func.max(case((fulfillment == cancelled, 1), else_=0)) == 1,
+            _any(fulfillment == _is(cancelled)),
             or_(
-                func.count(status[Dimension.shipment]) > 0,
-                func.max(case((billing.in_(list(paid)), 1), else_=0)) == 1,
+                func.count(status[Dimension.shipment]) > ZERO,
+                _any(_among(billing, paid)),
             ),
         ),
-        Flag.unmapped: func.max(case((or_(*(s == UNMAPPED for s in status.values())), 1), else_=0)) == 1,
+        Flag.unmapped: _any(or_(*(s == _is(UNMAPPED) for s in status.values()))),
         Flag.several_records: func.count() > func.count(func.distinct(c.system)),
-        Flag.in_sla_status: func.max(case((or_(*in_sla), 1), else_=0)) == 1 if in_sla else literal(False),
+        Flag.in_sla_status: _any(or_(*in_sla)) if in_sla else _is(False),
         # Equal texts are equal numbers: no tolerance can make them differ. A difference in text alone
         # (5 against 5.00) is left to the rules.
         Flag.quantities_differ: or_(
@@ -151,7 +156,7 @@ def _record_flags(
             func.min(shipped_said) != one_ordered,
             func.max(shipped_said) != one_ordered,
             and_(
-                func.count(invoiced_qty) > 0,
+                func.count(invoiced_qty) > ZERO,
                 or_(
                     _differ(invoiced_qty),
                     _differ(shipped_qty),
@@ -164,23 +169,28 @@ def _record_flags(
             func.min(invoiced) != func.min(order_amount),
             func.max(invoiced) != func.min(order_amount),
             and_(
-                func.count(paid_said) > 0,
+                func.count(paid_said) > ZERO,
                 or_(
                     _differ(invoiced),
                     func.min(paid_said) != func.min(invoiced),
                     func.max(paid_said) != func.min(invoiced),
                 ),
             ),
-            _differ(case((c.currency != "", c.currency), else_=null())),
+            _differ(case((currency != _is(""), currency), else_=null())),
         ),
     }
     for system in expected:
         checks[Flag.expected_absent] = or_(
-            checks.get(Flag.expected_absent, literal(False)),
-            func.max(case((c.system == system, 1), else_=0)) == 0,
+            checks.get(Flag.expected_absent, _is(False)),
+            ~_any(c.system == _is(system)),
         )
-    columns = [func.coalesce(check, False).label(flag.value) for flag, check in checks.items()]
-    query = select(c.order_key, *columns).group_by(c.order_key)
+    columns = [func.coalesce(check, _is(False)).label(flag.value) for flag, check in checks.items()]
+    query = (
+        select(c.order_key, *columns)
+        .where(among, c.retired_at.is_(None))
+        .group_by(c.order_key)
+        .having(or_(*checks.values()))  # most orders raise nothing: they need not come back
+    )
     order = list(checks)
     for row in conn.execute(query):
         raised = [flag for flag, value in zip(order, row[1:], strict=True) if value]
@@ -237,3 +247,71 @@ def _with_active(conn: Connection, among: ColumnElement[bool]) -> set[str]:
         .with_hint(discrepancies, "INDEXED BY ix_discrepancies_order_key", "sqlite")
     )
     return set(conn.execute(query).scalars())
+
+
+@dataclass(frozen=True)
+class Holding:
+    """A record of `system` saying `status` on `dimension`, since `entered`: the start of its current run
+    of that status in the order's history (else the record's own status time), as the rules read it."""
+
+    system: str
+    dimension: Dimension
+    status: str
+    entered: datetime
+
+
+def holdings(
+    conn: Connection, keys: Sequence[str], sla: Mapping[Dimension, Collection[str]]
+) -> tuple[dict[str, list[Holding]], set[str]]:
+    """Of the orders `keys`: each active record that reports a status with an SLA, and since when (one
+    statement per dimension with an SLA, none of the orders loaded); and the orders in which a record
+    reports a shipment status (on fulfilment that counts for the progress it implies)."""
+    found: dict[str, list[Holding]] = {key: [] for key in keys}
+    shipping: set[str] = set()
+    if not keys:
+        return found, shipping
+    o = observations.c
+    current = o.retired_at.is_(None)
+    for dimension, statuses in sla.items():
+        said = o[plain.STATUS[dimension]]
+        query = select(o.order_key, o.system, said, _entered(dimension, said)).where(
+            o.order_key.in_(list(keys)), current, said.in_(list(statuses))
+        )
+        for key, system, status, entered in conn.execute(query):
+            found[key].append(Holding(system, dimension, status, entered))
+    if Dimension.fulfillment in sla:
+        query = select(o.order_key).where(
+            o.order_key.in_(list(keys)), current, o[plain.STATUS[Dimension.shipment]].is_not(None)
+        )
+        shipping.update(conn.execute(query.distinct()).scalars())
+    return found, shipping
+
+
+def _entered(dimension: Dimension, said: Any) -> ColumnElement[datetime]:
+    """When the outer record entered its current run of `said` on `dimension`: the earliest entry of
+    that status in its history (in the order's history, by time, then as seen) with no other status
+    after it; the record's status time when its history has none."""
+    o = observations.c
+    run, other = status_history.alias("run"), status_history.alias("other")
+
+    def place(h: Any) -> Any:
+        return tuple_(func.coalesce(h.c.status_at, h.c.observed_at), h.c.observed_at, h.c.id)
+
+    broken = exists().where(
+        *(other.c[name] == run.c[name] for name in ("system", "record_id", "order_key", "dimension")),
+        other.c.status != run.c.status,
+        place(other) > place(run),
+    )
+    start = (
+        select(func.min(func.coalesce(run.c.status_at, run.c.observed_at)))
+        .where(
+            run.c.system == o.system,
+            run.c.record_id == o.record_id,
+            run.c.order_key == o.order_key,
+            run.c.dimension == dimension.value,
+            run.c.status == said,
+            ~broken,
+        )
+        .scalar_subquery()
+    )
+    return type_coerce(func.coalesce(start, o.status_at, o.observed_at), UTCDateTime)

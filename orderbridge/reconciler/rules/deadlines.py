@@ -3,8 +3,8 @@ order that stays in one stage past its SLA. Both ask to be woken at their next d
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from datetime import datetime
+from collections.abc import Iterable, Iterator, Sequence
+from datetime import datetime, timedelta
 
 from orderbridge.config.types import format_duration
 from orderbridge.mapping.model import (
@@ -29,6 +29,7 @@ from orderbridge.reconciler.rules.common import (
     when,
 )
 from orderbridge.reconciler.types import OrderSnapshot, Outcome, RuleContext, Severity, Wake
+from orderbridge.storage.screen import Holding
 
 
 def missing(snapshot: OrderSnapshot, ctx: RuleContext) -> Iterator[Outcome]:
@@ -104,7 +105,7 @@ def stuck(snapshot: OrderSnapshot, ctx: RuleContext) -> Iterator[Outcome]:
         current, entered_at = held
         limits = sorted(tiers)
         age = ctx.now - entered_at
-        tier = sum(1 for limit in limits if limit <= age)
+        tier = tier_of(limits, age)
         if tier < len(limits):
             yield Wake(entered_at + limits[tier])
         if tier == 0:
@@ -138,6 +139,39 @@ def stuck(snapshot: OrderSnapshot, ctx: RuleContext) -> Iterator[Outcome]:
             )
         )
     yield from findings("stuck", checks)
+
+
+def tier_of(limits: Sequence[timedelta], age: timedelta) -> int:
+    """How many of an SLA's limits (in ascending order) an order held there for `age` has passed."""
+    return sum(1 for limit in limits if limit <= age)
+
+
+def quiet_deadline(held: Iterable[Holding], ctx: RuleContext) -> tuple[bool, datetime | None]:
+    """What `stuck` would say of an order on which every system agrees on every dimension (one record
+    each, no shipment status, nothing unresolved), from its records in statuses with an SLA alone
+    (`storage.screen.holdings`): (True, when to look again) while no limit has passed, (False, None)
+    once one has, when `stuck` has a finding to make and must see the order. Of the systems holding it
+    there, the authority's time counts, else the earliest (`holder` on such an order)."""
+    wake: datetime | None = None
+    for key, tiers in ctx.settings.sla.items():
+        target = sla_status(key)
+        if target is None or not tiers:
+            continue
+        dimension, status = target
+        entered = {h.system: h.entered for h in held if h.dimension == dimension and h.status == status}
+        if not entered:
+            continue
+        authority = ctx.settings.authority.get(dimension)
+        if authority in entered:
+            since = entered[authority]
+        else:
+            since = min(entered.items(), key=lambda item: (item[1], item[0]))[1]
+        limits = sorted(tiers)
+        if tier_of(limits, ctx.now - since):
+            return False, None
+        at = since + limits[0]
+        wake = at if wake is None else min(wake, at)
+    return True, wake
 
 
 def sla_status(key: str) -> tuple[Dimension, str] | None:
