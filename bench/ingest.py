@@ -274,10 +274,19 @@ def measure_one(kind: str, size: int, options: Options, profile: Path | None = N
     before and after orderbridge and counts as the mean of both (the machine's load drifts)."""
     data = pages(size)
     rows = reference_rows(data, kind)
-    # A sync holds one page at a time; the generated data held here must not make every garbage
-    # collection walk it.
-    gc.collect()
-    gc.freeze()
+    # The daemon sets the collector before it syncs (orderbridge.scheduler.heap): its start-up heap
+    # frozen (the modules a sync runs and the store's migrations, loaded here first by opening a store
+    # as the daemon does), the young threshold raised. A sync holds one page at a time, so the
+    # generated data held here must not make every garbage collection walk it either.
+    import orderbridge.config.loader
+    import orderbridge.scheduler.sync  # noqa: F401
+    from orderbridge.scheduler.heap import prepare_collector
+    from orderbridge.storage.db import Store
+
+    with scratch(kind, options, f"ingest_startup_{os.getpid()}") as url:
+        Store(url).close()
+    threshold = gc.get_threshold()
+    prepare_collector()
     timings = []
     for run in ("reference", "orderbridge", "reference"):
         # Named by process: a smoke run beside a full one must not drop the full one's database.
@@ -287,6 +296,7 @@ def measure_one(kind: str, size: int, options: Options, profile: Path | None = N
             else:
                 ours = _profiled(profile, lambda: run_orderbridge(url, data))
     gc.unfreeze()
+    gc.set_threshold(*threshold)
     reference = sum(wall for wall, _ in timings) / len(timings)
     return {
         "orderbridge": size / ours[0],

@@ -53,10 +53,13 @@ from orderbridge.storage.db import StoreError, safe_url
 def run(config: ConfigOption = DEFAULT_CONFIG) -> None:
     """Run the daemon: scheduled polls and reconcile passes, and the HTTP endpoint."""
     from orderbridge.scheduler.daemon import Daemon
+    from orderbridge.scheduler.heap import prepare_collector
 
     loaded = load(config, daemon=True)
     try:
-        Daemon(loaded).run()
+        daemon = Daemon(loaded)
+        prepare_collector()
+        daemon.run()
     except StoreError as exc:
         fail(str(exc), ExitCode.STORE, event="store unavailable")
 
