@@ -14,7 +14,7 @@ from sqlalchemy import Connection
 from orderbridge.mapping.model import Dimension, FulfillmentStatus, Observation
 from orderbridge.reconciler import rules
 from orderbridge.reconciler.lifecycle import AGREE, Change, Settled, settle
-from orderbridge.reconciler.rules.deadlines import quiet_deadline, sla_status, stuck
+from orderbridge.reconciler.rules.deadlines import quiet_deadline, sla_targets, stuck
 from orderbridge.reconciler.rules.records import ORPHAN
 from orderbridge.reconciler.rules.status import PAID, SHIPPED
 from orderbridge.reconciler.settings import ReconcileSettings
@@ -76,10 +76,8 @@ class Reconciler:
         self.sla_in_sql = not self.unscreened and self.order_rules.get("stuck") is stuck
         # What the pre-screen looks for: the statuses with an SLA, the systems every order must be in.
         self.sla: dict[Dimension, set[str]] = {}
-        for key, tiers in settings.sla.items():
-            target = sla_status(key)
-            if target is not None and tiers:
-                self.sla.setdefault(target[0], set()).add(target[1])
+        for dimension, status, _ in sla_targets(settings):
+            self.sla.setdefault(dimension, set()).add(status)
         self.expected = sorted({e.system for e in settings.expect if e.system in systems})
 
     def run(

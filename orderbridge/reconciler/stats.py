@@ -27,7 +27,7 @@ from orderbridge.mapping.model import (
     FulfillmentStatus,
     ShipmentStatus,
 )
-from orderbridge.reconciler.rules.deadlines import sla_status
+from orderbridge.reconciler.rules.deadlines import sla_targets
 from orderbridge.reconciler.settings import ReconcileSettings
 from orderbridge.storage.discrepancies import ACTIVE
 from orderbridge.storage.tables import discrepancies, discrepancy_events, status_history
@@ -123,10 +123,8 @@ def stage_stats(
             elif status not in FINAL:
                 waiting[(dimension, status)].append(now - start)
     slas: dict[tuple[str, str], timedelta] = {}
-    for key, tiers in settings.sla.items():
-        target = sla_status(key)
-        if target is not None and tiers:
-            slas[(target[0].value, target[1])] = min(tiers)
+    for dimension, status, limits in sla_targets(settings):
+        slas[(dimension.value, status)] = limits[0]
     order = {(d.value, s): (i, j) for i, d in enumerate(Dimension) for j, s in enumerate(PROGRESS[d])}
     keys = sorted(set(durations) | set(waiting) | set(slas), key=lambda k: (*order.get(k, (9, 99)), k))
     found = []

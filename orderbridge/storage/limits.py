@@ -51,7 +51,7 @@ def check_storable(obs: Observation, raw: Any) -> None:
         ("invoiced", a.invoiced),
         ("paid", a.paid),
     ):
-        if number is not None and isinstance(number, Decimal) and abs(number) >= MAX_NUMBER:
+        if isinstance(number, Decimal) and abs(number) >= MAX_NUMBER:
             raise Unstorable(f"{name} {number} is out of range (at most {MAX_NUMBER:.0e})")
     if obs.status_at is not None:
         try:

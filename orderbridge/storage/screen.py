@@ -29,10 +29,10 @@ from sqlalchemy.sql.elements import ColumnElement
 
 from orderbridge.mapping.model import PROGRESS, UNMAPPED, Dimension
 from orderbridge.storage import plain
+from orderbridge.storage.discrepancies import ACTIVE
 from orderbridge.storage.tables import discrepancies, observations, status_history
 from orderbridge.storage.types import UTCDateTime
 
-ACTIVE_STATUSES = ("open", "acknowledged", "snoozed")  # storage.discrepancies.ACTIVE
 ORPHAN_RULE = "orphan"
 
 
@@ -241,7 +241,7 @@ def _with_active(conn: Connection, among: ColumnElement[bool]) -> set[str]:
     d = discrepancies.c
     query = (
         select(d.order_key)
-        .where(among, d.status.in_(ACTIVE_STATUSES), d.rule != ORPHAN_RULE)
+        .where(among, d.status.in_(ACTIVE), d.rule != ORPHAN_RULE)
         .distinct()
         # Without statistics SQLite would read every open discrepancy through the status index.
         .with_hint(discrepancies, "INDEXED BY ix_discrepancies_order_key", "sqlite")

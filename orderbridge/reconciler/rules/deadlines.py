@@ -3,7 +3,7 @@ order that stays in one stage past its SLA. Both ask to be woken at their next d
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from datetime import datetime, timedelta
 
 from orderbridge.config.types import format_duration
@@ -28,6 +28,7 @@ from orderbridge.reconciler.rules.common import (
     statement,
     when,
 )
+from orderbridge.reconciler.settings import ReconcileSettings
 from orderbridge.reconciler.types import OrderSnapshot, Outcome, RuleContext, Severity, Wake
 from orderbridge.storage.screen import Holding
 
@@ -94,16 +95,11 @@ def missing(snapshot: OrderSnapshot, ctx: RuleContext) -> Iterator[Outcome]:
 
 def stuck(snapshot: OrderSnapshot, ctx: RuleContext) -> Iterator[Outcome]:
     checks = []
-    for key, tiers in ctx.settings.sla.items():
-        target = sla_status(key)
-        if target is None or not tiers:
-            continue
-        dimension, status = target
+    for dimension, status, limits in sla_targets(ctx.settings):
         held = holder(snapshot, dimension, status, ctx.settings.authority.get(dimension))
         if held is None:
             continue
         current, entered_at = held
-        limits = sorted(tiers)
         age = ctx.now - entered_at
         tier = tier_of(limits, age)
         if tier < len(limits):
@@ -153,25 +149,33 @@ def quiet_deadline(held: Iterable[Holding], ctx: RuleContext) -> tuple[bool, dat
     once one has, when `stuck` has a finding to make and must see the order. Of the systems holding it
     there, the authority's time counts, else the earliest (`holder` on such an order)."""
     wake: datetime | None = None
-    for key, tiers in ctx.settings.sla.items():
-        target = sla_status(key)
-        if target is None or not tiers:
-            continue
-        dimension, status = target
+    for dimension, status, limits in sla_targets(ctx.settings):
         entered = {h.system: h.entered for h in held if h.dimension == dimension and h.status == status}
         if not entered:
             continue
-        authority = ctx.settings.authority.get(dimension)
-        if authority in entered:
-            since = entered[authority]
-        else:
-            since = min(entered.items(), key=lambda item: (item[1], item[0]))[1]
-        limits = sorted(tiers)
+        since = entered[first_holder(entered, ctx.settings.authority.get(dimension))]
         if tier_of(limits, ctx.now - since):
             return False, None
         at = since + limits[0]
         wake = at if wake is None else min(wake, at)
     return True, wake
+
+
+def sla_targets(settings: ReconcileSettings) -> Iterator[tuple[Dimension, str, list[timedelta]]]:
+    """Each SLA of `settings` as (dimension, status, its limits in ascending order); keys naming no
+    status and SLAs without tiers are left out."""
+    for key, tiers in settings.sla.items():
+        target = sla_status(key)
+        if target is not None and tiers:
+            yield target[0], target[1], sorted(tiers)
+
+
+def first_holder(entered: Mapping[str, datetime], authority: str | None) -> str:
+    """Of the systems holding an order in a status (system -> since when): the authority, else the
+    first to get there (by name when at the same moment)."""
+    if authority is not None and authority in entered:
+        return authority
+    return min(entered, key=lambda system: (entered[system], system))
 
 
 def sla_status(key: str) -> tuple[Dimension, str] | None:
@@ -212,5 +216,4 @@ def holder(
     }
     if not holders:
         return None
-    chosen = authority if authority in holders else min(holders, key=lambda s: (holders[s][1], s))
-    return holders[chosen]
+    return holders[first_holder({system: at for system, (_, at) in holders.items()}, authority)]
